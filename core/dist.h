@@ -1,0 +1,35 @@
+/*
+ * dist.h - squared euclidean distances through GEMM, and exact top-k search.
+ *
+ * ||x - y||^2 = ||x||^2 - 2 x.y + ||y||^2 with x.y from cblas_sgemm over blocks;
+ * round-off negatives are clamped to 0. Matrices are row-major float32, n rows of
+ * d floats, passed as (pointer, n, d). Shared by ground truth (datasets/) and
+ * k-means (train/); depends on nothing but CBLAS and OpenMP.
+ */
+#ifndef IVFKIT_DIST_H
+#define IVFKIT_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "progress.h"
+
+/* out[i] = ||x_i||^2 for n rows of x (size n * d). Parallel over rows. */
+void dist_sqnorms(const float *x, size_t n, size_t d, float *out);
+
+/* out[i * ny + j] = ||x_i - y_j||^2 (size nx * ny), given the squared norms xn
+ * (size nx) and yn (size ny). One sgemm: multithreaded by OpenBLAS when called
+ * outside a parallel region, single-threaded inside one. */
+void dist_l2sq_block(const float *x, size_t nx, const float *xn,
+		     const float *y, size_t ny, const float *yn, size_t d,
+		     float *out);
+
+/* For each of the nx queries x, the k nearest of the ny rows y by squared L2:
+ * ids (size nx * k, 0-based rows of y) and dists (size nx * k, squared), sorted
+ * by (distance, id) ascending, so equal distances list the lower id first.
+ * k <= ny. Parallel over query blocks; prog (may be NULL) counts queries done.
+ * Returns 0, ERR_NOMEM or ERR_INTR (with err filled). */
+int dist_knn(const float *x, size_t nx, const float *y, size_t ny, size_t d,
+	     size_t k, int64_t *ids, float *dists, prog_t *prog, char *err);
+
+#endif

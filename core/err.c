@@ -1,0 +1,40 @@
+/*
+ * err.c - error codes and messages (see err.h).
+ */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int err_set(char *err, int code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, ERR_LEN, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int err_exit_status(int code)
+{
+	switch (code) {
+	case ERR_OK:
+		return 0;
+	case ERR_INPUT:
+		return 2;
+	case ERR_INTR:
+		return 130;
+	default:
+		return code < 0 ? 1 : 0;
+	}
+}
+
+int err_report(const char *prog, int code, const char *err)
+{
+	if (code < 0)
+		fprintf(stderr, "%s: error: %s\n", prog,
+			err && *err ? err : "unknown error");
+	return err_exit_status(code);
+}
