@@ -1,0 +1,64 @@
+/*
+ * h5ds.h - ann-benchmarks HDF5 datasets: read, validate, write.
+ *
+ * Layout (the one the field uses): datasets `train` (n x d float32), `test`
+ * (nq x d float32), `neighbors` (nq x kgt int32, 0-based train rows), `distances`
+ * (nq x kgt float32, ascending); root attributes `distance` ("euclidean" |
+ * "angular"), `point_type` ("float"), `dimension` (d). Unknown datasets are
+ * ignored on read. Optional `train_labels` / `test_labels` (int32) are read and
+ * written when present.
+ *
+ * Writes go to a temporary file in the destination folder, renamed over the
+ * destination only on success: a failed write leaves nothing behind.
+ * All memory in an h5_dataset is owned by it and freed by h5_free.
+ */
+#ifndef IVFKIT_H5DS_H
+#define IVFKIT_H5DS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct h5_dataset {
+	char distance[16];    /* "euclidean" or "angular" */
+	size_t d;             /* dimension */
+	size_t n;             /* train rows */
+	float *train;         /* n * d, NULL when read with H5_NO_TRAIN */
+	size_t nq;            /* test rows */
+	float *test;          /* nq * d */
+	size_t kgt;           /* ground-truth depth; 0 when the file has none */
+	int32_t *neighbors;   /* nq * kgt or NULL */
+	float *distances;     /* nq * kgt or NULL */
+	int32_t *train_labels; /* n or NULL */
+	int32_t *test_labels;  /* nq or NULL */
+} h5_dataset;
+
+enum {
+	H5_NEED_GT = 1 << 0,  /* fail (ERR_INPUT) when neighbors/distances are absent */
+	H5_NO_TRAIN = 1 << 1, /* skip reading train (its shape is still read) */
+};
+
+/* Reads and validates path: file exists and is HDF5, train/test present,
+ * 2-D float32, same dimension, finite values, neighbor ids in [0, n). On error
+ * returns ERR_INPUT (or ERR_NOMEM) with a message naming the file and the
+ * problem; ds is left zeroed. */
+int h5_read(const char *path, unsigned flags, h5_dataset *ds, char *err);
+
+/* Writes ds to path atomically (temp file + rename); the ground truth and label
+ * datasets are written when non-NULL. */
+int h5_write(const char *path, const h5_dataset *ds, char *err);
+
+/* Replaces only the neighbors/distances of an existing file (used by
+ * `vecdata groundtruth`), atomically, keeping every other dataset and attribute. */
+int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err);
+
+/* One named 2-D float32 matrix, e.g. k-means centroids ("centroids", k x d) with
+ * a `distance` attribute. Read allocates *x (caller frees). */
+int h5_read_matrix(const char *path, const char *name, float **x, size_t *n,
+		   size_t *d, char *distance, size_t distance_len, char *err);
+int h5_write_matrix(const char *path, const char *name, const float *x, size_t n,
+		    size_t d, const char *distance, char *err);
+
+/* Frees everything ds owns and zeroes it; NULL-safe. */
+void h5_free(h5_dataset *ds);
+
+#endif

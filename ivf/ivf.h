@@ -1,0 +1,63 @@
+/*
+ * ivf.h - IVF commands on a vec0 table and the one-transaction centroid write.
+ *
+ * Commands go through the syntax the loaded build understands (detected once per
+ * table, see vtab_cmd_syntax). ivf_write_centroids is the only writer: it holds
+ * the write lock for as short as it can and either commits a verified index or
+ * rolls back to the database as it was.
+ */
+#ifndef IVFKIT_IVF_H
+#define IVFKIT_IVF_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "progress.h"
+#include "vtab.h"
+
+typedef enum {
+	IVF_ASSIGN_REINSERT = 0, /* delete + insert each row (correct on every release) */
+	IVF_ASSIGN_NATIVE = 1,   /* sqlite-vec's assign-vectors (misassigns up to alpha.3) */
+	IVF_ASSIGN_NONE = 2,     /* set centroids only */
+} ivf_assign;
+
+typedef struct ivf_write_opts {
+	ivf_assign assign;
+	size_t batch;         /* rows moved per statement batch (default 1000) */
+	int verify_samples;   /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
+	uint64_t seed;        /* which rows are verified */
+	int busy_ms;          /* wait for another writer this long (default 5000) */
+} ivf_write_opts;
+
+typedef struct ivf_write_stats {
+	double wait_s;       /* waiting for the write lock */
+	double lock_s;       /* write lock held: BEGIN IMMEDIATE .. COMMIT/ROLLBACK */
+	double clear_s, set_s, assign_s, verify_s, commit_s;
+	int64_t rows_moved;
+	int verify_checked, verify_failed;
+	int was_trained;     /* centroids existed and were cleared */
+	int64_t ncentroids, unassigned; /* after commit, from the shadow tables */
+	int64_t file_bytes, free_pages, page_size;
+} ivf_write_stats;
+
+void ivf_write_defaults(ivf_write_opts *o);
+
+/* Runs a command string ("clear-centroids", "assign-vectors", "nprobe=8",
+ * "compute-centroids") on the table, detecting the syntax on first use. */
+int ivf_command(sqlite3 *db, vtab *t, const char *cmd, char *err);
+/* set-centroid:i with a float32 blob of t->d floats. */
+int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err);
+/* Number of centroids and of rows in unassigned cells, from the shadow tables. */
+int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned,
+	      char *err);
+
+/* One transaction: BEGIN IMMEDIATE (busy timeout), clear-centroids when trained,
+ * set-centroid x k, assign as opts->assign says, verify (each sampled row finds
+ * itself at nprobe 1, distance 0 counts), COMMIT; on any failure ROLLBACK and the
+ * message says why. Then integrity_check and the post-commit state into stats. */
+int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k,
+			const ivf_write_opts *opts, ivf_write_stats *stats,
+			prog_t *prog, char *err);
+
+#endif

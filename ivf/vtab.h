@@ -1,0 +1,89 @@
+/*
+ * vtab.h - vec0 tables as ivfkit sees them: the schema read back from a table's
+ * CREATE statement, table creation from a spec, batched inserts, KNN queries.
+ */
+#ifndef IVFKIT_VTAB_H
+#define IVFKIT_VTAB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "progress.h"
+
+#define VTAB_NAME 128
+#define VTAB_MAX_AUX 16
+
+typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
+
+/* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
+ * a hidden column named after the table, alpha.1 puts the command in the id. */
+typedef enum { VTAB_CMD_UNKNOWN = 0, VTAB_CMD_HIDDEN = 1, VTAB_CMD_ID = 2 } vtab_cmd_syntax;
+
+typedef struct vtab {
+	char name[VTAB_NAME];       /* table */
+	char column[VTAB_NAME];     /* the vector column */
+	char pk[VTAB_NAME];         /* declared primary key column, "" for rowid */
+	int pk_text;                /* primary key is text */
+	size_t d;                   /* dimensions */
+	vtab_metric metric;
+	int is_ivf;                 /* column indexed by ivf(...) */
+	int nlist, nprobe;          /* IVF parameters as declared (defaults 128, 10) */
+	char quantizer[16];         /* "none", "int8", "binary" */
+	int oversample;
+	int naux;                   /* auxiliary (+name) columns, kept on a move */
+	char aux[VTAB_MAX_AUX][VTAB_NAME];
+	vtab_cmd_syntax syntax;     /* filled by ivf commands on first use */
+} vtab;
+
+/* What to create (vecbench). type_ivf 0 = flat. */
+typedef struct vtab_spec {
+	char name[VTAB_NAME];
+	size_t d;
+	vtab_metric metric;
+	int type_ivf;
+	int nlist, nprobe;
+	char quantizer[16]; /* "" or "none" = full float vectors */
+	int oversample;     /* 0 = default */
+	int chunk_size;     /* 0 = default */
+} vtab_spec;
+
+/* Reads the schema of `table` (NULL: the only vec0 table having an IVF column,
+ * or when require_ivf is 0 the only vec0 table) and of `column` (NULL: the only
+ * vector column, preferring the IVF one). ERR_INPUT naming the table when it is
+ * missing, not vec0, has no IVF column (require_ivf), or the choice is ambiguous. */
+int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf,
+	      vtab *t, char *err);
+
+/* Rows in the table. */
+int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
+
+/* Builds the CREATE VIRTUAL TABLE statement for spec into sql. */
+int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err);
+/* Creates the table and fills t as vtab_find would. */
+int vtab_create(sqlite3 *db, const vtab_spec *spec, vtab *t, char *err);
+
+/* Inserts n vectors x (n * d) with ids first_id .. first_id+n-1, float32 blobs
+ * through one prepared statement, in transactions of `batch` rows. */
+int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n,
+		int64_t first_id, size_t batch, prog_t *prog, char *err);
+
+/* A prepared KNN query: `WHERE col MATCH ? AND k = ?`. */
+typedef struct vtab_query {
+	sqlite3_stmt *stmt;
+	size_t d, k;
+} vtab_query;
+int vtab_query_prepare(sqlite3 *db, const vtab *t, size_t k, vtab_query *q, char *err);
+/* Runs one query; fills ids/dists (size k) in result order, *got = rows returned. */
+int vtab_query_run(vtab_query *q, const float *v, int64_t *ids, float *dists,
+		   size_t *got, char *err);
+void vtab_query_finalize(vtab_query *q);
+
+/* Uniform sample of m rows (seeded, without replacement, without reading the
+ * whole table when m << rows): *x is m * d, allocated (caller frees); fewer rows
+ * than m returns all of them with *got set. Rejects NaN/Inf (ERR_INPUT naming the
+ * row). */
+int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x,
+		size_t *got, prog_t *prog, char *err);
+
+#endif
