@@ -1,0 +1,55 @@
+/*
+ * dsio.c - shared input helpers of the dataset readers (see dsio.h).
+ */
+#include "dsio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "err.h"
+
+int dsio_open(const char *path, gzFile *f, char *err)
+{
+	errno = 0;
+	*f = gzopen(path, "rb");
+	if (!*f)
+		return err_set(err, ERR_INPUT, "%s: cannot open: %s", path,
+			       errno ? strerror(errno) : "out of memory");
+	return ERR_OK;
+}
+
+int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, char *err)
+{
+	char *p = buf;
+	*got = 0;
+	while (*got < len) {
+		/* gzread takes an unsigned count and returns an int: go in chunks */
+		size_t want = len - *got < (1u << 30) ? len - *got : (1u << 30);
+		errno = 0;
+		int r = gzread(f, p + *got, (unsigned)want);
+		if (r < 0) {
+			int zerr;
+			const char *msg = gzerror(f, &zerr);
+			return err_set(err, ERR_INPUT, "%s: cannot read: %s", path,
+				       zerr == Z_ERRNO ? strerror(errno) : msg);
+		}
+		if (r == 0)
+			break;
+		*got += (size_t)r;
+	}
+	return ERR_OK;
+}
+
+size_t dsio_first_nonfinite(const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return i;
+	return n;
+}
+
+const char *dsio_nonfinite_name(float v)
+{
+	return isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+}

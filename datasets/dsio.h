@@ -1,0 +1,28 @@
+/*
+ * dsio.h - small input helpers shared by the dataset readers (IDX, fvecs, HDF5).
+ *
+ * Input files are opened through zlib's gzopen, which reads gzip-compressed and
+ * plain files alike, so every reader accepts both. Every error message starts
+ * with the file's path, as the CLIs print it verbatim after "vecdata: error: ".
+ */
+#ifndef IVFKIT_DSIO_H
+#define IVFKIT_DSIO_H
+
+#include <stddef.h>
+#include <zlib.h>
+
+/* Opens path for reading (plain or gzip). ERR_INPUT "path: cannot open: ..." when
+ * it is missing or unreadable. */
+int dsio_open(const char *path, gzFile *f, char *err);
+
+/* Reads up to len bytes; *got says how many arrived (fewer only at end of file).
+ * ERR_INPUT when the data cannot be read (damaged gzip stream, a folder, ...). */
+int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, char *err);
+
+/* Index of the first NaN or infinite value among n floats, or n when all are finite. */
+size_t dsio_first_nonfinite(const float *x, size_t n);
+
+/* "NaN", "+Inf" or "-Inf" for a non-finite value (message text). */
+const char *dsio_nonfinite_name(float v);
+
+#endif
