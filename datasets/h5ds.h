@@ -35,6 +35,8 @@ typedef struct h5_dataset {
 enum {
 	H5_NEED_GT = 1 << 0,  /* fail (ERR_INPUT) when neighbors/distances are absent */
 	H5_NO_TRAIN = 1 << 1, /* skip reading train (its shape is still read) */
+	H5_LAX_GT = 1 << 2,   /* load neighbors without the id range check, so that
+			       * `vecdata info` can report bad ids as a failed check */
 };
 
 /* Reads and validates path: file exists and is HDF5, train/test present,
@@ -57,6 +59,13 @@ int h5_read_matrix(const char *path, const char *name, float **x, size_t *n,
 		   size_t *d, char *distance, size_t distance_len, char *err);
 int h5_write_matrix(const char *path, const char *name, const float *x, size_t n,
 		    size_t d, const char *distance, char *err);
+
+/* Checks early, before long work, that path can be written: its folder exists
+ * and is writable and path is not a folder. ERR_INPUT naming path otherwise. */
+int h5_check_output(const char *path, char *err);
+
+/* The HDF5 library version, e.g. "1.10.8" (for result files). */
+const char *h5_version(void);
 
 /* Frees everything ds owns and zeroes it; NULL-safe. */
 void h5_free(h5_dataset *ds);

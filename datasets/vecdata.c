@@ -1,0 +1,608 @@
+/*
+ * vecdata.c - the `vecdata` CLI: build, import, cut down, re-ground-truth and
+ * check ann-benchmarks HDF5 datasets.
+ *
+ * A thin main over datasets/ (h5ds, idx, vecs, groundtruth): each subcommand
+ * parses its options from a table that also prints its --help, checks the output
+ * path before any long work, and leaves every file alone on failure (the
+ * libraries write through a temporary file). Exit status: 0 ok, 1 failure or
+ * failed check, 2 bad usage or input, 130 interrupted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "groundtruth.h"
+#include "h5ds.h"
+#include "idx.h"
+#include "intr.h"
+#include "progress.h"
+#include "rng.h"
+#include "timing.h"
+#include "vecs.h"
+
+#define VD_PROG "vecdata"
+#define VD_DEFAULT_K 100           /* ann-benchmarks' ground-truth depth */
+#define VD_DEFAULT_SPOT 10         /* info: queries re-checked by brute force */
+#define VD_DEFAULT_SEED 1234
+#define VD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define VD_MAX_ROWS ((long long)INT32_MAX)
+
+/* Every option of every subcommand, parsed into one place. */
+typedef struct vd_args {
+	const char *pos[3];   /* positional arguments */
+	int npos;
+	const char *dir;      /* fashion-mnist: IDX folder */
+	const char *metric;   /* NULL: the file's, or euclidean */
+	const char *gt;       /* import: ivecs file or "compute" */
+	long long k;          /* 0: default */
+	long long train, test; /* row counts; 0: all */
+	int random;           /* subset: random train rows */
+	long long seed;
+	int seed_set;         /* --seed was given */
+	long long spot;       /* info: spot-checked queries */
+	int json;             /* groundtruth: JSON summary on stdout */
+} vd_args;
+
+enum { OPT_DIR = 256, OPT_K, OPT_METRIC, OPT_GT, OPT_TRAIN, OPT_TEST, OPT_RANDOM, OPT_SEED,
+       OPT_THREADS, OPT_SPOT, OPT_JSON, OPT_HELP };
+
+typedef struct vd_opt {
+	const char *name;
+	int id;
+	const char *arg;  /* value name, NULL for a flag */
+	const char *help;
+} vd_opt;
+
+static const vd_opt vd_opts[] = {
+	{"dir", OPT_DIR, "DIR", "folder of the IDX .gz files (default " VD_FMNIST_DIR ")"},
+	{"metric", OPT_METRIC, "M", "euclidean | angular"},
+	{"gt", OPT_GT, "FILE", "ground truth: an .ivecs file, or 'compute' (default)"},
+	{"k", OPT_K, "K", "ground-truth depth (default 100, at most the train rows)"},
+	{"train", OPT_TRAIN, "N", "train rows to keep"},
+	{"test", OPT_TEST, "Q", "test rows to keep (the first Q)"},
+	{"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
+	{"seed", OPT_SEED, "S", "subset: seed of --random (default 1234)"},
+	{"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
+	{"json", OPT_JSON, NULL, "print a JSON summary (timings) on stdout"},
+	{"threads", OPT_THREADS, "T", "threads (default: all cores, or OMP_NUM_THREADS)"},
+	{"help", OPT_HELP, NULL, "show this help"},
+};
+#define VD_NOPTS (sizeof vd_opts / sizeof *vd_opts)
+
+typedef struct vd_cmd {
+	const char *name;
+	const char *args;    /* positional arguments, for usage */
+	int npos;
+	const char *summary;
+	int opts[8];         /* option ids this command takes, 0-terminated */
+	int (*run)(const vd_args *a, char *err);
+} vd_cmd;
+
+/* ---- shared pieces of the subcommands --------------------------------------- */
+
+/* k: given, else 100, capped at the train rows only when not given. */
+static int vd_pick_k(const vd_args *a, const char *path, size_t n, size_t fallback, size_t *k,
+		     char *err)
+{
+	if (!a->k) {
+		*k = fallback < n ? fallback : n;
+		return ERR_OK;
+	}
+	if ((size_t)a->k > n)
+		return err_set(err, ERR_INPUT, "%s: k = %lld is larger than the train set (%zu rows)",
+			       path, a->k, n);
+	*k = (size_t)a->k;
+	return ERR_OK;
+}
+
+/* Allocates ds's ground truth arrays for k and computes them, showing a progress
+ * bar; errors are prefixed with path. */
+static int vd_groundtruth(h5_dataset *ds, const char *path, gt_metric m, size_t k, gt_stats *st,
+			  char *err)
+{
+	char why[ERR_LEN];
+	prog_t bar;
+	free(ds->neighbors);
+	free(ds->distances);
+	ds->kgt = k;
+	ds->neighbors = malloc(ds->nq * k * sizeof *ds->neighbors);
+	ds->distances = malloc(ds->nq * k * sizeof *ds->distances);
+	if (!ds->neighbors || !ds->distances)
+		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", ds->nq, k);
+	snprintf(ds->distance, sizeof ds->distance, "%s", gt_metric_name(m));
+	int rc = gt_compute(ds->train, ds->n, ds->test, ds->nq, ds->d, k, m, ds->neighbors,
+			    ds->distances, st, &bar, why);
+	return rc ? err_set(err, rc, "%s: %s", path, why) : ERR_OK;
+}
+
+static void vd_summary(const char *path, const h5_dataset *ds, const gt_stats *st)
+{
+	printf("%s: %zu train, %zu test, %zu-d, %s, top-%zu ground truth%s", path, ds->n, ds->nq,
+	       ds->d, ds->distance, ds->kgt, ds->train_labels ? ", labels" : "");
+	if (st)
+		printf(" (kNN %.2f s, %d threads)", st->total_s, omp_get_max_threads());
+	printf("\n");
+}
+
+/* Shrinks an allocation to its first bytes (keeping it if realloc fails). */
+static void *vd_shrink(void *x, size_t bytes)
+{
+	void *p = realloc(x, bytes);
+	return p ? p : x;
+}
+
+/* ---- subcommands -------------------------------------------------------------- */
+
+/* Reads one IDX image file and its label file; their counts must agree. */
+static int vd_read_split(const char *dir, const char *split, size_t keep, float **x, size_t *n,
+			 size_t *d, int32_t **y, char *err)
+{
+	char ip[4096], lp[4096];
+	size_t nl;
+	snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", dir, split);
+	snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+	int rc = idx_read_images(ip, x, n, d, err);
+	if (rc)
+		return rc;
+	if ((rc = idx_read_labels(lp, y, &nl, err)))
+		return rc;
+	if (nl != *n)
+		return err_set(err, ERR_INPUT, "%s: %zu labels for the %zu images of %s", lp, nl, *n,
+			       ip);
+	if (keep > *n)
+		return err_set(err, ERR_INPUT, "%s: %zu rows asked, the file has %zu", ip, keep, *n);
+	if (keep) {
+		*x = vd_shrink(*x, keep * *d * sizeof **x);
+		*y = vd_shrink(*y, keep * sizeof **y);
+		*n = keep;
+	}
+	return ERR_OK;
+}
+
+static int vd_fashion_mnist(const vd_args *a, char *err)
+{
+	const char *out = a->pos[0], *dir = a->dir ? a->dir : VD_FMNIST_DIR;
+	h5_dataset ds = {0};
+	size_t dq, k = 0;
+	gt_stats st;
+	int rc = h5_check_output(out, err);
+	if (!rc)
+		rc = vd_read_split(dir, "train", (size_t)a->train, &ds.train, &ds.n, &ds.d,
+				   &ds.train_labels, err);
+	if (!rc)
+		rc = vd_read_split(dir, "t10k", (size_t)a->test, &ds.test, &ds.nq, &dq,
+				   &ds.test_labels, err);
+	if (!rc && dq != ds.d)
+		rc = err_set(err, ERR_INPUT, "%s: test images have %zu pixels, train images %zu", dir,
+			     dq, ds.d);
+	if (!rc)
+		rc = vd_pick_k(a, dir, ds.n, VD_DEFAULT_K, &k, err);
+	if (!rc)
+		rc = vd_groundtruth(&ds, out, GT_EUCLIDEAN, k, &st, err);
+	if (!rc)
+		rc = h5_write(out, &ds, err);
+	if (!rc)
+		vd_summary(out, &ds, &st);
+	h5_free(&ds);
+	return rc;
+}
+
+static void vd_json(const char *path, const h5_dataset *ds, const gt_stats *st, double read_s,
+		    double write_s)
+{
+	printf("{\"file\": \"%s\", \"n\": %zu, \"nq\": %zu, \"d\": %zu, \"k\": %zu, "
+	       "\"metric\": \"%s\", \"threads\": %d, \"read_s\": %.4f, \"prep_s\": %.4f, "
+	       "\"knn_gemm_s\": %.4f, \"exact_s\": %.4f, \"knn_s\": %.4f, \"write_s\": %.4f, "
+	       "\"candidates\": %zu, \"redone\": %zu}\n",
+	       path, ds->n, ds->nq, ds->d, ds->kgt, ds->distance, omp_get_max_threads(), read_s,
+	       st->prep_s, st->knn_s, st->exact_s, st->total_s, write_s, st->candidates,
+	       st->redone);
+}
+
+static int vd_cmd_groundtruth(const vd_args *a, char *err)
+{
+	const char *path = a->pos[0];
+	h5_dataset ds;
+	gt_metric m;
+	gt_stats st;
+	size_t k = 0;
+	double t0 = tm_now();
+	/* the old ground truth is replaced, so bad ids in it must not stop us */
+	int rc = h5_read(path, H5_LAX_GT, &ds, err);
+	if (rc)
+		return rc;
+	double read_s = tm_now() - t0;
+	rc = gt_metric_parse(a->metric ? a->metric : ds.distance, &m, err);
+	if (!rc)
+		rc = h5_check_output(path, err);
+	if (!rc)
+		rc = vd_pick_k(a, path, ds.n, VD_DEFAULT_K, &k, err);
+	if (!rc)
+		rc = vd_groundtruth(&ds, path, m, k, &st, err);
+	double t1 = tm_now();
+	if (!rc)
+		rc = h5_write_groundtruth(path, &ds, err);
+	if (!rc && a->json)
+		vd_json(path, &ds, &st, read_s, tm_now() - t1);
+	else if (!rc)
+		vd_summary(path, &ds, &st);
+	h5_free(&ds);
+	return rc;
+}
+
+/* import --gt FILE: ids from ivecs (the first k columns), distances recomputed. */
+static int vd_import_gt(const vd_args *a, h5_dataset *ds, gt_metric m, char *err)
+{
+	int32_t *ids;
+	size_t rows, cols, k = 0;
+	char why[ERR_LEN];
+	int rc = vecs_read_int(a->gt, &ids, &rows, &cols, err);
+	if (rc)
+		return rc;
+	if (rows != ds->nq)
+		rc = err_set(err, ERR_INPUT, "%s: %zu rows for %zu queries", a->gt, rows, ds->nq);
+	else if (a->k && (size_t)a->k > cols)
+		rc = err_set(err, ERR_INPUT, "%s: k = %lld but the file holds %zu neighbors a query",
+			     a->gt, a->k, cols);
+	if (!rc)
+		rc = vd_pick_k(a, a->gt, ds->n, cols < VD_DEFAULT_K ? cols : VD_DEFAULT_K, &k, err);
+	if (!rc) {
+		ds->kgt = k;
+		ds->neighbors = malloc(rows * k * sizeof *ds->neighbors);
+		ds->distances = malloc(rows * k * sizeof *ds->distances);
+		if (!ds->neighbors || !ds->distances)
+			rc = err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", rows, k);
+	}
+	for (size_t i = 0; !rc && i < rows; i++)
+		memcpy(ds->neighbors + i * k, ids + i * cols, k * sizeof *ids);
+	if (!rc && (rc = gt_distances_of(ds->train, ds->n, ds->test, ds->nq, ds->d, m,
+					 ds->neighbors, k, ds->distances, why)))
+		err_set(err, rc, "%s: %s", a->gt, why);
+	snprintf(ds->distance, sizeof ds->distance, "%s", gt_metric_name(m));
+	free(ids);
+	return rc;
+}
+
+static int vd_import(const vd_args *a, char *err)
+{
+	const char *base = a->pos[0], *query = a->pos[1], *out = a->pos[2];
+	h5_dataset ds = {0};
+	gt_metric m = GT_EUCLIDEAN;
+	gt_stats st, *stp = NULL;
+	size_t dq, k = 0;
+	int rc = a->metric ? gt_metric_parse(a->metric, &m, err) : ERR_OK;
+	if (!rc)
+		rc = h5_check_output(out, err);
+	if (!rc)
+		rc = vecs_read_float(base, &ds.train, &ds.n, &ds.d, err);
+	if (!rc && ds.n > VD_MAX_ROWS)
+		rc = err_set(err, ERR_INPUT, "%s: %zu rows do not fit int32 neighbor ids", base, ds.n);
+	if (!rc)
+		rc = vecs_read_float(query, &ds.test, &ds.nq, &dq, err);
+	if (!rc && dq != ds.d)
+		rc = err_set(err, ERR_INPUT, "%s: dimension %zu, %s has %zu", query, dq, base, ds.d);
+	if (!rc && a->gt && strcmp(a->gt, "compute")) {
+		rc = vd_import_gt(a, &ds, m, err);
+	} else if (!rc) {
+		rc = vd_pick_k(a, base, ds.n, VD_DEFAULT_K, &k, err);
+		if (!rc)
+			rc = vd_groundtruth(&ds, out, m, k, &st, err);
+		stp = &st;
+	}
+	if (!rc)
+		rc = h5_write(out, &ds, err);
+	if (!rc)
+		vd_summary(out, &ds, stp);
+	h5_free(&ds);
+	return rc;
+}
+
+/* Copies the rows listed in rows[0..m) of a row-major matrix (row_bytes each). */
+static void *vd_gather(const void *x, size_t row_bytes, const uint64_t *rows, size_t m)
+{
+	char *out = malloc(m * row_bytes);
+	for (size_t i = 0; out && i < m; i++)
+		memcpy(out + i * row_bytes, (const char *)x + rows[i] * row_bytes, row_bytes);
+	return out;
+}
+
+static int vd_subset(const vd_args *a, char *err)
+{
+	const char *in = a->pos[0], *out = a->pos[1];
+	h5_dataset src, dst = {0};
+	gt_stats st;
+	size_t k = 0, ntr = (size_t)a->train, nte = (size_t)a->test;
+	uint64_t *rows = NULL;
+	int rc = h5_check_output(out, err);
+	if (rc)
+		return rc;
+	if ((rc = h5_read(in, H5_LAX_GT, &src, err)))
+		return rc;
+	if (ntr > src.n || nte > src.nq) {
+		rc = err_set(err, ERR_INPUT, "%s: %zu train / %zu test rows asked, the file has %zu / %zu",
+			     in, ntr, nte, src.n, src.nq);
+		goto out;
+	}
+	rows = malloc((ntr > nte ? ntr : nte) * sizeof *rows);
+	if (!rows) {
+		rc = err_set(err, ERR_NOMEM, "out of memory for %zu row ids", ntr);
+		goto out;
+	}
+	if (a->random) {
+		rng_t r;
+		rng_seed(&r, (uint64_t)a->seed);
+		rng_sample(&r, src.n, ntr, rows);
+	} else {
+		for (size_t i = 0; i < ntr; i++)
+			rows[i] = i;
+	}
+	dst = (h5_dataset){.d = src.d, .n = ntr, .nq = nte};
+	memcpy(dst.distance, src.distance, sizeof dst.distance);
+	dst.train = vd_gather(src.train, src.d * sizeof(float), rows, ntr);
+	if (src.train_labels)
+		dst.train_labels = vd_gather(src.train_labels, sizeof(int32_t), rows, ntr);
+	for (size_t i = 0; i < nte; i++)
+		rows[i] = i;
+	dst.test = vd_gather(src.test, src.d * sizeof(float), rows, nte);
+	if (src.test_labels)
+		dst.test_labels = vd_gather(src.test_labels, sizeof(int32_t), rows, nte);
+	if (!dst.train || !dst.test || (src.train_labels && !dst.train_labels) ||
+	    (src.test_labels && !dst.test_labels)) {
+		rc = err_set(err, ERR_NOMEM, "out of memory for the subset");
+		goto out;
+	}
+	gt_metric m;
+	rc = gt_metric_parse(src.distance, &m, err);
+	if (!rc)
+		rc = vd_pick_k(a, in, ntr, src.kgt ? src.kgt : VD_DEFAULT_K, &k, err);
+	if (!rc)
+		rc = vd_groundtruth(&dst, out, m, k, &st, err);
+	if (!rc)
+		rc = h5_write(out, &dst, err);
+	if (!rc)
+		vd_summary(out, &dst, &st);
+out:
+	free(rows);
+	h5_free(&src);
+	h5_free(&dst);
+	return rc;
+}
+
+static int vd_info(const vd_args *a, char *err)
+{
+	const char *path = a->pos[0];
+	h5_dataset ds;
+	gt_metric m;
+	gt_report rep;
+	int rc = h5_read(path, H5_LAX_GT, &ds, err);
+	if (rc)
+		return rc;
+	printf("file        %s\n", path);
+	printf("metric      %s\n", ds.distance);
+	printf("dimension   %zu\n", ds.d);
+	printf("train       %zu x %zu\n", ds.n, ds.d);
+	printf("test        %zu x %zu\n", ds.nq, ds.d);
+	printf("labels      %s\n", ds.train_labels && ds.test_labels ? "train, test"
+			      : ds.train_labels ? "train"
+			      : ds.test_labels ? "test" : "none");
+	if (!ds.kgt) {
+		printf("ground truth none\n");
+		h5_free(&ds);
+		return ERR_OK;
+	}
+	printf("ground truth top-%zu\n", ds.kgt);
+	size_t spot = a->spot ? (size_t)a->spot : VD_DEFAULT_SPOT;
+	rc = gt_metric_parse(ds.distance, &m, err);
+	if (!rc)
+		rc = gt_check(ds.train, ds.n, ds.test, ds.nq, ds.d, m, ds.neighbors, ds.distances,
+			      ds.kgt, spot, &rep, err);
+	if (!rc) {
+		printf("check ids   %s (%zu of %zu rows with an id out of range or repeated)\n",
+		       rep.bad_ids ? "FAIL" : "ok", rep.bad_ids, ds.nq);
+		printf("check order %s (%zu of %zu rows with distances not ascending)\n",
+		       rep.not_ascending ? "FAIL" : "ok", rep.not_ascending, ds.nq);
+		printf("check exact %s (%zu of %zu spot-checked queries agree with brute force)\n",
+		       rep.spot_agree < rep.spot_checked ? "FAIL" : "ok", rep.spot_agree,
+		       rep.spot_checked);
+		if (rep.first_bad != SIZE_MAX)
+			rc = err_set(err, ERR_FAIL, "%s: ground truth check failed (first at query %zu)",
+				     path, rep.first_bad);
+	}
+	h5_free(&ds);
+	return rc;
+}
+
+static const vd_cmd vd_cmds[] = {
+	{"fashion-mnist", "OUT.hdf5", 1,
+	 "Fashion-MNIST from Debian's IDX files: 60,000 train, 10,000 test, 784-d, euclidean,\n"
+	 "top-100 ground truth, train_labels/test_labels",
+	 {OPT_DIR, OPT_K, OPT_TRAIN, OPT_TEST, OPT_THREADS}, vd_fashion_mnist},
+	{"groundtruth", "IN.hdf5", 1,
+	 "recompute exact neighbors/distances in place (atomically); --metric defaults to the\n"
+	 "file's `distance` attribute and also updates it",
+	 {OPT_METRIC, OPT_K, OPT_JSON, OPT_THREADS}, vd_cmd_groundtruth},
+	{"import", "BASE.{fvecs,bvecs} QUERY.{fvecs,bvecs} OUT.hdf5", 3,
+	 "TEXMEX vectors (optionally .gz) to HDF5; ground truth computed, or from --gt ivecs",
+	 {OPT_METRIC, OPT_GT, OPT_K, OPT_THREADS}, vd_import},
+	{"subset", "IN.hdf5 OUT.hdf5", 2,
+	 "the first (or --random) N train rows and first Q test rows, labels carried along,\n"
+	 "ground truth recomputed",
+	 {OPT_TRAIN, OPT_TEST, OPT_RANDOM, OPT_SEED, OPT_K, OPT_THREADS}, vd_subset},
+	{"info", "FILE.hdf5", 1,
+	 "shapes, metric, k; checks ids in range, distances ascending and a brute-force spot\n"
+	 "check of the ground truth (exit 1 if a check fails)",
+	 {OPT_SPOT, OPT_THREADS}, vd_info},
+};
+#define VD_NCMDS (sizeof vd_cmds / sizeof *vd_cmds)
+
+/* ---- option parsing ------------------------------------------------------------ */
+
+static const vd_opt *vd_opt_by_id(int id)
+{
+	for (size_t i = 0; i < VD_NOPTS; i++)
+		if (vd_opts[i].id == id)
+			return &vd_opts[i];
+	return NULL;
+}
+
+static void vd_help(FILE *to)
+{
+	fprintf(to, "usage: " VD_PROG " COMMAND ARGS [options]   (" VD_PROG " COMMAND --help)\n\n");
+	for (size_t c = 0; c < VD_NCMDS; c++)
+		fprintf(to, "  %s %s\n", vd_cmds[c].name, vd_cmds[c].args);
+}
+
+static void vd_cmd_help(const vd_cmd *c)
+{
+	printf("usage: " VD_PROG " %s %s [options]\n\n%s\n\noptions:\n", c->name, c->args,
+	       c->summary);
+	for (const int *o = c->opts;; o++) {
+		const vd_opt *p = vd_opt_by_id(*o ? *o : OPT_HELP);
+		char left[40];
+		snprintf(left, sizeof left, "--%s%s%s", p->name, p->arg ? " " : "",
+			 p->arg ? p->arg : "");
+		printf("  %-16s %s\n", left, p->help);
+		if (!*o)
+			break;
+	}
+}
+
+/* A whole number in [lo, hi] for option name. */
+static int vd_number(const char *name, const char *s, long long lo, long long hi, long long *out,
+		     char *err)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return err_set(err, ERR_INPUT, "--%s %s: expected a whole number in [%lld, %lld]", name,
+			       s, lo, hi);
+	*out = v;
+	return ERR_OK;
+}
+
+static int vd_set(vd_args *a, int id, const char *v, char *err)
+{
+	const char *name = vd_opt_by_id(id)->name;
+	long long t;
+	int rc = ERR_OK;
+	switch (id) {
+	case OPT_DIR:
+		a->dir = v;
+		break;
+	case OPT_METRIC:
+		a->metric = v;
+		break;
+	case OPT_GT:
+		a->gt = v;
+		break;
+	case OPT_K:
+		rc = vd_number(name, v, 1, VD_MAX_ROWS, &a->k, err);
+		break;
+	case OPT_TRAIN:
+		rc = vd_number(name, v, 1, VD_MAX_ROWS, &a->train, err);
+		break;
+	case OPT_TEST:
+		rc = vd_number(name, v, 1, VD_MAX_ROWS, &a->test, err);
+		break;
+	case OPT_RANDOM:
+		a->random = 1;
+		break;
+	case OPT_SEED:
+		rc = vd_number(name, v, 0, INT64_MAX, &a->seed, err);
+		a->seed_set = 1;
+		break;
+	case OPT_SPOT:
+		rc = vd_number(name, v, 1, 1000000, &a->spot, err);
+		break;
+	case OPT_JSON:
+		a->json = 1;
+		break;
+	case OPT_THREADS:
+		if (!(rc = vd_number(name, v, 1, 1024, &t, err)))
+			omp_set_num_threads((int)t);
+		break;
+	}
+	return rc;
+}
+
+/* Parses argv (from the subcommand's name on) into a; 1 when --help was shown. */
+static int vd_parse(const vd_cmd *c, int argc, char **argv, vd_args *a, char *err)
+{
+	struct option lo[VD_NOPTS + 1];
+	size_t n = 0;
+	for (const int *o = c->opts;; o++) {
+		const vd_opt *p = vd_opt_by_id(*o ? *o : OPT_HELP);
+		lo[n++] = (struct option){p->name, p->arg ? required_argument : no_argument, NULL,
+					  p->id};
+		if (!*o)
+			break;
+	}
+	lo[n] = (struct option){0};
+	opterr = 0;
+	int id;
+	while ((id = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (id == OPT_HELP) {
+			vd_cmd_help(c);
+			return 1;
+		}
+		if (id == '?' || id == ':')
+			return err_set(err, ERR_INPUT, "%s: unknown option or missing value: %s (see "
+				       VD_PROG " %s --help)", c->name, argv[optind - 1], c->name);
+		int rc = vd_set(a, id, optarg, err);
+		if (rc)
+			return rc;
+	}
+	for (; optind < argc; optind++) {
+		if (a->npos == c->npos)
+			return err_set(err, ERR_INPUT, "%s: unexpected argument '%s' (see " VD_PROG
+				       " %s --help)", c->name, argv[optind], c->name);
+		a->pos[a->npos++] = argv[optind];
+	}
+	if (a->npos < c->npos)
+		return err_set(err, ERR_INPUT, "%s: expected %s (see " VD_PROG " %s --help)", c->name,
+			       c->args, c->name);
+	return ERR_OK;
+}
+
+/* Option combinations a table cannot express. */
+static int vd_validate(const vd_cmd *c, const vd_args *a, char *err)
+{
+	if (c->run == vd_subset && (!a->train || !a->test))
+		return err_set(err, ERR_INPUT, "subset: --train N and --test Q are required");
+	if (a->seed_set && !a->random)
+		return err_set(err, ERR_INPUT, "subset: --seed goes with --random");
+	return ERR_OK;
+}
+
+int main(int argc, char **argv)
+{
+	char err[ERR_LEN] = "";
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		vd_help(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const vd_cmd *c = NULL;
+	for (size_t i = 0; i < VD_NCMDS; i++)
+		if (!strcmp(argv[1], vd_cmds[i].name))
+			c = &vd_cmds[i];
+	if (!c)
+		return err_report(VD_PROG, err_set(err, ERR_INPUT, "unknown command '%s' (see "
+						   VD_PROG " --help)", argv[1]), err);
+	vd_args a = {.seed = VD_DEFAULT_SEED};
+	int rc = vd_parse(c, argc - 1, argv + 1, &a, err);
+	if (rc == 1)
+		return 0;
+	if (!rc)
+		rc = vd_validate(c, &a, err);
+	if (!rc) {
+		intr_install();
+		rc = c->run(&a, err);
+	}
+	return err_report(VD_PROG, rc, err);
+}
