@@ -1,0 +1,591 @@
+/*
+ * config.c - config.ini for vecbench (see config.h).
+ *
+ * libinih does the INI syntax; a table of keys says, per section kind, what each
+ * key holds, how to parse it and when it applies. The reader that feeds inih
+ * counts lines (the Debian build's handler gets no line numbers), registers
+ * section headers as it sees them (so empty and repeated sections are caught) and
+ * rejects what inih would silently misread: indented lines (continuations) and
+ * lines longer than its buffer.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "err.h"
+
+/* inih's line buffer (INI_MAX_LINE in the Debian build): longer lines would be
+ * split and misparsed, so the reader refuses them. */
+#define CFG_LINE_MAX 200
+
+typedef enum { S_DATASET, S_VEC0, S_RUN, S_GATE, S_INDEX, S_NKINDS } sec_kind;
+
+typedef enum {
+	V_PATH,      /* char[CFG_PATH]; relative to the config file's folder */
+	V_NAME,      /* char[CFG_NAME]; letters, digits, '-', '_', '.' */
+	V_SIZE,      /* size_t in [min, max] */
+	V_INT,       /* int in [min, max] */
+	V_U64,       /* uint64_t */
+	V_BOOL,      /* int 0/1 */
+	V_DOUBLE,    /* double in [min, max] */
+	V_ENUM,      /* int: index into names */
+	V_ENUMSTR,   /* char[16]: one of names */
+	V_NPROBE,    /* the nprobe list */
+	V_MINRECALL, /* gate threshold, repeatable */
+} val_kind;
+
+/* When an index key applies (checked once the whole section is read). */
+enum {
+	A_ANY = 0,
+	A_IVF = 1 << 0,        /* type = ivf */
+	A_IVFTRAIN = 1 << 1,   /* trainer = ivftrain */
+	A_ITT = 1 << 2,        /* order = insert-then-train */
+	A_QUANT = 1 << 3,      /* quantizer other than none */
+	A_POW2 = 1 << 4,       /* value must be a power of two (page_size) */
+	A_MULT8 = 1 << 5,      /* value must be a multiple of 8 (chunk_size) */
+};
+
+typedef struct key_def {
+	sec_kind sec;
+	const char *name;
+	val_kind kind;
+	size_t off;               /* offset in cfg (fixed sections) or cfg_index */
+	double min, max;          /* numeric range */
+	const char *const *names; /* V_ENUM / V_ENUMSTR values, NULL-terminated */
+	unsigned rules;           /* A_* */
+} key_def;
+
+static const char *const type_names[] = {"flat", "ivf", NULL};
+static const char *const trainer_names[] = {"ivftrain", "builtin", NULL};
+static const char *const order_names[] = {"centroids-first", "insert-then-train", NULL};
+static const char *const assign_names[] = {"reinsert", "native", NULL};
+static const char *const quant_names[] = {"none", "int8", "binary", NULL};
+static const char *const metric_names[] = {"l2", "cosine", "l1", NULL};
+
+#define C(f) offsetof(cfg, f)
+#define I(f) offsetof(cfg_index, f)
+/* vec0's own limits: nlist and nprobe up to 65536 (VEC0_IVF_MAX_NLIST) */
+static const key_def keys[] = {
+	{S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0},
+	{S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0},
+	{S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0},
+	{S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0},
+	{S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0},
+	{S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0},
+	{S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0},
+	{S_RUN, "keep_db", V_BOOL, C(keep_db), 0, 1, NULL, 0},
+	{S_RUN, "seed", V_U64, C(seed), 0, 0, NULL, 0},
+	{S_RUN, "threads", V_INT, C(threads), 0, 4096, NULL, 0},
+	{S_RUN, "warmup", V_INT, C(warmup), 0, 100, NULL, 0},
+	{S_RUN, "batch", V_SIZE, C(batch), 1, 1e7, NULL, 0},
+	{S_RUN, "overhead_check", V_BOOL, C(overhead_check), 0, 1, NULL, 0},
+	{S_GATE, "min_recall", V_MINRECALL, C(gate), 0, 0, NULL, 0},
+	{S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0},
+	{S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0},
+	{S_INDEX, "type", V_ENUM, I(type_ivf), 0, 0, type_names, A_ANY},
+	{S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_IVF},
+	{S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_IVF},
+	{S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVF | A_IVFTRAIN},
+	{S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVF | A_IVFTRAIN},
+	{S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_IVF},
+	{S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_IVF},
+	{S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVF | A_IVFTRAIN | A_ITT},
+	{S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_IVF},
+	{S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_IVF | A_QUANT},
+	{S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY},
+	{S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8},
+	{S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2},
+	{S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY},
+};
+#undef C
+#undef I
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const fixed_names[] = {"dataset", "vec0", "run", "gate"};
+
+typedef struct parse {
+	cfg *c;
+	const char *file;
+	char dir[CFG_PATH];             /* folder of file, for relative paths */
+	FILE *f;
+	int line;                       /* lines read so far = line of the handler call */
+	int err_line;                   /* line of the first error (0: none) */
+	char err[ERR_LEN];              /* its message, without the file:line prefix */
+	int fixed_line[S_INDEX];        /* header line of each fixed section, 0 = absent */
+	int seen_fixed[S_INDEX][NKEYS]; /* line of each key of the fixed sections */
+	int seen_idx[CFG_MAX_INDEX][NKEYS];
+	int min_line[GATE_MAX_MIN];     /* line of each gate minimum */
+} parse;
+
+/* Records the first error with its line (later ones are dropped); returns -1 so
+ * that `return perr(...)` reads naturally. */
+static int perr(parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int perr(parse *p, int line, const char *fmt, ...)
+{
+	if (p->err_line)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	va_end(ap);
+	p->err_line = line;
+	return -1;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || strlen(s) >= CFG_NAME)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+			return 0;
+	return 1;
+}
+
+static int index_of(const cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->nidx; i++)
+		if (strcmp(c->idx[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void index_defaults(cfg_index *x, const char *name, int line)
+{
+	memset(x, 0, sizeof *x);
+	snprintf(x->name, sizeof x->name, "%.*s", CFG_NAME - 1, name);
+	x->line = x->nlist_line = x->ntrain_line = x->metric_line = line;
+	x->type_ivf = -1; /* required */
+	x->niter = 20;
+	x->trainer = CFG_TRAINER_IVFTRAIN;
+	x->order = CFG_ORDER_CENTROIDS_FIRST;
+	x->assign = IVF_ASSIGN_REINSERT;
+	snprintf(x->quantizer, sizeof x->quantizer, "none");
+}
+
+/* A section header seen by the reader: fixed sections are noted, index sections
+ * created, repeats refused. */
+static int section_open(parse *p, const char *name, int line)
+{
+	for (int k = 0; k < S_INDEX; k++) {
+		if (strcmp(name, fixed_names[k]) == 0) {
+			if (p->fixed_line[k])
+				return perr(p, line, "section [%s] given twice (first on line %d)",
+					    name, p->fixed_line[k]);
+			p->fixed_line[k] = line;
+			return 0;
+		}
+	}
+	if (!valid_name(name))
+		return perr(p, line, "section name [%s]: use up to %d letters, digits, '-', '_', '.'",
+			    name, CFG_NAME - 1);
+	int i = index_of(p->c, name);
+	if (i >= 0)
+		return perr(p, line, "section [%s] given twice (first on line %d)", name,
+			    p->c->idx[i].line);
+	if (p->c->nidx == CFG_MAX_INDEX)
+		return perr(p, line, "more than %d index sections", CFG_MAX_INDEX);
+	index_defaults(&p->c->idx[p->c->nidx++], name, line);
+	return 0;
+}
+
+/* fgets for inih that counts lines, registers headers and refuses what inih
+ * would misread. */
+static char *reader(char *str, int num, void *stream)
+{
+	parse *p = stream;
+	if (!fgets(str, num, p->f))
+		return NULL;
+	p->line++;
+	size_t len = strlen(str);
+	if (len && str[len - 1] != '\n' && !feof(p->f)) {
+		int ch;
+		while ((ch = fgetc(p->f)) != EOF && ch != '\n')
+			;
+		perr(p, p->line, "line longer than %d characters", CFG_LINE_MAX - 3);
+		str[0] = 0;
+		return str;
+	}
+	const char *s = str;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	int blank = !*s || *s == '\n' || *s == '\r' || *s == ';' || *s == '#';
+	if (s != str && !blank) {
+		perr(p, p->line, "indented line: start keys and sections in the first column");
+		str[0] = 0;
+	} else if (*s == '[') {
+		const char *e = strchr(s, ']');
+		if (e) {
+			char name[CFG_LINE_MAX];
+			snprintf(name, sizeof name, "%.*s", (int)(e - s - 1), s + 1);
+			section_open(p, name, p->line);
+		}
+	}
+	return str;
+}
+
+/* A strict integer: whole string, base 10, in [min, max]. */
+static int parse_ll(const char *v, double min, double max, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || (double)x < min || (double)x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no",
+										"off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(v, t[i]) == 0 || strcmp(v, f[i]) == 0) {
+			*out = strcmp(v, t[i]) == 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "1, 2,4" into x->nprobe; ascending order not required, repeats refused. */
+static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
+{
+	char buf[CFG_LINE_MAX], *rest = buf, *tok;
+	snprintf(buf, sizeof buf, "%s", v);
+	int n = 0;
+	/* strsep, not strtok: "1,,2" has an empty item to refuse */
+	while ((tok = strsep(&rest, ","))) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		char *e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = 0;
+		long long np;
+		if (parse_ll(tok, k->min, k->max, &np))
+			return perr(p, p->line, "nprobe: \"%s\" is not an integer in [1, 65536]",
+				    tok);
+		if (n == CFG_MAX_NPROBE)
+			return perr(p, p->line, "nprobe: more than %d values", CFG_MAX_NPROBE);
+		for (int j = 0; j < n; j++)
+			if (x->nprobe[j] == np)
+				return perr(p, p->line, "nprobe: %lld listed twice", np);
+		x->nprobe[n++] = (int)np;
+	}
+	x->nnprobe = n;
+	return 0;
+}
+
+/* Parses value v of key k into the struct at base. */
+static int set_value(parse *p, const key_def *k, const char *v, char *base)
+{
+	void *dst = base + k->off;
+	long long ll;
+	char *end;
+	switch (k->kind) {
+	case V_PATH: {
+		int n;
+		if (!*v)
+			return perr(p, p->line, "%s: empty path", k->name);
+		if (v[0] == '/' || !p->dir[0])
+			n = snprintf(dst, CFG_PATH, "%s", v);
+		else
+			n = snprintf(dst, CFG_PATH, "%s/%s", p->dir, v);
+		return n >= CFG_PATH ? perr(p, p->line, "%s: path too long", k->name) : 0;
+	}
+	case V_NAME:
+		if (!valid_name(v))
+			return perr(p, p->line, "%s: use up to %d letters, digits, '-', '_', '.'",
+				    k->name, CFG_NAME - 1);
+		snprintf(dst, CFG_NAME, "%s", v);
+		return 0;
+	case V_SIZE:
+	case V_INT:
+		if (parse_ll(v, k->min, k->max, &ll))
+			return perr(p, p->line, "%s: \"%s\" is not an integer in [%.0f, %.0f]",
+				    k->name, v, k->min, k->max);
+		if ((k->rules & A_POW2) && (ll & (ll - 1)))
+			return perr(p, p->line, "%s: %lld is not a power of two", k->name, ll);
+		if ((k->rules & A_MULT8) && ll % 8)
+			return perr(p, p->line, "%s: %lld is not a multiple of 8", k->name, ll);
+		if (k->kind == V_SIZE)
+			*(size_t *)dst = (size_t)ll;
+		else
+			*(int *)dst = (int)ll;
+		return 0;
+	case V_U64: {
+		errno = 0;
+		unsigned long long u = strtoull(v, &end, 10);
+		if (errno || end == v || *end || *v == '-')
+			return perr(p, p->line, "%s: \"%s\" is not an unsigned integer", k->name, v);
+		*(uint64_t *)dst = u;
+		return 0;
+	}
+	case V_BOOL:
+		if (parse_bool(v, dst))
+			return perr(p, p->line, "%s: \"%s\" is not true or false", k->name, v);
+		return 0;
+	case V_DOUBLE: {
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno || end == v || *end || !(d >= k->min && d <= k->max))
+			return perr(p, p->line, "%s: \"%s\" is not a number in [%g, %g]", k->name, v,
+				    k->min, k->max);
+		*(double *)dst = d;
+		return 0;
+	}
+	case V_ENUM:
+	case V_ENUMSTR:
+		for (int i = 0; k->names[i]; i++) {
+			if (strcmp(v, k->names[i]) == 0) {
+				if (k->kind == V_ENUM)
+					*(int *)dst = i;
+				else
+					snprintf(dst, 16, "%s", v);
+				return 0;
+			}
+		}
+		char list[128] = "";
+		for (int i = 0; k->names[i]; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+				 i ? " | " : "", k->names[i]);
+		return perr(p, p->line, "%s: \"%s\" is not one of %s", k->name, v, list);
+	case V_NPROBE:
+		return parse_nprobe(p, k, v, (cfg_index *)base);
+	case V_MINRECALL: {
+		char e[ERR_LEN];
+		gate_opts *g = dst;
+		if (gate_add_min(g, v, e))
+			return perr(p, p->line, "%s", e);
+		size_t len = (size_t)(strrchr(v, '=') - v);
+		for (size_t i = 0; i < g->nmin; i++)
+			if (strlen(g->min[i].point) == len && strncmp(g->min[i].point, v, len) == 0)
+				p->min_line[i] = p->line;
+		return 0;
+	}
+	}
+	return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	parse *p = user;
+	sec_kind sk = S_INDEX;
+	for (int k = 0; k < S_INDEX; k++)
+		if (strcmp(section, fixed_names[k]) == 0)
+			sk = (sec_kind)k;
+	int xi = sk == S_INDEX ? index_of(p->c, section) : -1;
+	if (!*section) {
+		perr(p, p->line, "key %s before any [section]", name);
+		return 1;
+	}
+	if (sk == S_INDEX && xi < 0)
+		return 1; /* the header was refused; its error is recorded */
+	size_t ki;
+	for (ki = 0; ki < NKEYS; ki++)
+		if (keys[ki].sec == sk && strcmp(keys[ki].name, name) == 0)
+			break;
+	if (ki == NKEYS) {
+		perr(p, p->line, "unknown key \"%s\" in [%s]", name, section);
+		return 1;
+	}
+	int *seen = sk == S_INDEX ? &p->seen_idx[xi][ki] : &p->seen_fixed[sk][ki];
+	if (*seen && keys[ki].kind != V_MINRECALL) {
+		perr(p, p->line, "%s given twice in [%s] (first on line %d)", name, section, *seen);
+		return 1;
+	}
+	*seen = p->line;
+	set_value(p, &keys[ki], value, sk == S_INDEX ? (char *)&p->c->idx[xi] : (char *)p->c);
+	return 1;
+}
+
+static int key_index(sec_kind sk, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].sec == sk && strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Why key rules do not hold for section x ("type = flat"), or NULL when they do. */
+static const char *not_applicable(const cfg_index *x, unsigned rules)
+{
+	if ((rules & A_IVF) && !x->type_ivf)
+		return "type = flat";
+	if ((rules & A_IVFTRAIN) && x->trainer != CFG_TRAINER_IVFTRAIN)
+		return "trainer = builtin";
+	if ((rules & A_ITT) && x->order != CFG_ORDER_INSERT_THEN_TRAIN)
+		return "order = centroids-first";
+	if ((rules & A_QUANT) && strcmp(x->quantizer, "none") == 0)
+		return "quantizer = none";
+	return NULL;
+}
+
+/* Cross-key checks of one index section once it is fully read. */
+static int check_index(parse *p, size_t xi)
+{
+	cfg_index *x = &p->c->idx[xi];
+	const int *seen = p->seen_idx[xi];
+	if (x->type_ivf < 0)
+		return perr(p, x->line, "[%s] has no type (flat or ivf)", x->name);
+	int l_order = seen[key_index(S_INDEX, "order")];
+	/* builtin compute-centroids trains on rows already in the table */
+	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {
+		if (l_order && x->order == CFG_ORDER_CENTROIDS_FIRST)
+			return perr(p, l_order,
+				    "order = centroids-first needs trainer = ivftrain: the builtin "
+				    "trainer runs on rows already inserted");
+		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
+	}
+	for (size_t ki = 0; ki < NKEYS; ki++) {
+		const char *why;
+		if (keys[ki].sec != S_INDEX || !seen[ki])
+			continue;
+		if ((why = not_applicable(x, keys[ki].rules)))
+			return perr(p, seen[ki], "%s does not apply to [%s] (%s)", keys[ki].name,
+				    x->name, why);
+	}
+	x->metric_set = seen[key_index(S_INDEX, "distance_metric")] != 0;
+	if (x->metric_set)
+		x->metric_line = seen[key_index(S_INDEX, "distance_metric")];
+	if (seen[key_index(S_INDEX, "ntrain")])
+		x->ntrain_line = seen[key_index(S_INDEX, "ntrain")];
+	if (!x->type_ivf)
+		return 0;
+	int l_nlist = seen[key_index(S_INDEX, "nlist")];
+	int l_nprobe = seen[key_index(S_INDEX, "nprobe")];
+	if (!l_nlist)
+		return perr(p, x->line, "[%s] has type = ivf but no nlist", x->name);
+	x->nlist_line = l_nlist;
+	if (!l_nprobe) {
+		/* vec0's own default, capped as vec0 caps it */
+		x->nprobe[0] = x->nlist < 10 ? x->nlist : 10;
+		x->nnprobe = 1;
+	}
+	for (int j = 0; j < x->nnprobe; j++)
+		if (x->nprobe[j] > x->nlist)
+			return perr(p, l_nprobe, "nprobe %d exceeds nlist %d", x->nprobe[j],
+				    x->nlist);
+	if (x->ntrain && x->ntrain < (size_t)x->nlist)
+		return perr(p, x->ntrain_line, "ntrain %zu is less than nlist %d", x->ntrain,
+			    x->nlist);
+	return 0;
+}
+
+static int check_all(parse *p)
+{
+	cfg *c = p->c;
+	if (!p->seen_fixed[S_DATASET][key_index(S_DATASET, "path")])
+		return perr(p, p->fixed_line[S_DATASET] ? p->fixed_line[S_DATASET] : p->line,
+			    "[dataset] path is required");
+	if (c->nidx == 0)
+		return perr(p, p->line, "no index sections: add one such as [flat] type = flat");
+	for (size_t i = 0; i < c->nidx; i++)
+		if (check_index(p, i))
+			return -1;
+	for (size_t i = 0; i < c->gate.nmin; i++) {
+		char sec[GATE_POINT];
+		snprintf(sec, sizeof sec, "%s", c->gate.min[i].point);
+		char *at = strchr(sec, '@');
+		if (at)
+			*at = 0;
+		const cfg_index *x = cfg_find(c, sec);
+		if (!x)
+			return perr(p, p->min_line[i], "min_recall: no section [%s] in this file",
+				    sec);
+		if (at && !x->type_ivf)
+			return perr(p, p->min_line[i], "min_recall: [%s] is flat, it has no nprobe",
+				    sec);
+	}
+	return 0;
+}
+
+void cfg_defaults(cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->k = 10;
+	snprintf(c->results, sizeof c->results, "results");
+	c->seed = 1234;
+	c->warmup = 1;
+	c->batch = 1000;
+	c->overhead_check = 1;
+	gate_defaults(&c->gate);
+}
+
+int cfg_load(const char *path, cfg *c, char *err)
+{
+	parse *p = calloc(1, sizeof *p);
+	cfg *tmp = malloc(sizeof *tmp);
+	int rc = 0;
+	if (!p || !tmp) {
+		rc = err_set(err, ERR_NOMEM, "out of memory reading %s", path);
+		goto done;
+	}
+	*tmp = *c;
+	p->c = tmp;
+	p->file = path;
+	snprintf(tmp->file, sizeof tmp->file, "%s", path);
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(p->dir, sizeof p->dir, "%.*s", (int)(slash - path + (slash == path)),
+			 path);
+	p->f = fopen(path, "r");
+	if (!p->f) {
+		rc = err_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	int syn = ini_parse_stream(reader, p, handler, p);
+	if (syn > 0 && (!p->err_line || syn < p->err_line)) {
+		p->err_line = 0;
+		perr(p, syn, "expected \"key = value\", \"[section]\" or a comment");
+	}
+	if (!p->err_line && syn < 0)
+		perr(p, p->line, "out of memory parsing");
+	if (!p->err_line)
+		check_all(p);
+	if (p->err_line)
+		rc = err_set(err, ERR_INPUT, "%s:%d: %s", path, p->err_line, p->err);
+	else
+		*c = *tmp;
+done:
+	if (p && p->f)
+		fclose(p->f);
+	free(p);
+	free(tmp);
+	return rc;
+}
+
+const cfg_index *cfg_find(const cfg *c, const char *name)
+{
+	int i = index_of(c, name);
+	return i < 0 ? NULL : &c->idx[i];
+}
+
+const char *cfg_metric_name(vtab_metric m)
+{
+	return metric_names[m];
+}
+
+const char *cfg_trainer_name(cfg_trainer t)
+{
+	return trainer_names[t];
+}
+
+const char *cfg_order_name(cfg_order o)
+{
+	return order_names[o];
+}
+
+const char *cfg_assign_name(ivf_assign a)
+{
+	return a == IVF_ASSIGN_NONE ? "none" : assign_names[a];
+}

@@ -1,0 +1,105 @@
+/*
+ * config.h - vecbench's config.ini: the dataset, the vec0 build, run settings,
+ * gate thresholds and one section per index to build.
+ *
+ *   [dataset]  path (required), queries (default: every test row), k (default 10)
+ *   [vec0]     path (default: found as every ivfkit tool finds it, see vec0.h)
+ *   [run]      name, results, db_dir, keep_db, seed, threads, warmup, batch,
+ *              overhead_check
+ *   [gate]     min_recall = SECTION[@NPROBE]=RECALL (repeatable),
+ *              max_recall_drop, max_latency_ratio
+ *   [NAME]     type = flat | ivf, and for ivf: nlist, nprobe (a list), ntrain,
+ *              niter, trainer, order, assign, quantizer, oversample; any type:
+ *              distance_metric, chunk_size, page_size, db
+ *
+ * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
+ * unknown sections or keys, bad values, keys given twice, keys that do not apply
+ * to the section's type or trainer. Relative paths in the file are taken from the
+ * file's own folder, so a config runs the same from any working directory.
+ * The struct is plain data: copy it, no free.
+ */
+#ifndef IVFKIT_CONFIG_H
+#define IVFKIT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gate.h"
+#include "ivf.h"
+#include "vtab.h"
+
+#define CFG_PATH 4096
+#define CFG_NAME 64        /* section names are also file names and gate points */
+#define CFG_MAX_INDEX 32
+#define CFG_MAX_NPROBE 32
+
+typedef enum { CFG_TRAINER_IVFTRAIN = 0, CFG_TRAINER_BUILTIN = 1 } cfg_trainer;
+typedef enum { CFG_ORDER_CENTROIDS_FIRST = 0, CFG_ORDER_INSERT_THEN_TRAIN = 1 } cfg_order;
+
+typedef struct cfg_index {
+	char name[CFG_NAME];
+	int line;                     /* line of the [NAME] header */
+	int type_ivf;                 /* 0 flat, 1 ivf */
+	int nlist, nlist_line;        /* ivf: centroids */
+	int nprobe[CFG_MAX_NPROBE];   /* ivf: the sweep, in the order given */
+	int nnprobe;
+	size_t ntrain;                /* ivf + ivftrain: sample size; 0 = every train row */
+	int ntrain_line;
+	int niter;                    /* ivf + ivftrain: k-means iterations (default 20) */
+	cfg_trainer trainer;
+	cfg_order order;
+	ivf_assign assign;            /* insert-then-train + ivftrain: reinsert | native */
+	char quantizer[16];           /* ivf: "none", "int8", "binary" */
+	int oversample;               /* ivf with a quantizer: 0 = vec0's default */
+	int metric_set;               /* distance_metric given; else the dataset's */
+	vtab_metric metric;
+	int metric_line;
+	int chunk_size;               /* 0 = vec0's default */
+	int page_size;                /* 0 = SQLite's default */
+	char db[CFG_PATH];            /* "" = a fresh file in the run's db_dir */
+} cfg_index;
+
+typedef struct cfg {
+	char file[CFG_PATH];          /* the config file as given */
+	/* [dataset] */
+	char dataset[CFG_PATH];
+	size_t queries;               /* 0 = every test row */
+	int queries_line;
+	size_t k;
+	int k_line;
+	/* [vec0] */
+	char vec0[CFG_PATH];          /* "" = vec0_find's search order */
+	/* [run] */
+	char name[CFG_NAME];          /* "" = a UTC timestamp */
+	char results[CFG_PATH];       /* results root (default "results" in the working folder) */
+	char db_dir[CFG_PATH];        /* "" = a fresh folder under $TMPDIR or /var/tmp */
+	int keep_db;
+	uint64_t seed;                /* sampling and k-means (default 1234) */
+	int threads;                  /* k-means threads; 0 = every core */
+	int warmup;                   /* untimed passes over the queries before timing (default 1) */
+	size_t batch;                 /* rows per insert transaction (default 1000) */
+	int overhead_check;           /* time a minimal C query loop on flat sections (default on) */
+	/* [gate] */
+	gate_opts gate;
+	/* index sections, in file order */
+	cfg_index idx[CFG_MAX_INDEX];
+	size_t nidx;
+} cfg;
+
+/* Fills c with the defaults (no dataset, no sections). */
+void cfg_defaults(cfg *c);
+
+/* Parses path into c (which cfg_defaults filled) and validates it. On error c is
+ * unspecified and err says "path:line: what". */
+int cfg_load(const char *path, cfg *c, char *err);
+
+/* The index section named name, or NULL. */
+const cfg_index *cfg_find(const cfg *c, const char *name);
+
+/* Names of enum values, for reports. */
+const char *cfg_metric_name(vtab_metric m);
+const char *cfg_trainer_name(cfg_trainer t);
+const char *cfg_order_name(cfg_order o);
+const char *cfg_assign_name(ivf_assign a);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * gate.c - CI checks over results.json files (see gate.h).
+ *
+ * Reads only what the checks need from the files report.c writes: status,
+ * dataset {name, k, queries}, sections[] {name, type, status, reason, exact,
+ * points[] {nprobe, recall, mean_ms}}. Any of those missing or of the wrong type
+ * is bad input naming the file and the field.
+ */
+#include "gate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "err.h"
+
+#define GATE_FORMAT "ivfkit-vecbench/1"
+
+void gate_defaults(gate_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->max_recall_drop = -1;
+	o->max_latency_ratio = -1;
+}
+
+int gate_add_min(gate_opts *o, const char *spec, char *err)
+{
+	const char *eq = strrchr(spec, '=');
+	if (!eq || eq == spec)
+		return err_set(err, ERR_INPUT, "min recall \"%s\": expected SECTION[@NPROBE]=RECALL",
+			       spec);
+	size_t len = (size_t)(eq - spec);
+	if (len >= GATE_POINT)
+		return err_set(err, ERR_INPUT, "min recall \"%s\": section name too long", spec);
+	char *end;
+	errno = 0;
+	double r = strtod(eq + 1, &end);
+	if (errno || end == eq + 1 || *end || !(r >= 0 && r <= 1))
+		return err_set(err, ERR_INPUT, "min recall \"%s\": recall must be a number in [0, 1]",
+			       spec);
+	gate_min m = {.recall = r};
+	memcpy(m.point, spec, len);
+	m.point[len] = 0;
+	const char *at = strchr(m.point, '@');
+	if (at) {
+		long np = strtol(at + 1, &end, 10);
+		if (at == m.point || end == at + 1 || *end || np < 1)
+			return err_set(err, ERR_INPUT,
+				       "min recall \"%s\": expected SECTION@NPROBE with NPROBE >= 1", spec);
+	}
+	for (size_t i = 0; i < o->nmin; i++) {
+		if (strcmp(o->min[i].point, m.point) == 0) {
+			o->min[i] = m;
+			return 0;
+		}
+	}
+	if (o->nmin == GATE_MAX_MIN)
+		return err_set(err, ERR_INPUT, "more than %d min recall thresholds", GATE_MAX_MIN);
+	o->min[o->nmin++] = m;
+	return 0;
+}
+
+void gate_result_free(gate_result *res)
+{
+	if (!res)
+		return;
+	free(res->checks);
+	memset(res, 0, sizeof *res);
+}
+
+/* Appends a check; ERR_NOMEM when it cannot grow. */
+static int add_check(gate_result *res, gate_verdict v, char *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int add_check(gate_result *res, gate_verdict v, char *err, const char *fmt, ...)
+{
+	if (res->n == res->cap) {
+		size_t cap = res->cap ? 2 * res->cap : 16;
+		gate_check *c = realloc(res->checks, cap * sizeof *c);
+		if (!c)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		res->checks = c;
+		res->cap = cap;
+	}
+	gate_check *c = &res->checks[res->n++];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->text, sizeof c->text, fmt, ap);
+	va_end(ap);
+	c->verdict = v;
+	res->failed += v == GATE_FAIL;
+	return 0;
+}
+
+/* Reads and parses a results file; a complete run of the known format only. */
+static int load_results(const char *path, cJSON **out, char *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return err_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb = realloc(buf, cap + 65536 + 1);
+			if (!nb) {
+				rc = err_set(err, ERR_NOMEM, "%s: out of memory", path);
+				goto done;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		rc = err_set(err, ERR_INPUT, "%s: read error", path);
+		goto done;
+	}
+	buf[len] = 0;
+	cJSON *doc = cJSON_ParseWithLength(buf, len);
+	if (!doc) {
+		rc = err_set(err, ERR_INPUT, "%s: not valid JSON", path);
+		goto done;
+	}
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, GATE_FORMAT) != 0 ||
+	    !cJSON_IsString(st) ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "sections"))) {
+		rc = err_set(err, ERR_INPUT, "%s: not a vecbench results file (format %s)", path,
+			     GATE_FORMAT);
+	} else if (strcmp(st->valuestring, "complete") != 0) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+		rc = err_set(err, ERR_INPUT, "%s: run is %s%s%s, not complete", path,
+			     st->valuestring, cJSON_IsString(e) ? ": " : "",
+			     cJSON_IsString(e) ? e->valuestring : "");
+	}
+	if (rc)
+		cJSON_Delete(doc);
+	else
+		*out = doc;
+done:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* A member of obj that must be a number; ERR_INPUT naming file and field. */
+static int get_num(const char *path, const cJSON *obj, const char *where, const char *key,
+		   double *v, char *err)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsNumber(x))
+		return err_set(err, ERR_INPUT, "%s: %s has no number \"%s\"", path, where, key);
+	*v = x->valuedouble;
+	return 0;
+}
+
+static int get_str(const char *path, const cJSON *obj, const char *where, const char *key,
+		   const char **v, char *err)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsString(x))
+		return err_set(err, ERR_INPUT, "%s: %s has no string \"%s\"", path, where, key);
+	*v = x->valuestring;
+	return 0;
+}
+
+static const cJSON *find_section(const cJSON *doc, const char *name)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(doc, "sections"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, "name");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* The point of sec at nprobe (0: a flat section's only point, or an IVF
+ * section's largest nprobe). NULL when there is none; ERR_INPUT when a point is
+ * malformed. */
+static int find_point(const char *path, const cJSON *sec, long nprobe, const cJSON **pt,
+		      char *err)
+{
+	const cJSON *points = cJSON_GetObjectItemCaseSensitive(sec, "points");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(sec, "name");
+	if (!cJSON_IsArray(points))
+		return err_set(err, ERR_INPUT, "%s: section %s has no points array", path,
+			       cJSON_IsString(name) ? name->valuestring : "?");
+	const cJSON *p, *best = NULL;
+	double best_np = -1;
+	cJSON_ArrayForEach(p, points)
+	{
+		const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nprobe");
+		double v = cJSON_IsNumber(np) ? np->valuedouble : 0;
+		if (!cJSON_IsNumber(np) && !cJSON_IsNull(np))
+			return err_set(err, ERR_INPUT, "%s: a point of section %s has no nprobe",
+				       path, cJSON_IsString(name) ? name->valuestring : "?");
+		if (nprobe ? v == (double)nprobe : v > best_np) {
+			best = p;
+			best_np = v;
+		}
+	}
+	*pt = best;
+	return 0;
+}
+
+/* "name" or "name@nprobe" of a point, for messages. */
+static void point_label(const char *sec, const cJSON *pt, char *buf, size_t len)
+{
+	const cJSON *np = cJSON_GetObjectItemCaseSensitive(pt, "nprobe");
+	if (cJSON_IsNumber(np))
+		snprintf(buf, len, "%s@%d", sec, np->valueint);
+	else
+		snprintf(buf, len, "%s", sec);
+}
+
+/* Resolves a gated point in doc: *pt set when measured; otherwise a failing check
+ * saying why is added and *pt is NULL. */
+static int resolve(const char *path, const cJSON *doc, const char *what, const char *section,
+		   long nprobe, const char *label, const cJSON **pt, gate_result *res, char *err)
+{
+	*pt = NULL;
+	const cJSON *sec = find_section(doc, section);
+	if (!sec)
+		return add_check(res, GATE_FAIL, err, "%s %s: section missing from %s", what, label,
+				 path);
+	const char *st = "";
+	int rc = get_str(path, sec, section, "status", &st, err);
+	if (rc)
+		return rc;
+	if (strcmp(st, "ok") != 0) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(sec, "reason");
+		return add_check(res, GATE_FAIL, err, "%s %s: section %s in %s%s%s", what, label, st,
+				 path, cJSON_IsString(r) ? ": " : "",
+				 cJSON_IsString(r) ? r->valuestring : "");
+	}
+	rc = find_point(path, sec, nprobe, pt, err);
+	if (rc == 0 && !*pt)
+		rc = add_check(res, GATE_FAIL, err, "%s %s: not measured in %s", what, label, path);
+	return rc;
+}
+
+static int check_min(const char *path, const cJSON *doc, const gate_min *m, gate_result *res,
+		     char *err)
+{
+	char section[GATE_POINT];
+	snprintf(section, sizeof section, "%s", m->point);
+	char *at = strchr(section, '@');
+	long nprobe = 0;
+	if (at) {
+		*at = 0;
+		nprobe = strtol(at + 1, NULL, 10);
+	}
+	const cJSON *pt;
+	int rc = resolve(path, doc, "min recall", section, nprobe, m->point, &pt, res, err);
+	if (rc || !pt)
+		return rc;
+	char label[GATE_POINT + 16];
+	point_label(section, pt, label, sizeof label);
+	double r = 0;
+	if ((rc = get_num(path, pt, label, "recall", &r, err)))
+		return rc;
+	return add_check(res, r >= m->recall ? GATE_PASS : GATE_FAIL, err,
+			 "min recall %s: %.4f %s %.4f", label, r, r >= m->recall ? ">=" : "<",
+			 m->recall);
+}
+
+/* Each flat section's recorded exactness check (recall with ties 1.0). */
+static int check_exact(const char *path, const cJSON *doc, gate_result *res, char *err)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(doc, "sections"))
+	{
+		const char *name = "", *type = "", *st = "";
+		int rc;
+		if ((rc = get_str(path, s, "a section", "name", &name, err)) ||
+		    (rc = get_str(path, s, name, "type", &type, err)) ||
+		    (rc = get_str(path, s, name, "status", &st, err)))
+			return rc;
+		if (strcmp(type, "flat") != 0 || strcmp(st, "ok") != 0)
+			continue;
+		const cJSON *ex = cJSON_GetObjectItemCaseSensitive(s, "exact");
+		const cJSON *pass = cJSON_GetObjectItemCaseSensitive(ex, "pass");
+		double rt = 0, bad = 0;
+		if (!cJSON_IsBool(pass))
+			return err_set(err, ERR_INPUT, "%s: flat section %s has no exact.pass", path,
+				       name);
+		if ((rc = get_num(path, ex, name, "recall_ties", &rt, err)) ||
+		    (rc = get_num(path, ex, name, "inexact_queries", &bad, err)))
+			return rc;
+		rc = add_check(res, cJSON_IsTrue(pass) ? GATE_PASS : GATE_FAIL, err,
+			       "flat exact %s: recall with ties %.4f, %.0f queries below 1", name,
+			       rt, bad);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Baseline and results must measure the same thing to be compared. */
+static int same_dataset(const char *rp, const cJSON *r, const char *bp, const cJSON *b, char *err)
+{
+	const cJSON *dr = cJSON_GetObjectItemCaseSensitive(r, "dataset");
+	const cJSON *db = cJSON_GetObjectItemCaseSensitive(b, "dataset");
+	const char *nr = "", *nb = "";
+	double kr = 0, kb = 0, qr = 0, qb = 0;
+	int rc;
+	if ((rc = get_str(rp, dr, "dataset", "name", &nr, err)) ||
+	    (rc = get_str(bp, db, "dataset", "name", &nb, err)) ||
+	    (rc = get_num(rp, dr, "dataset", "k", &kr, err)) ||
+	    (rc = get_num(bp, db, "dataset", "k", &kb, err)) ||
+	    (rc = get_num(rp, dr, "dataset", "queries", &qr, err)) ||
+	    (rc = get_num(bp, db, "dataset", "queries", &qb, err)))
+		return rc;
+	if (strcmp(nr, nb) != 0 || kr != kb || qr != qb)
+		return err_set(err, ERR_INPUT,
+			       "baseline %s measured %s (k %.0f, %.0f queries), results %s measured "
+			       "%s (k %.0f, %.0f queries): not comparable",
+			       bp, nb, kb, qb, rp, nr, kr, qr);
+	return 0;
+}
+
+/* One baseline point against the same point in the results. */
+static int check_vs_baseline(const char *rp, const cJSON *r, const char *bp, const char *section,
+			     const cJSON *bpt, double max_drop, double max_ratio, gate_result *res,
+			     char *err)
+{
+	char label[GATE_POINT + 16];
+	point_label(section, bpt, label, sizeof label);
+	const cJSON *np = cJSON_GetObjectItemCaseSensitive(bpt, "nprobe");
+	long nprobe = cJSON_IsNumber(np) ? np->valueint : 0;
+	const cJSON *pt;
+	int rc = resolve(rp, r, "vs baseline", section, nprobe, label, &pt, res, err);
+	if (rc || !pt)
+		return rc;
+	double br = 0, cr = 0, bl = 0, cl = 0;
+	if ((rc = get_num(bp, bpt, label, "recall", &br, err)) ||
+	    (rc = get_num(rp, pt, label, "recall", &cr, err)) ||
+	    (rc = get_num(bp, bpt, label, "mean_ms", &bl, err)) ||
+	    (rc = get_num(rp, pt, label, "mean_ms", &cl, err)))
+		return rc;
+	if (max_drop >= 0) {
+		/* a hair of slack so a drop printed as equal to the limit passes */
+		int ok = br - cr <= max_drop + 1e-12;
+		rc = add_check(res, ok ? GATE_PASS : GATE_FAIL, err,
+			       "recall drop %s: %.4f -> %.4f (drop %.4f %s %.4f)", label, br, cr,
+			       br - cr, ok ? "<=" : ">", max_drop);
+		if (rc)
+			return rc;
+	}
+	if (max_ratio >= 0) {
+		double ratio = bl > 0 ? cl / bl : INFINITY;
+		int ok = ratio <= max_ratio;
+		rc = add_check(res, ok ? GATE_PASS : GATE_FAIL, err,
+			       "latency ratio %s: %.3f ms -> %.3f ms (x%.2f %s x%.2f)", label, bl, cl,
+			       ratio, ok ? "<=" : ">", max_ratio);
+	}
+	return rc;
+}
+
+static int check_baseline(const char *rp, const cJSON *r, const char *bp, const cJSON *b,
+			  const gate_opts *o, gate_result *res, char *err)
+{
+	int rc = same_dataset(rp, r, bp, b, err);
+	double drop = o->max_recall_drop >= 0 ? o->max_recall_drop : GATE_DEFAULT_DROP;
+	const cJSON *s;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(b, "sections"))
+	{
+		if (rc)
+			return rc;
+		const char *name = "", *st = "";
+		if ((rc = get_str(bp, s, "a section", "name", &name, err)) ||
+		    (rc = get_str(bp, s, name, "status", &st, err)))
+			return rc;
+		if (strcmp(st, "ok") != 0) {
+			rc = add_check(res, GATE_NOTE, err, "vs baseline %s: %s in the baseline, "
+					    "nothing to compare", name, st);
+			continue;
+		}
+		const cJSON *p, *points = cJSON_GetObjectItemCaseSensitive(s, "points");
+		if (!cJSON_IsArray(points))
+			return err_set(err, ERR_INPUT, "%s: section %s has no points array", bp,
+				       name);
+		cJSON_ArrayForEach(p, points)
+		{
+			rc = check_vs_baseline(rp, r, bp, name, p, drop, o->max_latency_ratio, res,
+					       err);
+			if (rc)
+				return rc;
+		}
+	}
+	return rc;
+}
+
+int gate_run(const char *results, const char *baseline, const gate_opts *o, gate_result *res,
+	     char *err)
+{
+	cJSON *r = NULL, *b = NULL;
+	gate_result out = {0};
+	int rc = load_results(results, &r, err);
+	if (rc == 0 && baseline)
+		rc = load_results(baseline, &b, err);
+	if (rc == 0)
+		rc = check_exact(results, r, &out, err);
+	for (size_t i = 0; rc == 0 && i < o->nmin; i++)
+		rc = check_min(results, r, &o->min[i], &out, err);
+	if (rc == 0 && b)
+		rc = check_baseline(results, r, baseline, b, o, &out, err);
+	cJSON_Delete(r);
+	cJSON_Delete(b);
+	if (rc) {
+		gate_result_free(&out);
+		return rc;
+	}
+	*res = out;
+	return 0;
+}

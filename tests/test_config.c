@@ -1,0 +1,277 @@
+/*
+ * test_config.c - vecbench's config.ini: a full valid file read back field by
+ * field, defaults, and every kind of mistake reported as "file:line: message"
+ * at the right line, leaving the caller's struct untouched.
+ */
+#include "testutil.h"
+
+#include "config.h"
+#include "err.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	dir = tu_mkdtemp();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tu_rmdir(dir);
+	return 0;
+}
+
+/* Writes text to dir/name and returns the path. */
+static const char *write_file(const char *name, const char *text)
+{
+	const char *p = tu_path(dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static void test_config__full_file_read_back(void **state)
+{
+	const char *p = write_file("full.ini",
+				   "# a comment\n"
+				   "[dataset]\n"
+				   "path = data/fm.hdf5\n"
+				   "queries = 100\n"
+				   "k = 10 ; inline comment\n"
+				   "\n"
+				   "[vec0]\n"
+				   "path = /usr/local/lib/vec0.so\n"
+				   "[run]\n"
+				   "name = ci-run\n"
+				   "seed = 42\n"
+				   "threads = 2\n"
+				   "warmup = 0\n"
+				   "keep_db = yes\n"
+				   "[gate]\n"
+				   "min_recall = flat=0.999\n"
+				   "min_recall = ivf-cf@8=0.9\n"
+				   "max_recall_drop = 0.01\n"
+				   "[flat]\n"
+				   "type = flat\n"
+				   "chunk_size = 256\n"
+				   "[ivf-cf]\n"
+				   "type = ivf\n"
+				   "nlist = 64\n"
+				   "nprobe = 8, 1,2\n"
+				   "ntrain = 1000\n"
+				   "niter = 10\n"
+				   "page_size = 8192\n"
+				   "[ivf-itt]\n"
+				   "type = ivf\n"
+				   "nlist = 64\n"
+				   "order = insert-then-train\n"
+				   "assign = native\n"
+				   "[ivf-builtin]\n"
+				   "type = ivf\n"
+				   "nlist = 64\n"
+				   "trainer = builtin\n"
+				   "distance_metric = l2\n"
+				   "[ivf-int8]\n"
+				   "type = ivf\n"
+				   "nlist = 8\n"
+				   "quantizer = int8\n"
+				   "oversample = 4\n");
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	assert_int_equal(cfg_load(p, c, err), 0);
+	/* relative paths are taken from the config file's folder */
+	assert_string_equal(c->dataset, tu_path(dir, "data/fm.hdf5"));
+	assert_int_equal(c->queries, 100);
+	assert_int_equal(c->k, 10);
+	assert_string_equal(c->vec0, "/usr/local/lib/vec0.so");
+	assert_string_equal(c->name, "ci-run");
+	assert_int_equal(c->seed, 42);
+	assert_int_equal(c->threads, 2);
+	assert_int_equal(c->warmup, 0);
+	assert_int_equal(c->keep_db, 1);
+	assert_int_equal(c->gate.nmin, 2);
+	assert_string_equal(c->gate.min[1].point, "ivf-cf@8");
+	assert_float_equal(c->gate.min[1].recall, 0.9, 0);
+	assert_float_equal(c->gate.max_recall_drop, 0.01, 0);
+	assert_int_equal(c->nidx, 5);
+
+	const cfg_index *x = cfg_find(c, "flat");
+	assert_non_null(x);
+	assert_int_equal(x->type_ivf, 0);
+	assert_int_equal(x->chunk_size, 256);
+	assert_int_equal(x->line, 19);
+
+	x = cfg_find(c, "ivf-cf");
+	assert_int_equal(x->type_ivf, 1);
+	assert_int_equal(x->nlist, 64);
+	assert_int_equal(x->nnprobe, 3);
+	assert_int_equal(x->nprobe[0], 8);
+	assert_int_equal(x->nprobe[2], 2);
+	assert_int_equal(x->ntrain, 1000);
+	assert_int_equal(x->niter, 10);
+	assert_int_equal(x->page_size, 8192);
+	assert_int_equal(x->order, CFG_ORDER_CENTROIDS_FIRST);
+	assert_int_equal(x->trainer, CFG_TRAINER_IVFTRAIN);
+	assert_int_equal(x->nlist_line, 24);
+	assert_int_equal(x->ntrain_line, 26);
+
+	x = cfg_find(c, "ivf-itt");
+	assert_int_equal(x->order, CFG_ORDER_INSERT_THEN_TRAIN);
+	assert_int_equal(x->assign, IVF_ASSIGN_NATIVE);
+	assert_int_equal(x->nnprobe, 1);
+	assert_int_equal(x->nprobe[0], 10); /* vec0's default */
+
+	/* the builtin trainer only works on rows already inserted */
+	x = cfg_find(c, "ivf-builtin");
+	assert_int_equal(x->trainer, CFG_TRAINER_BUILTIN);
+	assert_int_equal(x->order, CFG_ORDER_INSERT_THEN_TRAIN);
+	assert_int_equal(x->metric_set, 1);
+	assert_int_equal(x->metric, VTAB_L2);
+
+	x = cfg_find(c, "ivf-int8");
+	assert_string_equal(x->quantizer, "int8");
+	assert_int_equal(x->oversample, 4);
+	assert_int_equal(x->nprobe[0], 8); /* default nprobe capped at nlist */
+	free(c);
+}
+
+static void test_config__defaults(void **state)
+{
+	const char *p = write_file("min.ini", "[dataset]\npath = /data/x.hdf5\n[f]\ntype = flat\n");
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	assert_int_equal(cfg_load(p, c, err), 0);
+	assert_string_equal(c->dataset, "/data/x.hdf5");
+	assert_int_equal(c->k, 10);
+	assert_int_equal(c->queries, 0);
+	assert_string_equal(c->vec0, "");
+	assert_string_equal(c->name, "");
+	assert_string_equal(c->results, "results");
+	assert_int_equal(c->seed, 1234);
+	assert_int_equal(c->warmup, 1);
+	assert_int_equal(c->batch, 1000);
+	assert_int_equal(c->overhead_check, 1);
+	assert_true(c->gate.max_recall_drop < 0);
+	assert_int_equal(c->gate.nmin, 0);
+	assert_int_equal(c->idx[0].metric_set, 0);
+	free(c);
+}
+
+/* One mistake per file: the line it must be reported at and words the message
+ * must contain. */
+static const struct bad_case {
+	const char *text;
+	int line;
+	const char *words;
+} bad[] = {
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ncolor = red\n", 5, "unknown key \"color\""},
+	{"[dataset]\npath = d.hdf5\nk = ten\n[f]\ntype = flat\n", 3, "k: \"ten\" is not an integer"},
+	{"[dataset]\npath = d.hdf5\nk = 0\n[f]\ntype = flat\n", 3, "[1, 10000]"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = hnsw\n", 4, "not one of flat | ivf"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ntype = ivf\n", 5, "given twice"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\n[f]\ntype = flat\n", 5,
+	 "section [f] given twice (first on line 3)"},
+	{"[dataset]\npath = d.hdf5\n[dataset]\nk = 5\n[f]\ntype = flat\n", 3, "given twice"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,8\n", 6,
+	 "nprobe 8 exceeds nlist 4"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,,2\n", 6,
+	 "nprobe: \"\" is not an integer"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 2,2\n", 6,
+	 "2 listed twice"},
+	{"[dataset]\npath = d.hdf5\n[f]\nnlist = 8\ntype = flat\n", 4,
+	 "nlist does not apply to [f] (type = flat)"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\ntrainer = builtin\nntrain = 100\n",
+	 7, "ntrain does not apply to [i] (trainer = builtin)"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\norder = centroids-first\n"
+	 "trainer = builtin\n",
+	 6, "needs trainer = ivftrain"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\noversample = 4\n", 6,
+	 "(quantizer = none)"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nassign = native\n", 6,
+	 "(order = centroids-first)"},
+	{"[dataset]\nk = 10\n[f]\ntype = flat\n", 1, "[dataset] path is required"},
+	{"[dataset]\npath = d.hdf5\n", 2, "no index sections"},
+	{"[dataset]\npath = d.hdf5\n\n[i]\ntype = ivf\n", 4, "[i] has type = ivf but no nlist"},
+	{"[dataset]\npath = d.hdf5\n[f]\n", 3, "[f] has no type"},
+	{"[dataset]\npath = d.hdf5\n[f]\n  type = flat\n", 4, "indented line"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype flat\n", 4, "expected \"key = value\""},
+	{"k = 3\n[dataset]\npath = d.hdf5\n[f]\ntype = flat\n", 1, "before any [section]"},
+	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = nope=0.9\n[f]\ntype = flat\n", 4,
+	 "no section [nope]"},
+	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f@4=0.9\n[f]\ntype = flat\n", 4,
+	 "[f] is flat"},
+	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f=1.5\n[f]\ntype = flat\n", 4,
+	 "recall must be a number in [0, 1]"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\npage_size = 1000\n", 5, "power of two"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\nchunk_size = 12\n", 5, "multiple of 8"},
+	{"[dataset]\npath = d.hdf5\n[a b]\ntype = flat\n", 3, "section name [a b]"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 64\nntrain = 10\n", 6,
+	 "ntrain 10 is less than nlist 64"},
+	{"[dataset]\npath = d.hdf5\n[run]\nkeep_db = maybe\n[f]\ntype = flat\n", 4,
+	 "not true or false"},
+	{"[dataset]\npath = d.hdf5\n[run]\nseed = -1\n[f]\ntype = flat\n", 4,
+	 "not an unsigned integer"},
+	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ndistance_metric = dot\n", 5,
+	 "not one of l2 | cosine | l1"},
+};
+
+static void test_config__errors_name_file_and_line(void **state)
+{
+	cfg *c = malloc(sizeof *c);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char name[32], err[ERR_LEN] = "", want[128];
+		snprintf(name, sizeof name, "bad%zu.ini", i);
+		const char *p = write_file(name, bad[i].text);
+		cfg_defaults(c);
+		int rc = cfg_load(p, c, err);
+		snprintf(want, sizeof want, "%s:%d: ", p, bad[i].line);
+		if (rc != ERR_INPUT || strncmp(err, want, strlen(want)) != 0 ||
+		    !strstr(err, bad[i].words))
+			fail_msg("case %zu: rc %d, message \"%s\"; wanted \"%s...%s\"", i, rc, err,
+				 want, bad[i].words);
+		/* the caller's struct is left as it was */
+		assert_int_equal(c->nidx, 0);
+		assert_string_equal(c->dataset, "");
+	}
+	free(c);
+}
+
+static void test_config__long_line_refused(void **state)
+{
+	char text[600];
+	snprintf(text, sizeof text, "[dataset]\npath = /%0300d\n[f]\ntype = flat\n", 0);
+	const char *p = write_file("long.ini", text);
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	assert_int_equal(cfg_load(p, c, err), ERR_INPUT);
+	assert_non_null(strstr(err, ":2: line longer than"));
+	free(c);
+}
+
+static void test_config__missing_file(void **state)
+{
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	assert_int_equal(cfg_load(tu_path(dir, "absent.ini"), c, err), ERR_INPUT);
+	assert_non_null(strstr(err, "No such file"));
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config__full_file_read_back),
+		cmocka_unit_test(test_config__defaults),
+		cmocka_unit_test(test_config__errors_name_file_and_line),
+		cmocka_unit_test(test_config__long_line_refused),
+		cmocka_unit_test(test_config__missing_file),
+	};
+	return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}
