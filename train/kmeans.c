@@ -36,6 +36,7 @@
 #define KM_TILE_FLOATS 65536 /* per-thread distance tile, 256 KiB: stays in L2 between sgemm and argmin */
 #define KM_BLOCK_MIN 64      /* fewer rows per sgemm and packing the centroids starts to cost */
 #define KM_BLOCK_MAX 256     /* more rows per block only coarsens load balance */
+#define KM_PREFETCH_AHEAD 2  /* rows gathered ahead in centroid sums */
 #define KM_SPLIT_EPS (1.0f / 1024) /* faiss's relative perturbation of a split centroid */
 #define KM_PP_MIN_BATCH 64   /* k-means++: centres accepted between two full distance passes, at least */
 #define KM_PP_PROPOSALS 4    /* ... and proposals per accepted slot before the weights are refreshed */
@@ -181,6 +182,11 @@ static void mean_of(const km_work *w, const size_t *rows, size_t cnt, double *re
 	memset(acc, 0, d * sizeof *acc);
 	for (size_t r = 0; r < cnt; r++) {
 		const float *restrict xr = w->x + rows[r] * d;
+		if (r + KM_PREFETCH_AHEAD < cnt) {
+			const char *next = (const char *)(w->x + rows[r + KM_PREFETCH_AHEAD] * d);
+			for (size_t b = 0; b < d * sizeof(float); b += 64)
+				__builtin_prefetch(next + b);
+		}
 #pragma omp simd
 		for (size_t j = 0; j < d; j++)
 			acc[j] += xr[j];
