@@ -448,6 +448,9 @@ static int h5_out_begin(h5_out *o, const char *path, mode_t mode, char *err)
 	h5_quiet();
 	o->path = path;
 	o->f = H5I_INVALID_HID;
+	int rc = h5_check_output(path, err);
+	if (rc)
+		return rc;
 	h5_split(path, dir, sizeof dir, &base);
 	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-XXXXXX", dir, base) >= sizeof o->tmp)
 		return err_set(err, ERR_INPUT, "%s: path too long", path);
