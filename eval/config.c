@@ -140,7 +140,7 @@ static int perr(parse *p, int line, const char *fmt, ...)
 	return -1;
 }
 
-static int valid_name(const char *s)
+int cfg_valid_name(const char *s)
 {
 	if (!*s || strlen(s) >= CFG_NAME)
 		return 0;
@@ -184,7 +184,7 @@ static int section_open(parse *p, const char *name, int line)
 			return 0;
 		}
 	}
-	if (!valid_name(name))
+	if (!cfg_valid_name(name))
 		return perr(p, line, "section name [%s]: use up to %d letters, digits, '-', '_', '.'",
 			    name, CFG_NAME - 1);
 	int i = index_of(p->c, name);
@@ -303,7 +303,7 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		return n >= CFG_PATH ? perr(p, p->line, "%s: path too long", k->name) : 0;
 	}
 	case V_NAME:
-		if (!valid_name(v))
+		if (!cfg_valid_name(v))
 			return perr(p, p->line, "%s: use up to %d letters, digits, '-', '_', '.'",
 				    k->name, CFG_NAME - 1);
 		snprintf(dst, CFG_NAME, "%s", v);
@@ -446,6 +446,14 @@ static int check_index(parse *p, size_t xi)
 				    "trainer runs on rows already inserted");
 		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
 	}
+	/* set-centroid stores float32 centroids, which sqlite-vec's quantized cells
+	 * cannot be compared with; compute-centroids quantizes its own */
+	int l_quant = seen[key_index(S_INDEX, "quantizer")];
+	if (x->type_ivf && strcmp(x->quantizer, "none") != 0 && x->trainer != CFG_TRAINER_BUILTIN)
+		return perr(p, l_quant,
+			    "quantizer = %s needs trainer = builtin: vec0 cannot use float32 "
+			    "centroids set from outside with quantized cells",
+			    x->quantizer);
 	for (size_t ki = 0; ki < NKEYS; ki++) {
 		const char *why;
 		if (keys[ki].sec != S_INDEX || !seen[ki])
@@ -489,6 +497,11 @@ static int check_all(parse *p)
 			    "[dataset] path is required");
 	if (c->nidx == 0)
 		return perr(p, p->line, "no index sections: add one such as [flat] type = flat");
+	/* lines for checks against the dataset; a default is reported at [dataset] */
+	int lk = p->seen_fixed[S_DATASET][key_index(S_DATASET, "k")];
+	int lq = p->seen_fixed[S_DATASET][key_index(S_DATASET, "queries")];
+	c->k_line = lk ? lk : p->fixed_line[S_DATASET];
+	c->queries_line = lq ? lq : p->fixed_line[S_DATASET];
 	for (size_t i = 0; i < c->nidx; i++)
 		if (check_index(p, i))
 			return -1;

@@ -14,7 +14,8 @@
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
  * unknown sections or keys, bad values, keys given twice, keys that do not apply
- * to the section's type or trainer. Relative paths in the file are taken from the
+ * to the section's type or trainer, a quantizer with centroids set from outside
+ * (vec0 cannot compare float32 centroids with quantized cells). Relative paths in the file are taken from the
  * file's own folder, so a config runs the same from any working directory.
  * The struct is plain data: copy it, no free.
  */
@@ -92,6 +93,10 @@ void cfg_defaults(cfg *c);
 /* Parses path into c (which cfg_defaults filled) and validates it. On error c is
  * unspecified and err says "path:line: what". */
 int cfg_load(const char *path, cfg *c, char *err);
+
+/* Nonzero when s can name a section or a run: 1 to CFG_NAME - 1 letters, digits,
+ * '-', '_', '.' (it becomes a file name and a gate point). */
+int cfg_valid_name(const char *s);
 
 /* The index section named name, or NULL. */
 const cfg_index *cfg_find(const cfg *c, const char *name);

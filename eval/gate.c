@@ -19,8 +19,6 @@
 
 #include "err.h"
 
-#define GATE_FORMAT "ivfkit-vecbench/1"
-
 void gate_defaults(gate_opts *o)
 {
 	memset(o, 0, sizeof *o);

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#define GATE_FORMAT "ivfkit-vecbench/1" /* results.json "format" this gate reads */
 #define GATE_POINT 96       /* "SECTION" or "SECTION@NPROBE" with its terminator */
 #define GATE_MAX_MIN 64     /* --min-recall thresholds in one gate */
 #define GATE_DEFAULT_DROP 0.005 /* max recall drop when a baseline is given and none is set */

@@ -77,6 +77,7 @@ static void test_config__full_file_read_back(void **state)
 				   "[ivf-int8]\n"
 				   "type = ivf\n"
 				   "nlist = 8\n"
+				   "trainer = builtin\n"
 				   "quantizer = int8\n"
 				   "oversample = 4\n");
 	cfg *c = malloc(sizeof *c);
@@ -87,6 +88,8 @@ static void test_config__full_file_read_back(void **state)
 	assert_string_equal(c->dataset, tu_path(dir, "data/fm.hdf5"));
 	assert_int_equal(c->queries, 100);
 	assert_int_equal(c->k, 10);
+	assert_int_equal(c->k_line, 5);
+	assert_int_equal(c->queries_line, 4);
 	assert_string_equal(c->vec0, "/usr/local/lib/vec0.so");
 	assert_string_equal(c->name, "ci-run");
 	assert_int_equal(c->seed, 42);
@@ -218,6 +221,8 @@ static const struct bad_case {
 	 "not an unsigned integer"},
 	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ndistance_metric = dot\n", 5,
 	 "not one of l2 | cosine | l1"},
+	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\n", 6,
+	 "quantizer = int8 needs trainer = builtin"},
 };
 
 static void test_config__errors_name_file_and_line(void **state)
