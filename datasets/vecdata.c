@@ -37,7 +37,8 @@ typedef struct vd_args {
 	const char *pos[3];   /* positional arguments */
 	int npos;
 	const char *dir;      /* fashion-mnist: IDX folder */
-	const char *metric;   /* NULL: the file's, or euclidean */
+	gt_metric metric;
+	int metric_set;       /* --metric given; else the file's, or euclidean */
 	const char *gt;       /* import: ivecs file or "compute" */
 	long long k;          /* 0: default */
 	long long train, test; /* row counts; 0: all */
@@ -217,7 +218,9 @@ static int vd_cmd_groundtruth(const vd_args *a, char *err)
 	if (rc)
 		return rc;
 	double read_s = tm_now() - t0;
-	rc = gt_metric_parse(a->metric ? a->metric : ds.distance, &m, err);
+	m = a->metric;
+	if (!a->metric_set)
+		rc = gt_metric_parse(ds.distance, &m, err);
 	if (!rc)
 		rc = h5_check_output(path, err);
 	if (!rc)
@@ -272,12 +275,10 @@ static int vd_import(const vd_args *a, char *err)
 {
 	const char *base = a->pos[0], *query = a->pos[1], *out = a->pos[2];
 	h5_dataset ds = {0};
-	gt_metric m = GT_EUCLIDEAN;
+	gt_metric m = a->metric_set ? a->metric : GT_EUCLIDEAN;
 	gt_stats st, *stp = NULL;
 	size_t dq, k = 0;
-	int rc = a->metric ? gt_metric_parse(a->metric, &m, err) : ERR_OK;
-	if (!rc)
-		rc = h5_check_output(out, err);
+	int rc = h5_check_output(out, err);
 	if (!rc)
 		rc = vecs_read_float(base, &ds.train, &ds.n, &ds.d, err);
 	if (!rc && ds.n > VD_MAX_ROWS)
@@ -496,7 +497,9 @@ static int vd_set(vd_args *a, int id, const char *v, char *err)
 		a->dir = v;
 		break;
 	case OPT_METRIC:
-		a->metric = v;
+		if (gt_metric_parse(v, &a->metric, NULL))
+			rc = err_set(err, ERR_INPUT, "--metric %s: expected euclidean or angular", v);
+		a->metric_set = 1;
 		break;
 	case OPT_GT:
 		a->gt = v;
