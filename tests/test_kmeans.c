@@ -228,6 +228,84 @@ static void test_kmeans__spherical_unit_norm(void **state)
 	free(x), free(copy);
 }
 
+/* Exact k-means++ probability of ending with centre set `set` (a bitmask of 3 of
+ * the 4 points of v): sum over the orders it can be drawn in. */
+static double kmeanspp_prob(const double *v, int n, unsigned set)
+{
+	double p = 0;
+	for (int a = 0; a < n; a++)
+		for (int b = 0; b < n; b++)
+			for (int c = 0; c < n; c++) {
+				if (a == b || a == c || b == c || set != (1u << a | 1u << b | 1u << c))
+					continue;
+				double wa = 0, wab = 0;
+				for (int i = 0; i < n; i++) {
+					double da = (v[i] - v[a]) * (v[i] - v[a]);
+					double db = (v[i] - v[b]) * (v[i] - v[b]);
+					wa += da;
+					wab += da < db ? da : db;
+				}
+				double db = (v[b] - v[a]) * (v[b] - v[a]);
+				double dc = fmin((v[c] - v[a]) * (v[c] - v[a]), (v[c] - v[b]) * (v[c] - v[b]));
+				p += 1.0 / n * (db / wa) * (dc / wab);
+			}
+	return p;
+}
+
+static void test_kmeans__kmeanspp_exact_distribution(void **state)
+{
+	/* the second and third centres come from one batch, through the rejection
+	 * step: their joint law must still be k-means++'s */
+	enum { N = 4, K = 3, TRIALS = 20000 };
+	const double v[N] = {0, 1, 3, 7};
+	float x[N] = {0, 1, 3, 7};
+	int hits[16] = {0};
+	for (int t = 0; t < TRIALS; t++) {
+		km_params p = params(K, 0, (uint64_t)t);
+		p.nthreads = 1;
+		km_result res = {0};
+		char err[ERR_LEN];
+		assert_int_equal(km_train(x, N, 1, &p, &res, NULL, err), 0);
+		unsigned set = 0;
+		for (int j = 0; j < K; j++)
+			for (int i = 0; i < N; i++)
+				if (res.centroids[j] == x[i])
+					set |= 1u << i;
+		hits[set]++;
+		km_result_free(&res);
+	}
+	double total = 0;
+	for (unsigned set = 0; set < 16; set++) {
+		double pr = __builtin_popcount(set) == K ? kmeanspp_prob(v, N, set) : 0;
+		total += pr;
+		double sd = sqrt(pr * (1 - pr) / TRIALS);
+		assert_float_equal((double)hits[set] / TRIALS, pr, 5 * sd + 1e-12);
+	}
+	assert_float_equal(total, 1.0, 1e-12);
+}
+
+static void test_kmeans__fewer_distinct_rows_than_k(void **state)
+{
+	/* 3 distinct points, k = 5: k-means++ runs out of weight and the splits
+	 * cannot separate duplicates; training still ends with a sane result */
+	enum { N = 30, D = 2, K = 5 };
+	float x[N * D];
+	for (int i = 0; i < N; i++)
+		x[i * D] = (float)(10 * (i % 3)), x[i * D + 1] = 5;
+	for (int init = KM_INIT_KMEANSPP; init <= KM_INIT_RANDOM; init++) {
+		km_params p = params(K, 5, 3);
+		p.init = (km_init)init;
+		km_result res = {0};
+		char err[ERR_LEN];
+		assert_int_equal(km_train(x, N, D, &p, &res, NULL, err), 0);
+		assert_float_equal(res.inertia, 0, 1e-3);
+		for (int j = 0; j < K; j++) /* every centroid is one of the points */
+			assert_true(res.centroids[j * D + 1] == 5 &&
+				    fmodf(res.centroids[j * D], 10) == 0);
+		km_result_free(&res);
+	}
+}
+
 static void train_or_fail(const float *x, size_t n, size_t d, const km_params *p, km_result *res)
 {
 	char err[ERR_LEN];
@@ -339,6 +417,8 @@ int main(void)
 		cmocka_unit_test(test_kmeans__k1_is_the_mean),
 		cmocka_unit_test(test_kmeans__k_equals_n_has_zero_inertia),
 		cmocka_unit_test(test_kmeans__spherical_unit_norm),
+		cmocka_unit_test(test_kmeans__kmeanspp_exact_distribution),
+		cmocka_unit_test(test_kmeans__fewer_distinct_rows_than_k),
 		cmocka_unit_test(test_kmeans__deterministic),
 		cmocka_unit_test(test_kmeans__bad_input),
 		cmocka_unit_test(test_kmeans__assign_matches_brute_force),

@@ -294,11 +294,16 @@ static void init_random(km_work *w, rng_t *rng, float *c)
 		memcpy(c + j * w->d, w->x + rows[j] * w->d, w->d * sizeof *c);
 }
 
-/* k-means++ weights after centroids [j0, j1) joined: lowers the partial distances
- * in w->dist (see nearest_update) by one pass of GEMM tiles over the rows. */
-static int pp_refresh(km_work *w, const float *c, size_t j0, size_t j1)
+/* k-means++: centres [j0, j1) (rows rows[j]) join: copies them into c and lowers
+ * the partial distances in w->dist (see nearest_update) by one pass of GEMM
+ * tiles over the rows. */
+static int pp_absorb(km_work *w, float *c, const size_t *rows, size_t j0, size_t j1)
 {
-	size_t n = w->n, B = KM_BLOCK, nblocks = (n + B - 1) / B;
+	size_t n = w->n, d = w->d, B = KM_BLOCK, nblocks = (n + B - 1) / B;
+	for (size_t j = j0; j < j1; j++) {
+		memcpy(c + j * d, w->x + rows[j] * d, d * sizeof *c);
+		w->cn[j] = w->xn[rows[j]];
+	}
 	int stop = 0;
 #pragma omp parallel for schedule(dynamic, 1) if (nblocks > 1)
 	for (size_t b = 0; b < nblocks; b++) {
@@ -308,92 +313,104 @@ static int pp_refresh(km_work *w, const float *c, size_t j0, size_t j1)
 			continue;
 		}
 		size_t r0 = b * B, m = n - r0 < B ? n - r0 : B;
-		nearest_update(w->x + r0 * w->d, m, w->d, c + j0 * w->d, w->cn + j0, j1 - j0,
-			       (int32_t)j0,
+		nearest_update(w->x + r0 * d, m, d, c + j0 * d, w->cn + j0, j1 - j0, (int32_t)j0,
 			       w->tiles + (size_t)omp_get_thread_num() * w->tile_floats,
 			       w->dist + r0, w->near + r0);
+	}
+	/* a chosen row is exactly at distance 0, whatever GEMM round-off says */
+	for (size_t j = j0; j < j1; j++) {
+		w->dist[rows[j]] = -w->xn[rows[j]];
+		w->near[rows[j]] = (int32_t)j;
 	}
 	return stop ? ERR_INTR : ERR_OK;
 }
 
-/* k-means++ (each centre drawn with probability proportional to its squared
- * distance to the nearest centre so far), exact in distribution but batched so
- * the distance updates run as GEMM: rows are proposed from the weights of the
- * last full pass and accepted with probability (current weight / stale weight),
- * which is rejection sampling from the current weights - the stale weight bounds
- * the current one. The current weight only needs the centres accepted since the
- * pass. After a batch (as many centres as there already are, so about log2(k)
- * passes; or too many rejections) the weights are refreshed in one GEMM pass.
- * Leaves w->near / w->dist as the assignment to the k centres and returns its
- * inertia. cum and taken are n-sized scratch. */
-static int init_kmeanspp(km_work *w, rng_t *rng, float *c, double *cum, unsigned char *taken,
-			 double *inertia)
+/* k-means++ weights: cum[i] = sum of the squared distances of rows 0..i to their
+ * nearest centre, in row order; returns the total. */
+static double pp_weights(const km_work *w, double *cum)
 {
-	size_t n = w->n, d = w->d, k = w->k;
+	double total = 0;
+	for (size_t i = 0; i < w->n; i++) {
+		float v = w->dist[i] + w->xn[i];
+		total += v > 0 ? v : 0;
+		cum[i] = total;
+	}
+	return total;
+}
+
+/* A row drawn with probability proportional to its weight: the first whose
+ * cumulative weight exceeds a uniform draw in [0, total). */
+static size_t pp_draw(rng_t *rng, const double *cum, size_t n, double total)
+{
+	double u = rng_uniform(rng) * total;
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cum[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* One batch of k-means++ centres, chosen against the weights of the last pass
+ * (cum, total) while rows[done..have) are not in them yet: each proposal, drawn
+ * from those stale weights, is accepted with probability current / stale weight,
+ * its current weight being also bounded by the centres accepted in this batch.
+ * That is rejection sampling from the current weights (the stale weight bounds
+ * the current one), so the batch is exact k-means++. Stops after `batch` centres
+ * or KM_PP_PROPOSALS x batch proposals (the weights are then too stale to pay).
+ * Returns the new count of centres. */
+static size_t pp_batch(const km_work *w, rng_t *rng, const double *cum, double total,
+		       size_t *rows, size_t done, size_t batch)
+{
+	size_t d = w->d, have = done;
+	for (size_t p = 0; p < KM_PP_PROPOSALS * batch && have < done + batch; p++) {
+		if (total == 0) {
+			/* every row sits on a centre (fewer distinct rows than k):
+			 * any row will do, the splits handle the duplicates */
+			rows[have++] = rng_below(rng, w->n);
+			continue;
+		}
+		size_t i = pp_draw(rng, cum, w->n, total);
+		float stale = w->dist[i] + w->xn[i], now = stale;
+		for (size_t j = done; j < have && now > 0; j++) {
+			float v = l2sq(w->x + i * d, w->x + rows[j] * d, d);
+			now = v < now ? v : now;
+		}
+		if (rng_uniform(rng) * stale < now)
+			rows[have++] = i;
+	}
+	return have;
+}
+
+/* k-means++ init (each centre drawn with probability proportional to its squared
+ * distance to the nearest centre so far), batched so that the distance updates
+ * run as GEMM: a batch as large as the centres so far, so about log2(k) passes
+ * over the rows, each the cost of an assignment step to that batch. Leaves
+ * w->near / w->dist as the assignment to the k centres (the first Lloyd step's)
+ * and returns its inertia. cum is n-sized scratch. */
+static int init_kmeanspp(km_work *w, rng_t *rng, float *c, double *cum, double *inertia)
+{
+	size_t n = w->n, k = w->k;
 	size_t *rows = w->tmp; /* row of each centre */
 	for (size_t i = 0; i < n; i++)
 		w->dist[i] = INFINITY;
-	memset(taken, 0, n);
 	rows[0] = rng_below(rng, n);
 	size_t have = 1, done = 0; /* centres chosen; centres already in w->dist */
 	for (;;) {
-		for (size_t j = done; j < have; j++) {
-			memcpy(c + j * d, w->x + rows[j] * d, d * sizeof *c);
-			w->cn[j] = w->xn[rows[j]];
-		}
-		int rc = pp_refresh(w, c, done, have);
+		int rc = pp_absorb(w, c, rows, done, have);
 		if (rc)
 			return rc;
-		/* a chosen row is exactly at distance 0, whatever GEMM round-off says */
-		for (size_t j = done; j < have; j++) {
-			w->dist[rows[j]] = -w->xn[rows[j]];
-			w->near[rows[j]] = (int32_t)j;
-		}
 		done = have;
-		double total = 0;
-		for (size_t i = 0; i < n; i++) {
-			float v = w->dist[i] + w->xn[i];
-			total += v > 0 ? v : 0;
-			cum[i] = total;
-		}
+		double total = pp_weights(w, cum);
 		if (have == k) {
 			*inertia = total;
 			break;
 		}
 		size_t batch = have > KM_PP_MIN_BATCH ? have : KM_PP_MIN_BATCH;
-		if (batch > k - have)
-			batch = k - have;
-		for (size_t p = 0; p < KM_PP_PROPOSALS * batch && have < done + batch; p++) {
-			size_t i;
-			if (total > 0) {
-				/* first row whose cumulative weight exceeds u */
-				double u = rng_uniform(rng) * total;
-				size_t lo = 0, hi = n - 1;
-				while (lo < hi) {
-					size_t mid = lo + (hi - lo) / 2;
-					if (cum[mid] > u)
-						hi = mid;
-					else
-						lo = mid + 1;
-				}
-				i = lo;
-			} else {
-				/* every row sits on a centre: fewer distinct rows than k;
-				 * take unused rows and leave the duplicates to the splits */
-				i = rng_below(rng, n);
-			}
-			if (taken[i])
-				continue;
-			float stale = w->dist[i] + w->xn[i], now = stale > 0 ? stale : 0;
-			for (size_t j = done; j < have && now > 0; j++) {
-				float v = l2sq(w->x + i * d, w->x + rows[j] * d, d);
-				now = v < now ? v : now;
-			}
-			if (total > 0 && !(rng_uniform(rng) * stale < now))
-				continue;
-			taken[i] = 1;
-			rows[have++] = i;
-		}
+		have = pp_batch(w, rng, cum, total, rows, done, batch < k - have ? batch : k - have);
 	}
 	for (size_t i = 0; i < n; i++) {
 		float v = w->dist[i] + w->xn[i];
@@ -557,17 +574,13 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	float *xs = NULL, *c = malloc(k * d * sizeof *c);
 	km_iter *iters = calloc(p->niter ? (size_t)p->niter : 1, sizeof *iters);
 	double *cum = NULL;
-	unsigned char *taken = NULL;
 	km_work w;
 	memset(&w, 0, sizeof w);
 	if (p->spherical)
 		xs = normalised_copy(x, n, d);
-	if (p->init == KM_INIT_KMEANSPP) {
+	if (p->init == KM_INIT_KMEANSPP)
 		cum = malloc(n * sizeof *cum);
-		taken = malloc(n);
-	}
-	if (!c || !iters || (p->spherical && !xs) ||
-	    (p->init == KM_INIT_KMEANSPP && (!cum || !taken))) {
+	if (!c || !iters || (p->spherical && !xs) || (p->init == KM_INIT_KMEANSPP && !cum)) {
 		rc = err_set(err, ERR_NOMEM, "out of memory for k-means (n = %zu, d = %zu, k = %zu)",
 			     n, d, k);
 		goto out;
@@ -581,7 +594,7 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	rng_seed(&rng, p->seed);
 	double inertia;
 	if (p->init == KM_INIT_KMEANSPP) {
-		rc = init_kmeanspp(&w, &rng, c, cum, taken, &inertia);
+		rc = init_kmeanspp(&w, &rng, c, cum, &inertia);
 	} else {
 		init_random(&w, &rng, c);
 		dist_sqnorms(c, k, d, w.cn);
@@ -613,7 +626,6 @@ out:
 	free(c);
 	free(iters);
 	free(cum);
-	free(taken);
 	omp_set_num_threads(saved_threads);
 	return rc;
 }
