@@ -567,6 +567,7 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	if (bad < n)
 		return err_set(err, ERR_INPUT, "row %zu has a NaN or infinite value", bad);
 
+	prog_begin(prog, "k-means", (uint64_t)p->niter);
 	int saved_threads = omp_get_max_threads();
 	if (p->nthreads > 0)
 		omp_set_num_threads(p->nthreads);
@@ -621,6 +622,7 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	c = NULL;
 	iters = NULL;
 out:
+	prog_end(prog);
 	work_free(&w);
 	free(xs);
 	free(c);

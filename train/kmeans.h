@@ -52,7 +52,7 @@ void km_defaults(km_params *p);
 /* Trains k centroids on x. Checks at entry: n >= k >= 1, d >= 1, finite values
  * (ERR_INPUT with the row). Returns 0, ERR_INPUT, ERR_NOMEM or ERR_INTR (Ctrl-C
  * polled each iteration); res is filled only on success. prog (may be NULL)
- * counts iterations. */
+ * counts iterations: km_train begins it (total niter) and ends it. */
 int km_train(const float *x, size_t n, size_t d, const km_params *p,
 	     km_result *res, prog_t *prog, char *err);
 
