@@ -30,10 +30,10 @@
 char *openblas_get_config(void);
 
 static const char usage[] =
-	"usage: bench_kmeans --data FILE [--k K] [--niter N] [--threads T] [--seed S]\n"
-	"                    [--init kmeans++|random] [--tol X] [--spherical]\n"
-	"                    [--save-centroids FILE.fvecs] [--sgemm-reps R]\n"
-	"  FILE: *.fvecs[.gz] or an IDX image file (*-idx3-ubyte[.gz])\n";
+    "usage: bench_kmeans --data FILE [--k K] [--niter N] [--threads T] [--seed S]\n"
+    "                    [--init kmeans++|random] [--tol X] [--spherical]\n"
+    "                    [--save-centroids FILE.fvecs] [--sgemm-reps R]\n"
+    "  FILE: *.fvecs[.gz] or an IDX image file (*-idx3-ubyte[.gz])\n";
 
 /* Parses a whole decimal number in [lo, hi] or fails the run. */
 static long num(const char *opt, const char *s, long lo, long hi)
@@ -42,8 +42,9 @@ static long num(const char *opt, const char *s, long lo, long hi)
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "bench_kmeans: error: --%s wants an integer in [%ld, %ld], got '%s'\n",
-			opt, lo, hi, s);
+		fprintf(stderr,
+		        "bench_kmeans: error: --%s wants an integer in [%ld, %ld], got '%s'\n", opt,
+		        lo, hi, s);
 		exit(2);
 	}
 	return v;
@@ -64,7 +65,8 @@ static int save_fvecs(const char *path, const float *c, size_t k, size_t d)
 		return -1;
 	int32_t dim = (int32_t)d;
 	size_t j = 0;
-	while (j < k && fwrite(&dim, sizeof dim, 1, f) == 1 && fwrite(c + j * d, sizeof *c, d, f) == d)
+	while (j < k && fwrite(&dim, sizeof dim, 1, f) == 1 &&
+	       fwrite(c + j * d, sizeof *c, d, f) == d)
 		j++;
 	return (fclose(f) == 0 && j == k) ? 0 : -1;
 }
@@ -79,7 +81,7 @@ static double sgemm_floor(const float *x, size_t n, size_t d, const float *c, si
 	for (int r = 0; r < reps; r++) {
 		double t0 = tm_now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, -2.0f,
-			    x, (int)d, c, (int)d, 0.0f, out, (int)k);
+		            x, (int)d, c, (int)d, 0.0f, out, (int)k);
 		double t = tm_now() - t0;
 		if (best < 0 || t < best)
 			best = t;
@@ -90,45 +92,72 @@ static double sgemm_floor(const float *x, size_t n, size_t d, const float *c, si
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"data", required_argument, 0, 'D'},   {"k", required_argument, 0, 'k'},
-		{"niter", required_argument, 0, 'n'},  {"threads", required_argument, 0, 't'},
-		{"seed", required_argument, 0, 's'},   {"init", required_argument, 0, 'i'},
-		{"tol", required_argument, 0, 'T'},    {"spherical", no_argument, 0, 'S'},
-		{"save-centroids", required_argument, 0, 'o'},
-		{"sgemm-reps", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
+	static const struct option opts[] = {{"data", required_argument, 0, 'D'},
+	                                     {"k", required_argument, 0, 'k'},
+	                                     {"niter", required_argument, 0, 'n'},
+	                                     {"threads", required_argument, 0, 't'},
+	                                     {"seed", required_argument, 0, 's'},
+	                                     {"init", required_argument, 0, 'i'},
+	                                     {"tol", required_argument, 0, 'T'},
+	                                     {"spherical", no_argument, 0, 'S'},
+	                                     {"save-centroids", required_argument, 0, 'o'},
+	                                     {"sgemm-reps", required_argument, 0, 'r'},
+	                                     {"help", no_argument, 0, 'h'},
+	                                     {0, 0, 0, 0}};
 	km_params p;
 	km_defaults(&p);
 	const char *data = NULL, *save = NULL;
 	int reps = 0, c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'D': data = optarg; break;
-		case 'k': p.k = (size_t)num("k", optarg, 1, 1 << 20); break;
-		case 'n': p.niter = (int)num("niter", optarg, 0, 100000); break;
-		case 't': p.nthreads = (int)num("threads", optarg, 0, 1024); break;
-		case 's': p.seed = (uint64_t)num("seed", optarg, 0, LONG_MAX); break;
-		case 'r': reps = (int)num("sgemm-reps", optarg, 0, 100); break;
-		case 'S': p.spherical = 1; break;
-		case 'o': save = optarg; break;
+		case 'D':
+			data = optarg;
+			break;
+		case 'k':
+			p.k = (size_t)num("k", optarg, 1, 1 << 20);
+			break;
+		case 'n':
+			p.niter = (int)num("niter", optarg, 0, 100000);
+			break;
+		case 't':
+			p.nthreads = (int)num("threads", optarg, 0, 1024);
+			break;
+		case 's':
+			p.seed = (uint64_t)num("seed", optarg, 0, LONG_MAX);
+			break;
+		case 'r':
+			reps = (int)num("sgemm-reps", optarg, 0, 100);
+			break;
+		case 'S':
+			p.spherical = 1;
+			break;
+		case 'o':
+			save = optarg;
+			break;
 		case 'i':
 			if (!strcmp(optarg, "kmeans++"))
 				p.init = KM_INIT_KMEANSPP;
 			else if (!strcmp(optarg, "random"))
 				p.init = KM_INIT_RANDOM;
 			else
-				return fprintf(stderr, "bench_kmeans: error: --init kmeans++|random\n"), 2;
+				return fprintf(stderr,
+				               "bench_kmeans: error: --init kmeans++|random\n"),
+				       2;
 			break;
 		case 'T': {
 			char *end;
 			p.tol = strtod(optarg, &end);
 			if (end == optarg || *end || !(p.tol >= 0))
-				return fprintf(stderr, "bench_kmeans: error: --tol wants x >= 0\n"), 2;
+				return fprintf(stderr, "bench_kmeans: error: --tol wants x >= 0\n"),
+				       2;
 			break;
 		}
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (!data || optind != argc)

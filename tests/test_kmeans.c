@@ -31,7 +31,7 @@ static float *blobs(size_t n, size_t d, size_t nblob, double far, uint64_t seed)
 
 /* Exact nearest centroid and squared distance in double: the reference. */
 static void brute_nearest(const float *x, const float *c, size_t k, size_t d, int32_t *id,
-			  double *dist)
+                          double *dist)
 {
 	*dist = INFINITY;
 	for (size_t j = 0; j < k; j++) {
@@ -134,7 +134,8 @@ static void test_kmeans__empty_clusters_are_split(void **state)
 	float *u = blobs(M, D, M, 50, 21), x[N * D];
 	for (int i = 0; i < M; i++) {
 		for (int t = 0; t < D; t++)
-			u[i * D + t] += 200; /* away from the origin, where a split has no direction */
+			u[i * D + t] +=
+			    200; /* away from the origin, where a split has no direction */
 		memcpy(x + 2 * i * D, u + i * D, sizeof(float) * D);
 		memcpy(x + (2 * i + 1) * D, u + i * D, sizeof(float) * D);
 	}
@@ -195,7 +196,8 @@ static void test_kmeans__k_equals_n_has_zero_inertia(void **state)
 		for (int i = 0; i < N; i++) {
 			int found = 0;
 			for (int j = 0; j < N && !found; j++)
-				found = !memcmp(x + i * D, res.centroids + j * D, sizeof(float) * D);
+				found =
+				    !memcmp(x + i * D, res.centroids + j * D, sizeof(float) * D);
 			assert_true(found);
 		}
 		assert_float_equal(res.inertia, 0, 1e-3);
@@ -236,7 +238,8 @@ static double kmeanspp_prob(const double *v, int n, unsigned set)
 	for (int a = 0; a < n; a++)
 		for (int b = 0; b < n; b++)
 			for (int c = 0; c < n; c++) {
-				if (a == b || a == c || b == c || set != (1u << a | 1u << b | 1u << c))
+				if (a == b || a == c || b == c ||
+				    set != (1u << a | 1u << b | 1u << c))
 					continue;
 				double wa = 0, wab = 0;
 				for (int i = 0; i < n; i++) {
@@ -246,7 +249,8 @@ static double kmeanspp_prob(const double *v, int n, unsigned set)
 					wab += da < db ? da : db;
 				}
 				double db = (v[b] - v[a]) * (v[b] - v[a]);
-				double dc = fmin((v[c] - v[a]) * (v[c] - v[a]), (v[c] - v[b]) * (v[c] - v[b]));
+				double dc = fmin((v[c] - v[a]) * (v[c] - v[a]),
+				                 (v[c] - v[b]) * (v[c] - v[b]));
 				p += 1.0 / n * (db / wa) * (dc / wab);
 			}
 	return p;
@@ -301,7 +305,7 @@ static void test_kmeans__fewer_distinct_rows_than_k(void **state)
 		assert_float_equal(res.inertia, 0, 1e-3);
 		for (int j = 0; j < K; j++) /* every centroid is one of the points */
 			assert_true(res.centroids[j * D + 1] == 5 &&
-				    fmodf(res.centroids[j * D], 10) == 0);
+			            fmodf(res.centroids[j * D], 10) == 0);
 		km_result_free(&res);
 	}
 }
@@ -411,18 +415,18 @@ static void test_kmeans__ctrl_c_interrupts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kmeans__recovers_separated_blobs),
-		cmocka_unit_test(test_kmeans__inertia_non_increasing),
-		cmocka_unit_test(test_kmeans__empty_clusters_are_split),
-		cmocka_unit_test(test_kmeans__k1_is_the_mean),
-		cmocka_unit_test(test_kmeans__k_equals_n_has_zero_inertia),
-		cmocka_unit_test(test_kmeans__spherical_unit_norm),
-		cmocka_unit_test(test_kmeans__kmeanspp_exact_distribution),
-		cmocka_unit_test(test_kmeans__fewer_distinct_rows_than_k),
-		cmocka_unit_test(test_kmeans__deterministic),
-		cmocka_unit_test(test_kmeans__bad_input),
-		cmocka_unit_test(test_kmeans__assign_matches_brute_force),
-		cmocka_unit_test(test_kmeans__ctrl_c_interrupts),
+	    cmocka_unit_test(test_kmeans__recovers_separated_blobs),
+	    cmocka_unit_test(test_kmeans__inertia_non_increasing),
+	    cmocka_unit_test(test_kmeans__empty_clusters_are_split),
+	    cmocka_unit_test(test_kmeans__k1_is_the_mean),
+	    cmocka_unit_test(test_kmeans__k_equals_n_has_zero_inertia),
+	    cmocka_unit_test(test_kmeans__spherical_unit_norm),
+	    cmocka_unit_test(test_kmeans__kmeanspp_exact_distribution),
+	    cmocka_unit_test(test_kmeans__fewer_distinct_rows_than_k),
+	    cmocka_unit_test(test_kmeans__deterministic),
+	    cmocka_unit_test(test_kmeans__bad_input),
+	    cmocka_unit_test(test_kmeans__assign_matches_brute_force),
+	    cmocka_unit_test(test_kmeans__ctrl_c_interrupts),
 	};
 	return cmocka_run_group_tests_name("kmeans", tests, NULL, NULL);
 }

@@ -33,31 +33,39 @@
 #include "rng.h"
 #include "timing.h"
 
-#define KM_BLOCK 256   /* rows per distance tile: at k = 1024, d = 768 as fast as 128, 5% faster than 64 */
-#define KM_CCHUNK 1024 /* centroids per sgemm call: a 1 MiB tile, the argmin streams it from L2 */
-#define KM_PREFETCH_AHEAD 2  /* rows gathered ahead in centroid sums */
-#define KM_SPLIT_EPS (1.0f / 1024) /* faiss's relative perturbation of a split centroid */
-#define KM_PP_MIN_BATCH 64   /* k-means++: centres accepted between two full distance passes, at least */
-#define KM_PP_PROPOSALS 4    /* ... and proposals per accepted slot before the weights are refreshed */
+/* rows per distance tile: at k = 1024, d = 768 as fast as 128 and 5% faster than 64 */
+#define KM_BLOCK 256
+/* centroids per sgemm call: a 1 MiB tile, which the argmin streams from L2 */
+#define KM_CCHUNK 1024
+/* floats touched below which a parallel region costs more than it saves */
+#define KM_PAR_MIN 65536
+/* rows prefetched ahead when gathering a cluster's rows for its sum */
+#define KM_PREFETCH_AHEAD 2
+/* faiss's relative perturbation of a split centroid */
+#define KM_SPLIT_EPS (1.0f / 1024)
+/* k-means++: centres per batch between two distance passes, at least ... */
+#define KM_PP_MIN_BATCH 64
+/* ... and proposals per batch slot before the stale weights stop paying */
+#define KM_PP_PROPOSALS 4
 
 /* Scratch shared by every phase of one training run, allocated once. */
 typedef struct km_work {
-	const float *x;  /* n x d rows being clustered (normalised copy in spherical mode) */
+	const float *x; /* n x d rows being clustered (normalised copy in spherical mode) */
 	size_t n, d, k;
 	int spherical;
-	int nthreads;    /* threads the tiles and accumulators were sized for */
-	float *xn;       /* n squared row norms */
-	float *cn;       /* k squared centroid norms */
+	int nthreads;       /* threads the tiles and accumulators were sized for */
+	float *xn;          /* n squared row norms */
+	float *cn;          /* k squared centroid norms */
 	size_t tile_floats; /* per-thread distance tile: KM_BLOCK x min(k, KM_CCHUNK) */
-	float *tiles;    /* nthreads x tile_floats distance tiles */
-	double *acc;     /* nthreads x d double accumulators for centroid sums */
-	double *bsum;    /* per-block inertia, summed in block order */
-	int32_t *near;   /* n: nearest centroid of each row */
-	float *dist;     /* n: squared distance to it (partial during k-means++) */
-	size_t *count;   /* k: rows per cluster */
-	size_t *start;   /* k: first slot of each cluster in order[] */
-	size_t *order;   /* n: rows bucketed by cluster, ascending within a bucket */
-	size_t *tmp;     /* n: scratch for splitting a bucket */
+	float *tiles;       /* nthreads x tile_floats distance tiles */
+	double *acc;        /* nthreads x d double accumulators for centroid sums */
+	double *bsum;       /* per-block inertia, summed in block order */
+	int32_t *near;      /* n: nearest centroid of each row */
+	float *dist;        /* n: squared distance to it (partial during k-means++) */
+	size_t *count;      /* k: rows per cluster */
+	size_t *start;      /* k: first slot of each cluster in order[] */
+	size_t *order;      /* n: rows bucketed by cluster, ascending within a bucket */
+	size_t *tmp;        /* n: scratch for splitting a bucket */
 } km_work;
 
 void km_defaults(km_params *p)
@@ -86,14 +94,14 @@ void km_result_free(km_result *res)
  * rows x. Strict '<' keeps the lower index on ties, also across calls made in
  * increasing j0. Adding ||x_i||^2 gives the squared distance. */
 static void nearest_update(const float *x, size_t m, size_t d, const float *c, const float *cn,
-			   size_t nc, int32_t j0, float *restrict tile,
-			   float *restrict best, int32_t *restrict near)
+                           size_t nc, int32_t j0, float *restrict tile, float *restrict best,
+                           int32_t *restrict near)
 {
 	for (size_t c0 = 0; c0 < nc; c0 += KM_CCHUNK) {
 		size_t cc = nc - c0 < KM_CCHUNK ? nc - c0 : KM_CCHUNK;
 		/* tile[j * m + i] = -2 c_j . x_i: one row of the tile per centroid */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cc, (int)m, (int)d,
-			    -2.0f, c + c0 * d, (int)d, x, (int)d, 0.0f, tile, (int)m);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cc, (int)m, (int)d, -2.0f,
+		            c + c0 * d, (int)d, x, (int)d, 0.0f, tile, (int)m);
 		for (size_t j = 0; j < cc; j++) {
 			const float *restrict t = tile + j * m;
 			const float cj = cn[c0 + j];
@@ -132,8 +140,8 @@ static int assign_all(km_work *w, const float *c, double *inertia)
 		for (size_t i = 0; i < m; i++)
 			best[i] = INFINITY;
 		nearest_update(w->x + r0 * w->d, m, w->d, c, w->cn, w->k, 0,
-			       w->tiles + (size_t)omp_get_thread_num() * w->tile_floats, best,
-			       w->near + r0);
+		               w->tiles + (size_t)omp_get_thread_num() * w->tile_floats, best,
+		               w->near + r0);
 		double s = 0;
 		for (size_t i = 0; i < m; i++) {
 			float v = best[i] + w->xn[r0 + i];
@@ -174,7 +182,7 @@ static void bucket_rows(km_work *w)
  * order; in spherical mode scaled to unit norm, unless it is 0 (out then keeps
  * its previous, unit-norm value). */
 static void mean_of(const km_work *w, const size_t *rows, size_t cnt, double *restrict acc,
-		    float *restrict out)
+                    float *restrict out)
 {
 	size_t d = w->d;
 	memset(acc, 0, d * sizeof *acc);
@@ -258,11 +266,11 @@ static int update_centroids(km_work *w, float *c)
 {
 	size_t k = w->k;
 	bucket_rows(w);
-#pragma omp parallel for schedule(dynamic, 4) if (w->n * w->d > 65536)
+#pragma omp parallel for schedule(dynamic, 4) if (w->n * w->d > KM_PAR_MIN)
 	for (size_t j = 0; j < k; j++)
 		if (w->count[j])
 			mean_of(w, w->order + w->start[j], w->count[j],
-				w->acc + (size_t)omp_get_thread_num() * w->d, c + j * w->d);
+			        w->acc + (size_t)omp_get_thread_num() * w->d, c + j * w->d);
 	int nsplit = 0;
 	for (size_t j = 0; j < k; j++)
 		if (w->count[j] == 0) {
@@ -314,8 +322,8 @@ static int pp_absorb(km_work *w, float *c, const size_t *rows, size_t j0, size_t
 		}
 		size_t r0 = b * B, m = n - r0 < B ? n - r0 : B;
 		nearest_update(w->x + r0 * d, m, d, c + j0 * d, w->cn + j0, j1 - j0, (int32_t)j0,
-			       w->tiles + (size_t)omp_get_thread_num() * w->tile_floats,
-			       w->dist + r0, w->near + r0);
+		               w->tiles + (size_t)omp_get_thread_num() * w->tile_floats,
+		               w->dist + r0, w->near + r0);
 	}
 	/* a chosen row is exactly at distance 0, whatever GEMM round-off says */
 	for (size_t j = j0; j < j1; j++) {
@@ -362,8 +370,8 @@ static size_t pp_draw(rng_t *rng, const double *cum, size_t n, double total)
  * the current one), so the batch is exact k-means++. Stops after `batch` centres
  * or KM_PP_PROPOSALS x batch proposals (the weights are then too stale to pay).
  * Returns the new count of centres. */
-static size_t pp_batch(const km_work *w, rng_t *rng, const double *cum, double total,
-		       size_t *rows, size_t done, size_t batch)
+static size_t pp_batch(const km_work *w, rng_t *rng, const double *cum, double total, size_t *rows,
+                       size_t done, size_t batch)
 {
 	size_t d = w->d, have = done;
 	for (size_t p = 0; p < KM_PP_PROPOSALS * batch && have < done + batch; p++) {
@@ -410,7 +418,8 @@ static int init_kmeanspp(km_work *w, rng_t *rng, float *c, double *cum, double *
 			break;
 		}
 		size_t batch = have > KM_PP_MIN_BATCH ? have : KM_PP_MIN_BATCH;
-		have = pp_batch(w, rng, cum, total, rows, done, batch < k - have ? batch : k - have);
+		have =
+		    pp_batch(w, rng, cum, total, rows, done, batch < k - have ? batch : k - have);
 	}
 	for (size_t i = 0; i < n; i++) {
 		float v = w->dist[i] + w->xn[i];
@@ -423,7 +432,7 @@ static int init_kmeanspp(km_work *w, rng_t *rng, float *c, double *cum, double *
 static size_t first_nonfinite(const float *x, size_t n, size_t d)
 {
 	size_t bad = n;
-#pragma omp parallel for schedule(static) reduction(min : bad) if (n * d > 65536)
+#pragma omp parallel for schedule(static) reduction(min : bad) if (n * d > KM_PAR_MIN)
 	for (size_t i = 0; i < n; i++) {
 		const float *r = x + i * d;
 		float s = 0;
@@ -467,7 +476,7 @@ static void work_free(km_work *w)
 /* Allocates the scratch for n rows x, k centroids; computes the row norms. With
  * for_train unset, only what assignment needs. */
 static int work_init(km_work *w, const float *x, size_t n, size_t d, size_t k, int for_train,
-		     char *err)
+                     char *err)
 {
 	memset(w, 0, sizeof *w);
 	w->x = x;
@@ -493,8 +502,8 @@ static int work_init(km_work *w, const float *x, size_t n, size_t d, size_t k, i
 	}
 	if (!ok) {
 		work_free(w);
-		return err_set(err, ERR_NOMEM, "out of memory for k-means scratch (n = %zu, k = %zu)",
-			       n, k);
+		return err_set(err, ERR_NOMEM,
+		               "out of memory for k-means scratch (n = %zu, k = %zu)", n, k);
 	}
 	dist_sqnorms(x, n, d, w->xn);
 	return ERR_OK;
@@ -506,7 +515,7 @@ static float *normalised_copy(const float *x, size_t n, size_t d)
 	float *y = malloc(n * d * sizeof *y);
 	if (!y)
 		return NULL;
-#pragma omp parallel for schedule(static) if (n * d > 65536)
+#pragma omp parallel for schedule(static) if (n * d > KM_PAR_MIN)
 	for (size_t i = 0; i < n; i++) {
 		const float *restrict r = x + i * d;
 		float *restrict o = y + i * d;
@@ -522,8 +531,8 @@ static float *normalised_copy(const float *x, size_t n, size_t d)
 
 /* The Lloyd loop from the assignment to the initial centroids (inertia prev):
  * update, repair, reassign, until niter or the relative change drops below tol. */
-static int lloyd(km_work *w, const km_params *p, float *c, double prev, km_iter *iters,
-		 int *nrun, prog_t *prog)
+static int lloyd(km_work *w, const km_params *p, float *c, double prev, km_iter *iters, int *nrun,
+                 prog_t *prog)
 {
 	*nrun = 0;
 	for (int it = 0; it < p->niter; it++) {
@@ -548,21 +557,21 @@ static int lloyd(km_work *w, const km_params *p, float *c, double prev, km_iter 
 	return ERR_OK;
 }
 
-int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *res,
-	     prog_t *prog, char *err)
+int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *res, prog_t *prog,
+             char *err)
 {
 	double t0 = tm_now();
 	int rc = check_shape(d, p->k, err);
 	if (rc)
 		return rc;
 	if (n < p->k)
-		return err_set(err, ERR_INPUT, "k = %zu clusters need at least as many rows, got %zu",
-			       p->k, n);
+		return err_set(err, ERR_INPUT,
+		               "k = %zu clusters need at least as many rows, got %zu", p->k, n);
 	if (p->niter < 0 || !(p->tol >= 0) || p->nthreads < 0 ||
 	    (p->init != KM_INIT_KMEANSPP && p->init != KM_INIT_RANDOM))
 		return err_set(err, ERR_INPUT,
-			       "bad k-means parameters (niter %d, tol %g, nthreads %d, init %d)",
-			       p->niter, p->tol, p->nthreads, (int)p->init);
+		               "bad k-means parameters (niter %d, tol %g, nthreads %d, init %d)",
+		               p->niter, p->tol, p->nthreads, (int)p->init);
 	size_t bad = first_nonfinite(x, n, d);
 	if (bad < n)
 		return err_set(err, ERR_INPUT, "row %zu has a NaN or infinite value", bad);
@@ -582,8 +591,8 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	if (p->init == KM_INIT_KMEANSPP)
 		cum = malloc(n * sizeof *cum);
 	if (!c || !iters || (p->spherical && !xs) || (p->init == KM_INIT_KMEANSPP && !cum)) {
-		rc = err_set(err, ERR_NOMEM, "out of memory for k-means (n = %zu, d = %zu, k = %zu)",
-			     n, d, k);
+		rc = err_set(err, ERR_NOMEM,
+		             "out of memory for k-means (n = %zu, d = %zu, k = %zu)", n, d, k);
 		goto out;
 	}
 	rc = work_init(&w, xs ? xs : x, n, d, k, 1, err);
@@ -633,7 +642,7 @@ out:
 }
 
 int km_assign(const float *x, size_t n, size_t d, const float *c, size_t k, int32_t *assign,
-	      float *dist, char *err)
+              float *dist, char *err)
 {
 	int rc = check_shape(d, k, err);
 	if (rc || n == 0)
