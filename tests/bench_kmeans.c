@@ -5,8 +5,9 @@
  * Loads a matrix (Fashion-MNIST IDX images or an fvecs file), trains with
  * km_train, optionally times one n x d x k sgemm (the floor of one assignment
  * step) and writes a JSON summary to stdout: timings, per-iteration stats, final
- * inertia and imbalance, peak RSS after training (before the floor's big output
- * matrix exists) and the BLAS in use. Centroids can be saved as fvecs so that the
+ * inertia and imbalance, peak RSS while loading and while training (the peak
+ * is reset in between, and read before the floor's big output matrix exists)
+ * and the BLAS in use. Centroids can be saved as fvecs so that the
  * script scores every method's centroids the same way.
  */
 #include <cblas.h>
@@ -69,6 +70,32 @@ static int save_fvecs(const char *path, const float *c, size_t k, size_t d)
 	       fwrite(c + j * d, sizeof *c, d, f) == d)
 		j++;
 	return (fclose(f) == 0 && j == k) ? 0 : -1;
+}
+
+/* A "VmHWM:" / "VmRSS:" figure of /proc/self/status in KiB, or -1. */
+static long status_kib(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t len = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, len))
+			v = strtol(line + len, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0), so the peak read
+ * after training is training's, not the loader's transient copy. */
+static int reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (!f)
+		return -1;
+	int ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 /* Best of reps runs of one n x d x k sgemm with the library's threading. */
@@ -173,11 +200,13 @@ int main(int argc, char **argv)
 	double load_s = tm_now() - t0;
 
 	km_result res;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru); /* the loader's peak, before the reset */
+	long rss0 = reset_peak_rss() ? -1 : status_kib("VmRSS:");
 	rc = km_train(x, n, d, &p, &res, NULL, err);
 	if (rc)
 		return err_report("bench_kmeans", rc, err);
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
+	long train_peak = rss0 < 0 ? -1 : status_kib("VmHWM:");
 	if (save && save_fvecs(save, res.centroids, res.k, d))
 		return fprintf(stderr, "bench_kmeans: error: %s: cannot write\n", save), 1;
 	if (p.nthreads > 0)
@@ -212,7 +241,11 @@ int main(int argc, char **argv)
 	}
 	if (floor1 >= 0)
 		cJSON_AddNumberToObject(o, "sgemm_s", floor1);
-	cJSON_AddNumberToObject(o, "peak_rss_kib", (double)ru.ru_maxrss);
+	cJSON_AddNumberToObject(o, "load_peak_rss_kib", (double)ru.ru_maxrss);
+	if (train_peak >= 0) {
+		cJSON_AddNumberToObject(o, "rss_before_train_kib", (double)rss0);
+		cJSON_AddNumberToObject(o, "train_peak_rss_kib", (double)train_peak);
+	}
 	cJSON_AddNumberToObject(o, "data_kib", (double)(n * d * sizeof(float)) / 1024.0);
 	cJSON_AddStringToObject(o, "blas", openblas_get_config());
 	char *s = cJSON_Print(o);
