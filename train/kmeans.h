@@ -25,7 +25,7 @@ typedef struct km_params {
 	km_init init;   /* default k-means++ */
 	uint64_t seed;  /* default 1234 */
 	int spherical;  /* unit-norm inputs and centroids (cosine) */
-	int nthreads;   /* OpenMP threads; 0 = all cores */
+	int nthreads;   /* OpenMP threads; 0 = all cores (OMP_NUM_THREADS if set) */
 } km_params;
 
 typedef struct km_iter {
