@@ -8,6 +8,7 @@
  * libraries write through a temporary file). Exit status: 0 ok, 1 failure or
  * failed check, 2 bad usage or input, 130 interrupted.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <omp.h>
@@ -193,16 +194,16 @@ static int vd_fashion_mnist(const vd_args *a, char *err)
 	return rc;
 }
 
-static void vd_json(const char *path, const h5_dataset *ds, const gt_stats *st, double read_s,
+static void vd_json(const h5_dataset *ds, const gt_stats *st, double read_s,
 		    double write_s)
 {
-	printf("{\"file\": \"%s\", \"n\": %zu, \"nq\": %zu, \"d\": %zu, \"k\": %zu, "
+	printf("{\"n\": %zu, \"nq\": %zu, \"d\": %zu, \"k\": %zu, "
 	       "\"metric\": \"%s\", \"threads\": %d, \"read_s\": %.4f, \"prep_s\": %.4f, "
 	       "\"knn_gemm_s\": %.4f, \"exact_s\": %.4f, \"knn_s\": %.4f, \"write_s\": %.4f, "
-	       "\"candidates\": %zu, \"redone\": %zu}\n",
-	       path, ds->n, ds->nq, ds->d, ds->kgt, ds->distance, omp_get_max_threads(), read_s,
+	       "\"candidates\": %zu, \"redone\": %zu, \"hdf5\": \"%s\", \"blas\": \"%s\"}\n",
+	       ds->n, ds->nq, ds->d, ds->kgt, ds->distance, omp_get_max_threads(), read_s,
 	       st->prep_s, st->knn_s, st->exact_s, st->total_s, write_s, st->candidates,
-	       st->redone);
+	       st->redone, h5_version(), openblas_get_config());
 }
 
 static int vd_cmd_groundtruth(const vd_args *a, char *err)
@@ -231,7 +232,7 @@ static int vd_cmd_groundtruth(const vd_args *a, char *err)
 	if (!rc)
 		rc = h5_write_groundtruth(path, &ds, err);
 	if (!rc && a->json)
-		vd_json(path, &ds, &st, read_s, tm_now() - t1);
+		vd_json(&ds, &st, read_s, tm_now() - t1);
 	else if (!rc)
 		vd_summary(path, &ds, &st);
 	h5_free(&ds);
