@@ -145,50 +145,6 @@ static int make_db_dir(bench_run *r, char *err)
 	return 0;
 }
 
-int bench_open(bench_run *r, const cfg *c, char *err)
-{
-	memset(r, 0, sizeof *r);
-	r->c = c;
-	r->started = time(NULL);
-	r->t0 = tm_now();
-	bench_dataset_name(c->dataset, r->dataset_name, sizeof r->dataset_name);
-	int rc = h5_read(c->dataset, 0, &r->ds, err);
-	if (rc < 0)
-		return rc;
-	r->angular = strcmp(r->ds.distance, "angular") == 0;
-	for (size_t i = 0; i < r->ds.n * r->ds.d; i++)
-		r->max_abs = fmax(r->max_abs, fabs((double)r->ds.train[i]));
-	r->k = c->k;
-	r->nq = c->queries ? c->queries : r->ds.nq;
-	if ((rc = check_against_dataset(r, err)) < 0 || (rc = compute_kth(r, err)) < 0)
-		goto fail;
-	if ((rc = vec0_find(c->vec0[0] ? c->vec0 : NULL, &r->ext, err)) < 0)
-		goto fail;
-	sqlite3 *probe = NULL;
-	if ((rc = vec0_open(":memory:", BENCH_OPEN_NEW, BENCH_BUSY_MS, &r->ext, &probe, err)) < 0)
-		goto fail;
-	sqlite3_close(probe);
-	if ((rc = make_db_dir(r, err)) < 0)
-		goto fail;
-	r->nsec = c->nidx;
-	for (size_t i = 0; i < c->nidx; i++) {
-		bench_section *s = &r->sec[i];
-		s->cx = &c->idx[i];
-		s->metric = s->cx->metric_set ? s->cx->metric : dataset_metric(r);
-		if (s->cx->db[0])
-			snprintf(s->db_path, sizeof s->db_path, "%s", s->cx->db);
-		else if (snprintf(s->db_path, sizeof s->db_path, "%s/%s.sqlite", r->db_dir,
-				  s->cx->name) >= (int)sizeof s->db_path) {
-			rc = err_set(err, ERR_INPUT, "database path for [%s] too long", s->cx->name);
-			goto fail;
-		}
-	}
-	return 0;
-fail:
-	bench_close(r);
-	return rc;
-}
-
 /* ---- build ---------------------------------------------------------------- */
 
 /* k-means on ntrain rows sampled (seeded, without replacement) from the train
@@ -591,6 +547,74 @@ out:
 
 /* ---- sections ------------------------------------------------------------- */
 
+/* Where section x's database goes, checked before any work: a file the config
+ * names with `db =` is validated and measured as it is; any other must not exist
+ * yet, so a run never measures a stale file by accident. */
+static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, char *err)
+{
+	struct stat st;
+	s->cx = x;
+	s->metric = x->metric_set ? x->metric : dataset_metric(r);
+	if (x->db[0])
+		snprintf(s->db_path, sizeof s->db_path, "%s", x->db);
+	else if (snprintf(s->db_path, sizeof s->db_path, "%s/%s.sqlite", r->db_dir, x->name) >=
+		 (int)sizeof s->db_path)
+		return err_set(err, ERR_INPUT, "database path for [%s] too long", x->name);
+	if (stat(s->db_path, &st) != 0) {
+		/* a file to be built at a path the config names: its folder must exist */
+		char dir[CFG_PATH];
+		snprintf(dir, sizeof dir, "%s", s->db_path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		if (slash && slash != dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+			return err_set(err, ERR_INPUT, "[%s] db %s: folder %s does not exist", x->name,
+				       s->db_path, dir);
+		return 0;
+	}
+	if (x->type_ivf && !r->ext.has_ivf)
+		return 0;
+	if (!x->db[0])
+		return err_set(err, ERR_INPUT, "%s already exists: remove it, or name it in [%s] "
+			       "db = to measure it as it is", s->db_path, x->name);
+	return reuse(r, s, err);
+}
+
+int bench_open(bench_run *r, const cfg *c, char *err)
+{
+	memset(r, 0, sizeof *r);
+	r->c = c;
+	r->started = time(NULL);
+	r->t0 = tm_now();
+	bench_dataset_name(c->dataset, r->dataset_name, sizeof r->dataset_name);
+	int rc = h5_read(c->dataset, 0, &r->ds, err);
+	if (rc < 0)
+		return rc;
+	r->angular = strcmp(r->ds.distance, "angular") == 0;
+	for (size_t i = 0; i < r->ds.n * r->ds.d; i++)
+		r->max_abs = fmax(r->max_abs, fabs((double)r->ds.train[i]));
+	r->k = c->k;
+	r->nq = c->queries ? c->queries : r->ds.nq;
+	if ((rc = check_against_dataset(r, err)) < 0 || (rc = compute_kth(r, err)) < 0)
+		goto fail;
+	if ((rc = vec0_find(c->vec0[0] ? c->vec0 : NULL, &r->ext, err)) < 0)
+		goto fail;
+	sqlite3 *probe = NULL;
+	if ((rc = vec0_open(":memory:", BENCH_OPEN_NEW, BENCH_BUSY_MS, &r->ext, &probe, err)) < 0)
+		goto fail;
+	sqlite3_close(probe);
+	if ((rc = make_db_dir(r, err)) < 0)
+		goto fail;
+	r->nsec = c->nidx;
+	for (size_t i = 0; i < c->nidx; i++)
+		if ((rc = prepare_section(r, &r->sec[i], &c->idx[i], err)) < 0)
+			goto fail;
+	return 0;
+fail:
+	bench_close(r);
+	return rc;
+}
+
 int bench_section_run(bench_run *r, size_t i, char *err)
 {
 	bench_section *s = &r->sec[i];
@@ -602,15 +626,7 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 			 r->ext.version, r->ext.path);
 		return 0;
 	}
-	struct stat st;
-	int exists = stat(s->db_path, &st) == 0, rc;
-	if (exists && !x->db[0])
-		rc = err_set(err, ERR_INPUT, "%s already exists: remove it, or name it in [%s] db "
-			     "= to measure it as it is", s->db_path, x->name);
-	else if (exists)
-		rc = reuse(r, s, err);
-	else
-		rc = build(r, s, err);
+	int rc = s->build.reused ? 0 : build(r, s, err);
 	if (rc == 0)
 		rc = query(r, s, err);
 	if (rc < 0) {

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# tests/cli/vecbench.sh - vecbench end to end. @per-vec0: runs once per vec0 build
+# (VEC0_PATH), each in its own process.
+#
+# `gate` on hand-written results files: pass, regression, missing and skipped
+# sections, bad input. `run` on a 2,000 x 100 Fashion-MNIST cut: the numbers are
+# checked (flat recall 1, IVF recall at full nprobe, json fields, the markdown
+# rows), IVF sections where the build has IVF and reported as skipped where not;
+# then every kind of bad input gives exit 2 and one line before any results
+# folder is made, and an interruption mid-run leaves the folder marked incomplete.
+. "$(dirname "$0")/lib.sh"
+
+VB=$BIN/vecbench
+VD=$BIN/vecdata
+PY=/usr/bin/python3 # Debian's, with python3-h5py
+
+# py SCRIPT ARGS...: a Python snippet (json, h5py); its stdout in $OUT.
+py() {
+	local script=$1; shift
+	OUT=$("$PY" -c "import sys, json
+$script" "$@" 2>&1) || fail "python: $OUT"
+}
+
+# ---- gate on hand-written results --------------------------------------------
+
+G=$TMP/gate
+mkdir -p "$G"
+# results.json as `vecbench run` writes it, cut to what the gate reads
+cat >"$G/ok.json" <<'EOF'
+{"format": "ivfkit-vecbench/1", "status": "complete",
+ "dataset": {"name": "fm", "k": 10, "queries": 100},
+ "sections": [
+  {"name": "flat", "type": "flat", "status": "ok",
+   "exact": {"pass": true, "recall_ties": 1.0, "inexact_queries": 0},
+   "points": [{"nprobe": null, "recall": 1.0, "mean_ms": 2.0}]},
+  {"name": "ivf", "type": "ivf", "status": "ok",
+   "points": [{"nprobe": 1, "recall": 0.70, "mean_ms": 0.1},
+              {"nprobe": 8, "recall": 0.99, "mean_ms": 0.5}]},
+  {"name": "ivf-x", "type": "ivf", "status": "skipped", "reason": "vec0 v0.1.9 has no IVF index"}
+ ]}
+EOF
+sed 's/"recall": 0.99, "mean_ms": 0.5/"recall": 0.999, "mean_ms": 0.2/' "$G/ok.json" >"$G/better.json"
+sed 's/"status": "skipped", "reason": "vec0 v0.1.9 has no IVF index"/"status": "ok", "points": [{"nprobe": 4, "recall": 0.9, "mean_ms": 1}]/' \
+	"$G/ok.json" >"$G/all-ok.json"
+sed 's/"status": "complete"/"status": "interrupted", "error": "interrupted while querying [ivf]"/' \
+	"$G/ok.json" >"$G/interrupted.json"
+sed 's/"pass": true, "recall_ties": 1.0, "inexact_queries": 0/"pass": false, "recall_ties": 0.98, "inexact_queries": 2/' \
+	"$G/ok.json" >"$G/inexact.json"
+sed 's/"name": "fm"/"name": "sift"/' "$G/ok.json" >"$G/other.json"
+head -c 200 "$G/ok.json" >"$G/truncated.json"
+printf '[dataset]\npath = x.hdf5\n[gate]\nmin_recall = ivf=0.999\nmax_recall_drop = 0.01\n[flat]\ntype = flat\n[ivf]\ntype = ivf\nnlist = 8\n' \
+	>"$G/gate.ini"
+
+test_gate_passes_with_figures() {
+	expect_status 0 "$VB" gate "$G/ok.json" --min-recall flat=1 --min-recall ivf=0.95 --min-recall ivf@1=0.7
+	expect_match "$OUT" '^PASS  flat exact flat: recall with ties 1\.0000' "exact check"
+	expect_match "$OUT" '^PASS  min recall ivf@8: 0\.9900 >= 0\.9500' "SECTION is the largest nprobe"
+	expect_match "$OUT" '^PASS  min recall ivf@1: 0\.7000 >= 0\.7000' "explicit nprobe"
+	expect_match "$OUT" 'gate: 4 checks, 0 failed' "summary"
+	expect_status 0 "$VB" gate "$G/ok.json" --baseline "$G/ok.json" --max-latency-ratio 1.5
+	expect_match "$OUT" '^PASS  recall drop ivf@8: 0\.9900 -> 0\.9900' "drop vs itself"
+	expect_match "$OUT" '^PASS  latency ratio ivf@8: 0\.500 ms -> 0\.500 ms \(x1\.00 <= x1\.50\)' "ratio"
+	expect_match "$OUT" '^note  vs baseline ivf-x: skipped in the baseline' "skipped baseline noted"
+}
+
+test_gate_regressions_exit_1() {
+	expect_status 1 "$VB" gate "$G/ok.json" --min-recall ivf@1=0.9
+	expect_match "$OUT" '^FAIL  min recall ivf@1: 0\.7000 < 0\.9000' "min recall"
+	expect_match "$ERR" 'vecbench: error: 1 of 2 checks failed' "message"
+	expect_status 1 "$VB" gate "$G/ok.json" --baseline "$G/better.json"
+	expect_match "$OUT" '^FAIL  recall drop ivf@8: 0\.9990 -> 0\.9900 \(drop 0\.0090 > 0\.0050\)' "default drop"
+	expect_status 0 "$VB" gate "$G/ok.json" --baseline "$G/better.json" --max-recall-drop 0.01
+	expect_status 1 "$VB" gate "$G/ok.json" --baseline "$G/better.json" --max-recall-drop 0.01 \
+		--max-latency-ratio 1.5
+	expect_match "$OUT" '^FAIL  latency ratio ivf@8: 0\.200 ms -> 0\.500 ms \(x2\.50 > x1\.50\)' "ratio"
+	expect_status 1 "$VB" gate "$G/inexact.json" --min-recall ivf=0.5
+	expect_match "$OUT" '^FAIL  flat exact flat: recall with ties 0\.9800, 2 queries below 1' "inexact flat"
+}
+
+test_gate_missing_or_skipped_section_fails() {
+	expect_status 1 "$VB" gate "$G/ok.json" --min-recall nosuch=0.5
+	expect_match "$OUT" '^FAIL  min recall nosuch: section missing from' "missing"
+	expect_status 1 "$VB" gate "$G/ok.json" --min-recall ivf-x=0.5
+	expect_match "$OUT" '^FAIL  min recall ivf-x: section skipped in .*no IVF index' "skipped"
+	expect_status 1 "$VB" gate "$G/ok.json" --min-recall ivf@4=0.5
+	expect_match "$OUT" '^FAIL  min recall ivf@4: not measured' "nprobe not measured"
+	# the baseline measured it, the new run skipped it: a failure, not a pass
+	expect_status 1 "$VB" gate "$G/ok.json" --baseline "$G/all-ok.json"
+	expect_match "$OUT" '^FAIL  vs baseline ivf-x@4: section skipped' "skipped vs baseline"
+}
+
+test_gate_thresholds_from_config_command_line_wins() {
+	expect_status 1 "$VB" gate "$G/ok.json" --config "$G/gate.ini"
+	expect_match "$OUT" '^FAIL  min recall ivf@8: 0\.9900 < 0\.9990' "config threshold"
+	expect_status 0 "$VB" gate "$G/ok.json" --config "$G/gate.ini" --min-recall ivf=0.98
+	expect_status 0 "$VB" gate "$G/ok.json" --config "$G/gate.ini" --min-recall ivf=0.98 \
+		--baseline "$G/better.json"
+	expect_match "$OUT" 'drop 0\.0090 <= 0\.0100' "config max_recall_drop"
+}
+
+test_gate_bad_input_exits_2() {
+	local args
+	while IFS= read -r args; do
+		eval "expect_status 2 \"\$VB\" gate $args"
+		expect_one_line "$ERR" "gate $args"
+		expect_match "$ERR" '^vecbench: error: ' "gate $args"
+		[ -z "$OUT" ] || fail "gate $args printed checks: $OUT"
+	done <<EOF
+"$G/absent.json" --min-recall flat=1
+"$G/truncated.json" --min-recall flat=1
+"$G/interrupted.json" --min-recall flat=1
+"$G/ok.json" --baseline "$G/interrupted.json"
+"$G/ok.json" --baseline "$G/other.json"
+"$G/ok.json"
+"$G/ok.json" --min-recall flat
+"$G/ok.json" --min-recall flat=2
+"$G/ok.json" --min-recall ivf@x=0.5
+"$G/ok.json" --max-recall-drop -1 --min-recall flat=1
+"$G/ok.json" --max-latency-ratio abc --min-recall flat=1
+"$G/ok.json" --bogus
+--min-recall flat=1
+"$G/ok.json" "$G/ok.json" --min-recall flat=1
+"$G/ok.json" --config "$G/absent.ini"
+EOF
+	expect_status 2 "$VB" gate "$G/interrupted.json" --min-recall flat=1
+	expect_match "$ERR" 'run is interrupted: interrupted while querying \[ivf\], not complete' "why"
+}
+
+# ---- run on a Fashion-MNIST cut ------------------------------------------------
+
+FM=$TMP/fm.hdf5
+FM4=$TMP/fm-4000.hdf5
+# a 4,000-row cut, then 2,000 random rows of it: subset's ids must line up
+"$VD" fashion-mnist "$FM4" --train 4000 --test 100 >/dev/null 2>"$TMP/fm.err" &&
+	"$VD" subset "$FM4" "$FM" --train 2000 --test 100 --random >/dev/null 2>>"$TMP/fm.err"
+FM_RC=$?
+
+RUN=$TMP/run
+mkdir -p "$RUN"
+cat >"$RUN/ci.ini" <<EOF
+[dataset]
+path = $FM
+queries = 100
+k = 10
+[run]
+name = e2e
+results = $RUN/results
+[flat]
+type = flat
+[ivf-cf]
+type = ivf
+nlist = 32
+nprobe = 1,4,32
+ntrain = 1000
+[ivf-itt]
+type = ivf
+nlist = 32
+nprobe = 4,32
+order = insert-then-train
+[ivf-builtin]
+type = ivf
+nlist = 32
+nprobe = 32
+trainer = builtin
+EOF
+E2E=$RUN/results/fm/e2e
+if [ "$FM_RC" -eq 0 ]; then
+	"$VB" run "$RUN/ci.ini" >"$RUN/out" 2>"$RUN/err"
+	RUN_RC=$?
+fi
+
+need_run() {
+	[ "$FM_RC" -eq 0 ] || { fail "dataset fixture failed: $(cat "$TMP/fm.err")"; exit 1; }
+	[ "$RUN_RC" -eq 0 ] || { fail "vecbench run exited $RUN_RC: $(cat "$RUN/err")"; exit 1; }
+}
+# IVF checks need a build with IVF; the run itself says which it loaded.
+need_ivf() {
+	py 'print(json.load(open(sys.argv[1]))["vec0"]["ivf"])' "$E2E/results.json"
+	[ "$OUT" = True ] || skip_test "vec0 at ${VEC0_PATH:-default} has no IVF"
+}
+
+test_run_flat_is_exact_and_files_complete() {
+	need_run
+	[ ! -e "$E2E/incomplete" ] || fail "incomplete marker left in a complete run"
+	for f in results.json results.csv results.md; do
+		[ -s "$E2E/$f" ] || fail "$f missing"
+	done
+	py '
+r = json.load(open(sys.argv[1]))
+assert r["format"] == "ivfkit-vecbench/1" and r["status"] == "complete", r["status"]
+assert r["vec0"]["version"].startswith("v0.1.") and r["vec0"]["path"], r["vec0"]
+assert r["sqlite_version"] and r["machine"]["cpu"] and r["machine"]["cores"] >= 1
+assert r["machine"]["memory_bytes"] > 0
+d = r["dataset"]
+assert (d["name"], d["train_rows"], d["dimension"], d["queries"], d["k"]) == ("fm", 2000, 784, 100, 10), d
+s = {x["name"]: x for x in r["sections"]}
+f = s["flat"]
+assert f["status"] == "ok" and f["build"]["rows"] == 2000, f["build"]
+assert f["build"]["insert_s"] > 0 and f["build"]["file_bytes"] > 2000 * 784 * 4
+p = f["points"][0]
+assert p["recall"] == 1.0 and p["recall_ties"] == 1.0 and p["inexact_queries"] == 0, p
+assert f["exact"]["pass"] is True
+assert len(p["latency_ms"]) == 100 and min(p["latency_ms"]) > 0
+assert p["p50_ms"] <= p["p95_ms"] <= p["p99_ms"] <= p["max_ms"] and p["qps"] > 0
+o = f["overhead"]
+assert o["loop_mean_ms"] > 0 and abs(o["ratio"] - o["harness_mean_ms"] / o["loop_mean_ms"]) < 1e-9
+print("ok")' "$E2E/results.json"
+	expect_match "$OUT" '^ok$' "results.json"
+	local md
+	md=$(cat "$E2E/results.md")
+	expect_match "$md" '^\| configuration \| insert \(s\) \| size \| query \(ms\) \| recall@10 \|$' "table header"
+	expect_match "$md" '^\| flat \| [0-9.]+ \| [0-9.]+ MiB \| [0-9.]+ \| 1\.000 \|$' "flat row"
+	expect_match "$md" 'flat exact\*\*: pass' "exact check"
+	expect_match "$md" 'harness overhead' "overhead line"
+	[ "$(grep -c '^flat,flat,ok,' "$E2E/results.csv")" -eq 1 ] || fail "csv flat row"
+	expect_match "$(cat "$RUN/out")" '^\[flat\] built in .* recall@10 1\.0000$' "progress line"
+	if command -v gnuplot >/dev/null; then
+		[ -s "$E2E/recall-latency.png" ] || fail "no plot though gnuplot is installed"
+	else
+		expect_match "$md" 'No plot: gnuplot not found' "plot note"
+	fi
+}
+
+test_run_ivf_recall_at_full_nprobe() {
+	need_run
+	need_ivf
+	py '
+r = json.load(open(sys.argv[1]))
+s = {x["name"]: x for x in r["sections"]}
+for name in ("ivf-cf", "ivf-itt", "ivf-builtin"):
+    x = s[name]
+    assert x["status"] == "ok", (name, x.get("reason"))
+    b = x["build"]
+    assert b["rows"] == 2000 and b["centroids"] == 32 and b["unassigned"] == 0, (name, b)
+    pts = {p["nprobe"]: p for p in x["points"]}
+    # nprobe = nlist scans every cell: exact up to ties
+    assert pts[32]["recall_ties"] == 1.0, (name, pts[32])
+    assert min(p["recall"] for p in pts.values()) >= 0.5, (name, pts)
+cf = {p["nprobe"]: p["recall"] for p in s["ivf-cf"]["points"]}
+assert cf[1] <= cf[4] <= cf[32] and cf[4] >= 0.9, cf
+assert s["ivf-cf"]["build"]["kmeans"]["ntrain"] == 1000
+assert s["ivf-itt"]["build"]["assign_s"] > 0 and s["ivf-itt"]["params"]["assign"] == "reinsert"
+assert s["ivf-builtin"]["build"]["train_s"] > 0
+print("ok")' "$E2E/results.json"
+	expect_match "$OUT" '^ok$' "IVF figures"
+	local md
+	md=$(cat "$E2E/results.md")
+	for row in "ivf-cf nprobe=1" "ivf-cf nprobe=4" "ivf-cf nprobe=32" "ivf-itt nprobe=32" \
+		"ivf-builtin nprobe=32"; do
+		expect_match "$md" "^\| $row \| [0-9.]+ \([0-9.]+x (slower|faster)\) \| [0-9.]+ MiB \| [0-9.]+ \([0-9.]+x (slower|faster)\) \| [01]\.[0-9]{3} \|$" "row $row"
+	done
+	expect_status 0 "$VB" gate "$E2E/results.json" --min-recall flat=1 --min-recall ivf-cf=0.99 \
+		--baseline "$E2E/results.json"
+}
+
+test_run_without_ivf_skips_ivf_sections() {
+	need_run
+	py 'print(json.load(open(sys.argv[1]))["vec0"]["ivf"])' "$E2E/results.json"
+	[ "$OUT" = False ] || skip_test "vec0 at ${VEC0_PATH:-default} has IVF"
+	py '
+r = json.load(open(sys.argv[1]))
+for x in r["sections"][1:]:
+    assert x["status"] == "skipped" and "no IVF index" in x["reason"], x
+print("ok")' "$E2E/results.json"
+	expect_match "$OUT" '^ok$' "skipped in json"
+	expect_match "$(cat "$E2E/results.md")" '^\| ivf-cf \| skipped: vec0 .* has no IVF index' "skipped in md"
+	expect_status 1 "$VB" gate "$E2E/results.json" --min-recall ivf-cf=0.9
+	expect_match "$OUT" '^FAIL  min recall ivf-cf: section skipped' "gate on a skipped section"
+}
+
+# ---- bad input -------------------------------------------------------------------
+
+# bad_config NAME TEXT [RUN_KEYS]: a config in $RUN/NAME.ini whose results go to
+# $RUN/bad, RUN_KEYS added to its [run] section.
+bad_config() {
+	printf '%b' "$2" >"$RUN/$1.ini"
+	printf '[run]\nresults = %s\n%b' "$RUN/bad" "${3:-}" >>"$RUN/$1.ini"
+}
+
+test_run_bad_input_one_line_exit_2() {
+	need_run
+	"$PY" -c 'import h5py, sys
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "w") as b:
+    for k in ("train", "test"): b[k] = a[k][:]
+    for k, v in a.attrs.items(): b.attrs[k] = v' "$FM" "$RUN/nogt.hdf5" || fail "h5py copy"
+	bad_config nogt "[dataset]\npath = $RUN/nogt.hdf5\n[flat]\ntype = flat\n"
+	bad_config k "[dataset]\npath = $FM\nk = 101\n[flat]\ntype = flat\n"
+	bad_config queries "[dataset]\npath = $FM\nqueries = 101\n[flat]\ntype = flat\n"
+	bad_config metric "[dataset]\npath = $FM\n[flat]\ntype = flat\ndistance_metric = cosine\n"
+	bad_config nlist "[dataset]\npath = $FM\n[i]\ntype = ivf\nnlist = 2001\n"
+	bad_config missing "[dataset]\npath = $RUN/absent.hdf5\n[flat]\ntype = flat\n"
+	bad_config syntax "[dataset]\npath = $FM\n[flat]\ntype = flat\nnlsit = 3\n"
+	bad_config dbdir "[dataset]\npath = $FM\n[flat]\ntype = flat\ndb = $RUN/nodir/f.sqlite\n"
+	printf '[dataset]\npath = %s\n[run]\nresults = %s/results/fm/e2e/results.md\n[flat]\ntype = flat\n' \
+		"$FM" "$RUN" >"$RUN/unwritable.ini"
+	cp "$RUN/ci.ini" "$RUN/again.ini"
+	local c want
+	while IFS='|' read -r c want; do
+		expect_status 2 "$VB" run "$RUN/$c.ini"
+		expect_one_line "$ERR" "$c"
+		expect_match "$ERR" "^vecbench: error: .*$want" "$c"
+	done <<EOF
+nogt|has no ground truth .*vecdata groundtruth
+k|k.ini:3: k = 101 but .* has ground truth for 100 neighbours
+queries|queries.ini:3: queries = 101 but .* has 100 test rows
+metric|metric.ini:5: \[flat\] distance_metric = cosine, but the ground truth .* is euclidean
+nlist|nlist.ini:5: \[i\] nlist = 2001 exceeds the 2000 train rows
+missing|absent.hdf5
+syntax|syntax.ini:5: unknown key "nlsit" in \[flat\]
+dbdir|\[flat\] db .*/nodir/f.sqlite: folder .*/nodir does not exist
+unwritable|cannot create results folder .*results.md
+again|results folder .*/e2e already holds files
+EOF
+	expect_status 2 "$VB" run "$RUN/absent.ini"
+	expect_status 2 "$VB" run "$RUN/ci.ini" --queries 0
+	[ ! -e "$RUN/bad" ] || fail "a results folder was made for bad input: $(ls -R "$RUN/bad")"
+	[ -z "$(ls "$RUN/results/fm")" ] || [ "$(ls "$RUN/results/fm")" = e2e ] ||
+		fail "extra results folders: $(ls "$RUN/results/fm")"
+}
+
+test_run_existing_table_mismatch_exit_2() {
+	need_run
+	# a database whose table has another dimension, named by `db =`
+	"$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.enable_load_extension(True)
+db.load_extension(sys.argv[2])
+db.execute("create virtual table v using vec0(id integer primary key, emb float[8])")
+db.commit()' "$RUN/other.db" "${VEC0_PATH:-/usr/local/lib/vec0.so}" 2>"$RUN/py.err" ||
+		skip_test "this python's sqlite3 cannot load vec0: $(tail -1 "$RUN/py.err")"
+	bad_config dim "[dataset]\npath = $FM\n[flat]\ntype = flat\n[old]\ntype = flat\ndb = $RUN/other.db\n"
+	expect_status 2 "$VB" run "$RUN/dim.ini"
+	expect_one_line "$ERR" "dimension mismatch"
+	expect_match "$ERR" 'dim.ini:5: \[old\] db .*other.db: table v has dimension 8, .* need 784' "message"
+	[ ! -e "$RUN/bad" ] || fail "results written for a mismatched table"
+}
+
+test_run_interrupted_marks_incomplete() {
+	need_run
+	# interruption: warm-up passes keep the run busy until SIGINT arrives
+	bad_config slow "[dataset]\npath = $FM\n[flat]\ntype = flat\n" "name = slow\nwarmup = 100\n"
+	"$VB" run "$RUN/slow.ini" >"$RUN/slow.out" 2>"$RUN/slow.err" &
+	local pid=$! i
+	for i in $(seq 100); do
+		[ -e "$RUN/bad/fm/slow/results.json" ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	wait "$pid"
+	local rc=$?
+	[ "$rc" -eq 130 ] || fail "interrupted run exited $rc: $(cat "$RUN/slow.err")"
+	expect_match "$(cat "$RUN/slow.err")" 'interrupted .*results in .*slow are incomplete' "message"
+	expect_match "$(cat "$RUN/bad/fm/slow/incomplete")" '^interrupted' "marker"
+	py 'print(json.load(open(sys.argv[1]))["status"])' "$RUN/bad/fm/slow/results.json"
+	[ "$OUT" = interrupted ] || fail "json status $OUT"
+	expect_match "$(head -3 "$RUN/bad/fm/slow/results.md")" 'INCOMPLETE \(interrupted\)' "md banner"
+	expect_status 2 "$VB" gate "$RUN/bad/fm/slow/results.json" --min-recall flat=1
+}
+
+run_tests
