@@ -269,6 +269,35 @@ static void test_config__missing_file(void **state)
 	free(c);
 }
 
+/* The committed configs stay valid: the default benchmark and the CI one. */
+static void test_config__bundled_configs_parse(void **state)
+{
+	const char *root = getenv("IVFKIT_ROOT");
+	if (!root)
+		SKIP_BECAUSE("IVFKIT_ROOT is not set (run through make test)");
+	cfg *c = malloc(sizeof *c);
+	char path[4096], err[ERR_LEN];
+	snprintf(path, sizeof path, "%s/configs/fashion-mnist.ini", root);
+	cfg_defaults(c);
+	if (cfg_load(path, c, err))
+		fail_msg("%s", err);
+	assert_int_equal(c->nidx, 6);
+	assert_int_equal(c->queries, 500);
+	const cfg_index *x = cfg_find(c, "ivf-native-assign");
+	assert_non_null(x);
+	assert_int_equal(x->assign, IVF_ASSIGN_NATIVE);
+	assert_int_equal(x->nnprobe, 6);
+	x = cfg_find(c, "ivf-int8");
+	assert_int_equal(x->trainer, CFG_TRAINER_BUILTIN);
+	snprintf(path, sizeof path, "%s/configs/ci-small.ini", root);
+	cfg_defaults(c);
+	if (cfg_load(path, c, err))
+		fail_msg("%s", err);
+	assert_int_equal(c->nidx, 4);
+	assert_int_equal(c->gate.nmin, 5);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_config__errors_name_file_and_line),
 		cmocka_unit_test(test_config__long_line_refused),
 		cmocka_unit_test(test_config__missing_file),
+		cmocka_unit_test(test_config__bundled_configs_parse),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }
