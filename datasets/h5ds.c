@@ -273,8 +273,8 @@ static int h5_read_attrs(hid_t f, const char *path, size_t d, h5_dataset *ds, ch
 	return ERR_OK;
 }
 
-/* neighbors + distances: both or neither; same nq x kgt shape; ids in [0, n)
- * unless lax; finite distances. */
+/* neighbors + distances: both or neither; same nq x kgt shape; unless lax, ids
+ * in [0, n) and finite distances. */
 static int h5_read_gt(hid_t f, const char *path, unsigned flags, h5_dataset *ds, char *err)
 {
 	hsize_t nd[2], dd[2];
@@ -297,12 +297,13 @@ static int h5_read_gt(hid_t f, const char *path, unsigned flags, h5_dataset *ds,
 			       path, (unsigned long long)dd[0], (unsigned long long)dd[1],
 			       (unsigned long long)nd[0], (unsigned long long)nd[1]);
 	ds->kgt = nd[1];
-	if (!(flags & H5_LAX_GT))
-		for (size_t i = 0; i < ds->nq * ds->kgt; i++)
-			if (ds->neighbors[i] < 0 || (size_t)ds->neighbors[i] >= ds->n)
-				return err_set(err, ERR_INPUT,
-					       "%s: 'neighbors' row %zu holds id %d, outside the %zu train rows",
-					       path, i / ds->kgt, ds->neighbors[i], ds->n);
+	if (flags & H5_LAX_GT)
+		return ERR_OK;
+	for (size_t i = 0; i < ds->nq * ds->kgt; i++)
+		if (ds->neighbors[i] < 0 || (size_t)ds->neighbors[i] >= ds->n)
+			return err_set(err, ERR_INPUT,
+				       "%s: 'neighbors' row %zu holds id %d, outside the %zu train rows",
+				       path, i / ds->kgt, ds->neighbors[i], ds->n);
 	return h5_check_finite(path, "distances", ds->distances, ds->nq, ds->kgt, err);
 }
 

@@ -35,12 +35,14 @@ typedef struct h5_dataset {
 enum {
 	H5_NEED_GT = 1 << 0,  /* fail (ERR_INPUT) when neighbors/distances are absent */
 	H5_NO_TRAIN = 1 << 1, /* skip reading train (its shape is still read) */
-	H5_LAX_GT = 1 << 2,   /* load neighbors without the id range check, so that
-			       * `vecdata info` can report bad ids as a failed check */
+	H5_LAX_GT = 1 << 2,   /* load neighbors/distances without the id range and
+			       * finite checks, so that `vecdata info` can report them
+			       * as failed checks and `vecdata groundtruth` replace them */
 };
 
 /* Reads and validates path: file exists and is HDF5, train/test present,
- * 2-D float32, same dimension, finite values, neighbor ids in [0, n). On error
+ * 2-D float (float64 is converted to float32), same dimension, finite values,
+ * neighbor ids in [0, n), `distance` euclidean or angular. On error
  * returns ERR_INPUT (or ERR_NOMEM) with a message naming the file and the
  * problem; ds is left zeroed. */
 int h5_read(const char *path, unsigned flags, h5_dataset *ds, char *err);
@@ -50,7 +52,8 @@ int h5_read(const char *path, unsigned flags, h5_dataset *ds, char *err);
 int h5_write(const char *path, const h5_dataset *ds, char *err);
 
 /* Replaces only the neighbors/distances of an existing file (used by
- * `vecdata groundtruth`), atomically, keeping every other dataset and attribute. */
+ * `vecdata groundtruth`) and sets its `distance` attribute to ds->distance,
+ * atomically, keeping every other dataset and attribute. */
 int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err);
 
 /* One named 2-D float32 matrix, e.g. k-means centroids ("centroids", k x d) with

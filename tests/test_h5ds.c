@@ -69,7 +69,7 @@ enum {
 	V_OK, V_FIXED_STRINGS, V_TRAIN_F64, V_NO_TRAIN, V_NO_TEST, V_TRAIN_3D, V_TRAIN_1D,
 	V_TEST_DIM, V_TRAIN_INT, V_TRAIN_NAN, V_TEST_INF, V_TEST_EMPTY, V_NB_RANGE, V_NB_ROWS,
 	V_DIST_SHAPE, V_DIST_ONLY, V_NB_FLOAT, V_NO_METRIC, V_BAD_METRIC, V_DIM_ATTR, V_SPARSE,
-	V_LABELS_LEN,
+	V_LABELS_LEN, V_DIST_NAN,
 };
 
 /* Writes an ann-benchmarks file the way h5py would, spoiled by variant v. */
@@ -92,6 +92,8 @@ static void mkfile(const char *path, int v)
 		te[2] = INFINITY;
 	if (v == V_NB_RANGE)
 		nb[2 * K + 1] = N;
+	if (v == V_DIST_NAN)
+		di[K + 2] = NAN;
 	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	assert_true(f >= 0);
 	if (v != V_NO_METRIC)
@@ -150,6 +152,7 @@ static void test_h5__read_validates(void **state)
 		{V_DIM_ATTR, "attribute 'dimension' is 5 but 'train' has 4 columns"},
 		{V_SPARSE, "type 'sparse' is not supported"},
 		{V_LABELS_LEN, "'train_labels' has 19 entries for 20 rows"},
+		{V_DIST_NAN, "'distances' row 1 column 2 is NaN"},
 	};
 	char *dir = tu_mkdtemp();
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -219,10 +222,15 @@ static void test_h5__read_bad_paths_and_flags(void **state)
 	h5_free(&ds);
 	assert_int_equal(h5_read(p, H5_NEED_GT, &ds, err), ERR_INPUT);
 	assert_non_null(strstr(err, "no 'neighbors' dataset"));
-	/* out-of-range ids pass with H5_LAX_GT, for `vecdata info` to report */
+	/* out-of-range ids and NaN distances pass with H5_LAX_GT, for `vecdata info`
+	 * to report */
 	mkfile(p, V_NB_RANGE);
 	assert_int_equal(h5_read(p, H5_LAX_GT, &ds, err), 0);
 	assert_int_equal(ds.neighbors[2 * K + 1], N);
+	h5_free(&ds);
+	mkfile(p, V_DIST_NAN);
+	assert_int_equal(h5_read(p, H5_LAX_GT, &ds, err), 0);
+	assert_true(isnan(ds.distances[K + 2]));
 	h5_free(&ds);
 	h5_free(NULL);
 	tu_rmdir(dir);
