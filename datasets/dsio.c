@@ -15,7 +15,7 @@ int dsio_open(const char *path, gzFile *f, char *err)
 	*f = gzopen(path, "rb");
 	if (!*f)
 		return err_set(err, ERR_INPUT, "%s: cannot open: %s", path,
-			       errno ? strerror(errno) : "out of memory");
+		               errno ? strerror(errno) : "out of memory");
 	return ERR_OK;
 }
 
@@ -32,7 +32,7 @@ int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, ch
 			int zerr;
 			const char *msg = gzerror(f, &zerr);
 			return err_set(err, ERR_INPUT, "%s: cannot read: %s", path,
-				       zerr == Z_ERRNO ? strerror(errno) : msg);
+			               zerr == Z_ERRNO ? strerror(errno) : msg);
 		}
 		if (r == 0)
 			break;

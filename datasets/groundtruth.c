@@ -35,11 +35,11 @@
  * of 10,000, 120 none; each extra candidate costs one more exact distance. */
 #define GT_MARGIN_DIV 8
 #define GT_MARGIN_MIN 8
-#define GT_GROW 4          /* candidate growth a round for queries without proof */
-#define GT_ERR_EXTRA 16    /* roundings beyond the d of the dot product, with room */
+#define GT_GROW 4       /* candidate growth a round for queries without proof */
+#define GT_ERR_EXTRA 16 /* roundings beyond the d of the dot product, with room */
 #define GT_UNIT_ROUND 0x1p-24
-#define GT_KEY_SLACK 1e-9  /* relative rounding of the double keys themselves */
-#define GT_DIST_REL 1e-3   /* gt_check: stored vs exact distance */
+#define GT_KEY_SLACK 1e-9 /* relative rounding of the double keys themselves */
+#define GT_DIST_REL 1e-3  /* gt_check: stored vs exact distance */
 #define GT_DIST_ABS 1e-6
 
 int gt_metric_parse(const char *s, gt_metric *m, char *err)
@@ -118,11 +118,11 @@ typedef struct gt_ctx {
 	const float *train, *test; /* originals: n x d, nq x d */
 	size_t n, nq, d, k;
 	gt_metric m;
-	double *tnorm, *qnorm;     /* angular: norms of the original rows */
-	const float *gy, *gx;      /* GEMM inputs (train, test) */
-	float *gy_own, *gx_own;    /* normalised copies owned here (angular) */
-	double *gqnorm;            /* norms of the GEMM query rows */
-	double gymax;              /* largest norm among the GEMM train rows */
+	double *tnorm, *qnorm;  /* angular: norms of the original rows */
+	const float *gy, *gx;   /* GEMM inputs (train, test) */
+	float *gy_own, *gx_own; /* normalised copies owned here (angular) */
+	double *gqnorm;         /* norms of the GEMM query rows */
+	double gymax;           /* largest norm among the GEMM train rows */
 } gt_ctx;
 
 /* Ranking key of (query q, train row j): exact squared distance, or 1 - cos. */
@@ -149,13 +149,14 @@ static double gt_gemm_space(gt_metric m, double key)
 /* Unit-normalised float copy of x (rows scaled in double, rounded once);
  * norm[i] = |x_i|. ERR_INPUT naming the first all-zero row. */
 static int gt_normalised(const float *x, size_t n, size_t d, const char *what, double *norm,
-			 float **out, char *err)
+                         float **out, char *err)
 {
 	gt_norms(x, n, d, norm);
 	for (size_t i = 0; i < n; i++)
 		if (!(norm[i] > 0))
 			return err_set(err, ERR_INPUT,
-				       "%s row %zu is all zeros: angular distance is undefined", what, i);
+			               "%s row %zu is all zeros: angular distance is undefined",
+			               what, i);
 	float *y = malloc(n * d * sizeof *y);
 	if (!y)
 		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu normalised rows", n, d);
@@ -234,7 +235,7 @@ static int gt_cand_cmp(const void *pa, const void *pb)
  * exactly and writes its k neighbors; returns 1 when the proof (see the file
  * header) shows that no row outside the candidates can enter the top k. */
 static int gt_rerank(const gt_ctx *c, size_t q, const int64_t *ids, const float *ad, size_t kc,
-		     gt_cand *cand, int32_t *nb, float *dist)
+                     gt_cand *cand, int32_t *nb, float *dist)
 {
 	for (size_t j = 0; j < kc; j++) {
 		cand[j].id = ids[j];
@@ -256,7 +257,7 @@ static int gt_rerank(const gt_ctx *c, size_t q, const int64_t *ids, const float 
 /* One round over the queries todo[0..nt) (todo NULL: all nq) with kc candidates
  * each; queries still without proof are written to next (*nnext of them). */
 static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, prog_t *prog,
-		    int32_t *nb, float *dist, size_t *next, size_t *nnext, gt_stats *st, char *err)
+                    int32_t *nb, float *dist, size_t *next, size_t *nnext, gt_stats *st, char *err)
 {
 	const float *x = c->gx;
 	float *sub = todo ? malloc(nt * c->d * sizeof *sub) : NULL;
@@ -289,8 +290,8 @@ static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, p
 		}
 #pragma omp for schedule(dynamic, 64)
 		for (size_t i = 0; i < nt; i++)
-			proven[i] = cand && gt_rerank(c, todo ? todo[i] : i, ids + i * kc, ad + i * kc,
-						      kc, cand, nb, dist);
+			proven[i] = cand && gt_rerank(c, todo ? todo[i] : i, ids + i * kc,
+			                              ad + i * kc, kc, cand, nb, dist);
 		free(cand);
 	}
 	if (nomem) {
@@ -313,18 +314,20 @@ out:
 static int gt_check_args(size_t n, size_t nq, size_t d, size_t k, char *err)
 {
 	if (n == 0 || nq == 0 || d == 0)
-		return err_set(err, ERR_INPUT, "empty input (%zu train rows, %zu test rows, dimension %zu)",
-			       n, nq, d);
+		return err_set(err, ERR_INPUT,
+		               "empty input (%zu train rows, %zu test rows, dimension %zu)", n, nq,
+		               d);
 	if (n > INT32_MAX)
 		return err_set(err, ERR_INPUT, "%zu train rows do not fit int32 neighbor ids", n);
 	if (k == 0 || k > n)
-		return err_set(err, ERR_INPUT, "k = %zu must be between 1 and the %zu train rows", k, n);
+		return err_set(err, ERR_INPUT, "k = %zu must be between 1 and the %zu train rows",
+		               k, n);
 	return ERR_OK;
 }
 
 int gt_compute(const float *train, size_t n, const float *test, size_t nq, size_t d, size_t k,
-	       gt_metric m, int32_t *neighbors, float *distances, gt_stats *stats, prog_t *prog,
-	       char *err)
+               gt_metric m, int32_t *neighbors, float *distances, gt_stats *stats, prog_t *prog,
+               char *err)
 {
 	double t0 = tm_now();
 	gt_stats st = {0};
@@ -368,12 +371,13 @@ out:
 }
 
 int gt_distances_of(const float *train, size_t n, const float *test, size_t nq, size_t d,
-		    gt_metric m, const int32_t *neighbors, size_t k, float *distances, char *err)
+                    gt_metric m, const int32_t *neighbors, size_t k, float *distances, char *err)
 {
 	for (size_t i = 0; i < nq * k; i++)
 		if (neighbors[i] < 0 || (size_t)neighbors[i] >= n)
-			return err_set(err, ERR_INPUT, "neighbor row %zu holds id %d, outside the %zu train rows",
-				       i / k, neighbors[i], n);
+			return err_set(err, ERR_INPUT,
+			               "neighbor row %zu holds id %d, outside the %zu train rows",
+			               i / k, neighbors[i], n);
 	gt_ctx c = {.train = train, .test = test, .n = n, .nq = nq, .d = d, .k = k, .m = m};
 	int rc = gt_prepare(&c, 0, err);
 	if (!rc) {
@@ -403,7 +407,8 @@ static int gt_row_ids_ok(const int32_t *ids, size_t k, size_t n, int32_t *scratc
 	memcpy(scratch, ids, k * sizeof *scratch);
 	qsort(scratch, k, sizeof *scratch, gt_id_cmp);
 	for (size_t j = 0; j < k; j++)
-		if (scratch[j] < 0 || (size_t)scratch[j] >= n || (j && scratch[j] == scratch[j - 1]))
+		if (scratch[j] < 0 || (size_t)scratch[j] >= n ||
+		    (j && scratch[j] == scratch[j - 1]))
 			return 0;
 	return 1;
 }
@@ -412,7 +417,7 @@ static int gt_row_ids_ok(const int32_t *ids, size_t k, size_t n, int32_t *scratc
  * stored neighbors agree when none is farther than the exact k-th (ties within
  * GT_TIE_REL) and each stored distance matches its exact value. */
 static int gt_spot_agrees(const gt_ctx *c, size_t q, const int32_t *ids, const float *dist,
-			  double *keys)
+                          double *keys)
 {
 #pragma omp parallel for schedule(static)
 	for (size_t j = 0; j < c->n; j++)
@@ -433,8 +438,8 @@ static int gt_spot_agrees(const gt_ctx *c, size_t q, const int32_t *ids, const f
 }
 
 int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t d, gt_metric m,
-	     const int32_t *neighbors, const float *distances, size_t k, size_t spot,
-	     gt_report *rep, char *err)
+             const int32_t *neighbors, const float *distances, size_t k, size_t spot,
+             gt_report *rep, char *err)
 {
 	memset(rep, 0, sizeof *rep);
 	rep->first_bad = SIZE_MAX;
@@ -443,7 +448,7 @@ int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t 
 	double *keys = malloc(n * sizeof *keys);
 	unsigned char *ids_ok = malloc(nq);
 	int rc = scratch && keys && ids_ok ? gt_prepare(&c, 0, err)
-					   : err_set(err, ERR_NOMEM, "out of memory for checks");
+	                                   : err_set(err, ERR_NOMEM, "out of memory for checks");
 	for (size_t i = 0; !rc && i < nq; i++) {
 		const float *dr = distances + i * k;
 		ids_ok[i] = gt_row_ids_ok(neighbors + i * k, k, n, scratch);
@@ -458,7 +463,8 @@ int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t 
 	spot = spot < nq ? spot : nq;
 	for (size_t s = 0; !rc && s < spot; s++) {
 		size_t q = s * nq / spot;
-		int ok = ids_ok[q] && gt_spot_agrees(&c, q, neighbors + q * k, distances + q * k, keys);
+		int ok =
+		    ids_ok[q] && gt_spot_agrees(&c, q, neighbors + q * k, distances + q * k, keys);
 		rep->spot_checked++;
 		rep->spot_agree += ok;
 		if (!ok && (rep->first_bad == SIZE_MAX || q < rep->first_bad))

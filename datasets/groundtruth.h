@@ -40,8 +40,8 @@ typedef struct gt_stats {
  * (cosine undefined). ERR_NOMEM, ERR_INTR (Ctrl-C) otherwise; outputs are only
  * complete on success. stats and prog (counts queries) may be NULL. */
 int gt_compute(const float *train, size_t n, const float *test, size_t nq, size_t d, size_t k,
-	       gt_metric m, int32_t *neighbors, float *distances, gt_stats *stats, prog_t *prog,
-	       char *err);
+               gt_metric m, int32_t *neighbors, float *distances, gt_stats *stats, prog_t *prog,
+               char *err);
 
 /* The exact distance of a and b (d floats each), in double. */
 double gt_distance(const float *a, const float *b, size_t d, gt_metric m);
@@ -49,7 +49,7 @@ double gt_distance(const float *a, const float *b, size_t d, gt_metric m);
 /* Distances (size nq * k) of given neighbor ids (size nq * k), e.g. a ground
  * truth imported from ivecs, in exact double. ERR_INPUT for an id outside [0, n). */
 int gt_distances_of(const float *train, size_t n, const float *test, size_t nq, size_t d,
-		    gt_metric m, const int32_t *neighbors, size_t k, float *distances, char *err);
+                    gt_metric m, const int32_t *neighbors, size_t k, float *distances, char *err);
 
 /* Relative slack under which two distances count as tied when ground truths are
  * compared: a neighbor list agrees with the exact one when its ids are distinct
@@ -71,7 +71,7 @@ typedef struct gt_report {
  * GT_TIE_REL) and the stored distances match the exact ones within 1e-3
  * relative. ERR_NOMEM only; the findings go to rep. */
 int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t d, gt_metric m,
-	     const int32_t *neighbors, const float *distances, size_t k, size_t spot,
-	     gt_report *rep, char *err);
+             const int32_t *neighbors, const float *distances, size_t k, size_t spot,
+             gt_report *rep, char *err);
 
 #endif

@@ -95,16 +95,17 @@ static int h5_open_read(const char *path, hid_t *f, char *err)
  * empty, and gives its shape (dims[1] = 1 for rank 1). When the dataset is
  * absent: ERR_INPUT if required, else ERR_OK with *dset < 0. */
 static int h5_open_dset(hid_t f, const char *path, const char *name, int rank, H5T_class_t cls,
-			int required, hid_t *dset, hsize_t *dims, char *err)
+                        int required, hid_t *dset, hsize_t *dims, char *err)
 {
 	char why[H5_WHY_LEN];
 	*dset = H5I_INVALID_HID;
 	if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
-		return required ? err_set(err, ERR_INPUT, "%s: no '%s' dataset", path, name) : ERR_OK;
+		return required ? err_set(err, ERR_INPUT, "%s: no '%s' dataset", path, name)
+		                : ERR_OK;
 	hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
 	if (d < 0)
 		return err_set(err, ERR_INPUT, "%s: '%s' is not a readable dataset: %s", path, name,
-			       h5_why(why));
+		               h5_why(why));
 	hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
 	hsize_t dd[H5S_MAX_RANK] = {0};
 	int r = H5Sget_simple_extent_ndims(sp);
@@ -115,10 +116,10 @@ static int h5_open_dset(hid_t f, const char *path, const char *name, int rank, H
 	int rc = ERR_OK;
 	if (r != rank)
 		rc = err_set(err, ERR_INPUT, "%s: '%s' is %d-D, expected %s", path, name, r,
-			     rank == 2 ? "2-D (rows x dimension)" : "1-D");
+		             rank == 2 ? "2-D (rows x dimension)" : "1-D");
 	else if (c != cls)
 		rc = err_set(err, ERR_INPUT, "%s: '%s' holds %s data, expected %s", path, name,
-			     h5_class_name(c), cls == H5T_FLOAT ? "float" : "integer");
+		             h5_class_name(c), cls == H5T_FLOAT ? "float" : "integer");
 	else if (dd[0] == 0 || (rank == 2 && dd[1] == 0))
 		rc = err_set(err, ERR_INPUT, "%s: '%s' is empty", path, name);
 	if (rc) {
@@ -135,7 +136,7 @@ static int h5_open_dset(hid_t f, const char *path, const char *name, int rank, H
  * (elem bytes a value) into a new buffer. Absent and optional: ERR_OK, *out
  * untouched and dims zero. */
 static int h5_load(hid_t f, const char *path, const char *name, int rank, H5T_class_t cls,
-		   int required, hid_t memtype, size_t elem, void **out, hsize_t *dims, char *err)
+                   int required, hid_t memtype, size_t elem, void **out, hsize_t *dims, char *err)
 {
 	hid_t d;
 	dims[0] = dims[1] = 0;
@@ -149,7 +150,7 @@ static int h5_load(hid_t f, const char *path, const char *name, int rank, H5T_cl
 	void *buf = malloc(count * elem);
 	if (!buf)
 		rc = err_set(err, ERR_NOMEM, "%s: out of memory for '%s' (%zu values)", path, name,
-			     count);
+		             count);
 	else if (H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
 		char why[H5_WHY_LEN];
 		rc = err_set(err, ERR_INPUT, "%s: cannot read '%s': %s", path, name, h5_why(why));
@@ -163,14 +164,14 @@ static int h5_load(hid_t f, const char *path, const char *name, int rank, H5T_cl
 	return ERR_OK;
 }
 
-static int h5_check_finite(const char *path, const char *name, const float *x, size_t n,
-			   size_t d, char *err)
+static int h5_check_finite(const char *path, const char *name, const float *x, size_t n, size_t d,
+                           char *err)
 {
 	size_t bad = dsio_first_nonfinite(x, n * d);
 	if (bad == n * d)
 		return ERR_OK;
 	return err_set(err, ERR_INPUT, "%s: '%s' row %zu column %zu is %s", path, name, bad / d,
-		       bad % d, dsio_nonfinite_name(x[bad]));
+	               bad % d, dsio_nonfinite_name(x[bad]));
 }
 
 /* Opens attribute name of obj if it exists and holds one value: 1 with *a set,
@@ -188,7 +189,7 @@ static int h5_open_attr(hid_t obj, const char *path, const char *name, hid_t *a,
 	if (np != 1) {
 		H5Aclose(*a);
 		return err_set(err, ERR_INPUT, "%s: attribute '%s' holds %lld values, expected one",
-			       path, name, (long long)np);
+		               path, name, (long long)np);
 	}
 	return 1;
 }
@@ -196,7 +197,7 @@ static int h5_open_attr(hid_t obj, const char *path, const char *name, hid_t *a,
 /* String attribute (variable or fixed length) into out: 1 present, 0 absent,
  * ERR_INPUT when it is not a string. */
 static int h5_get_string(hid_t obj, const char *path, const char *name, char *out, size_t len,
-			 char *err)
+                         char *err)
 {
 	hid_t a;
 	int rc = h5_open_attr(obj, path, name, &a, err);
@@ -255,8 +256,9 @@ static int h5_read_attrs(hid_t f, const char *path, size_t d, h5_dataset *ds, ch
 	if (rc < 0)
 		return rc;
 	if (strcmp(ds->distance, "euclidean") && strcmp(ds->distance, "angular"))
-		return err_set(err, ERR_INPUT, "%s: distance '%s' is not supported (euclidean, angular)",
-			       path, ds->distance);
+		return err_set(err, ERR_INPUT,
+		               "%s: distance '%s' is not supported (euclidean, angular)", path,
+		               ds->distance);
 	if ((rc = h5_get_string(f, path, "type", s, sizeof s, err)) < 0)
 		return rc;
 	if (rc && strcmp(s, "dense"))
@@ -264,12 +266,14 @@ static int h5_read_attrs(hid_t f, const char *path, size_t d, h5_dataset *ds, ch
 	if ((rc = h5_get_string(f, path, "point_type", s, sizeof s, err)) < 0)
 		return rc;
 	if (rc && strcmp(s, "float"))
-		return err_set(err, ERR_INPUT, "%s: point_type '%s' is not supported (float)", path, s);
+		return err_set(err, ERR_INPUT, "%s: point_type '%s' is not supported (float)", path,
+		               s);
 	if ((rc = h5_get_int(f, path, "dimension", &dim, err)) < 0)
 		return rc;
 	if (rc && (dim < 0 || (size_t)dim != d))
-		return err_set(err, ERR_INPUT, "%s: attribute 'dimension' is %lld but 'train' has %zu columns",
-			       path, dim, d);
+		return err_set(err, ERR_INPUT,
+		               "%s: attribute 'dimension' is %lld but 'train' has %zu columns",
+		               path, dim, d);
 	return ERR_OK;
 }
 
@@ -279,10 +283,10 @@ static int h5_read_gt(hid_t f, const char *path, unsigned flags, h5_dataset *ds,
 {
 	hsize_t nd[2], dd[2];
 	int rc = h5_load(f, path, "neighbors", 2, H5T_INTEGER, flags & H5_NEED_GT, H5T_NATIVE_INT32,
-			 sizeof(int32_t), (void **)&ds->neighbors, nd, err);
+	                 sizeof(int32_t), (void **)&ds->neighbors, nd, err);
 	if (!rc)
 		rc = h5_load(f, path, "distances", 2, H5T_FLOAT, ds->neighbors != NULL,
-			     H5T_NATIVE_FLOAT, sizeof(float), (void **)&ds->distances, dd, err);
+		             H5T_NATIVE_FLOAT, sizeof(float), (void **)&ds->distances, dd, err);
 	if (rc)
 		return rc;
 	if (!ds->neighbors && ds->distances)
@@ -290,33 +294,35 @@ static int h5_read_gt(hid_t f, const char *path, unsigned flags, h5_dataset *ds,
 	if (!ds->neighbors)
 		return ERR_OK;
 	if (nd[0] != ds->nq)
-		return err_set(err, ERR_INPUT, "%s: 'neighbors' has %llu rows, 'test' has %zu", path,
-			       (unsigned long long)nd[0], ds->nq);
+		return err_set(err, ERR_INPUT, "%s: 'neighbors' has %llu rows, 'test' has %zu",
+		               path, (unsigned long long)nd[0], ds->nq);
 	if (dd[0] != nd[0] || dd[1] != nd[1])
-		return err_set(err, ERR_INPUT, "%s: 'distances' is %llu x %llu, 'neighbors' %llu x %llu",
-			       path, (unsigned long long)dd[0], (unsigned long long)dd[1],
-			       (unsigned long long)nd[0], (unsigned long long)nd[1]);
+		return err_set(err, ERR_INPUT,
+		               "%s: 'distances' is %llu x %llu, 'neighbors' %llu x %llu", path,
+		               (unsigned long long)dd[0], (unsigned long long)dd[1],
+		               (unsigned long long)nd[0], (unsigned long long)nd[1]);
 	ds->kgt = nd[1];
 	if (flags & H5_LAX_GT)
 		return ERR_OK;
 	for (size_t i = 0; i < ds->nq * ds->kgt; i++)
 		if (ds->neighbors[i] < 0 || (size_t)ds->neighbors[i] >= ds->n)
-			return err_set(err, ERR_INPUT,
-				       "%s: 'neighbors' row %zu holds id %d, outside the %zu train rows",
-				       path, i / ds->kgt, ds->neighbors[i], ds->n);
+			return err_set(
+			    err, ERR_INPUT,
+			    "%s: 'neighbors' row %zu holds id %d, outside the %zu train rows", path,
+			    i / ds->kgt, ds->neighbors[i], ds->n);
 	return h5_check_finite(path, "distances", ds->distances, ds->nq, ds->kgt, err);
 }
 
 /* Optional label vector of exactly rows entries. */
-static int h5_read_labels(hid_t f, const char *path, const char *name, size_t rows,
-			  int32_t **out, char *err)
+static int h5_read_labels(hid_t f, const char *path, const char *name, size_t rows, int32_t **out,
+                          char *err)
 {
 	hsize_t dims[2];
 	int rc = h5_load(f, path, name, 1, H5T_INTEGER, 0, H5T_NATIVE_INT32, sizeof(int32_t),
-			 (void **)out, dims, err);
+	                 (void **)out, dims, err);
 	if (!rc && *out && dims[0] != rows)
 		rc = err_set(err, ERR_INPUT, "%s: '%s' has %llu entries for %zu rows", path, name,
-			     (unsigned long long)dims[0], rows);
+		             (unsigned long long)dims[0], rows);
 	return rc;
 }
 
@@ -324,18 +330,18 @@ static int h5_read_body(hid_t f, const char *path, unsigned flags, h5_dataset *d
 {
 	hsize_t tr[2], te[2];
 	int rc = h5_load(f, path, "train", 2, H5T_FLOAT, 1, H5T_NATIVE_FLOAT, sizeof(float),
-			 flags & H5_NO_TRAIN ? NULL : (void **)&ds->train, tr, err);
+	                 flags & H5_NO_TRAIN ? NULL : (void **)&ds->train, tr, err);
 	if (!rc)
 		rc = h5_load(f, path, "test", 2, H5T_FLOAT, 1, H5T_NATIVE_FLOAT, sizeof(float),
-			     (void **)&ds->test, te, err);
+		             (void **)&ds->test, te, err);
 	if (rc)
 		return rc;
 	if (te[1] != tr[1])
-		return err_set(err, ERR_INPUT, "%s: 'test' has dimension %llu, 'train' has %llu", path,
-			       (unsigned long long)te[1], (unsigned long long)tr[1]);
+		return err_set(err, ERR_INPUT, "%s: 'test' has dimension %llu, 'train' has %llu",
+		               path, (unsigned long long)te[1], (unsigned long long)tr[1]);
 	if (tr[0] > INT32_MAX)
 		return err_set(err, ERR_INPUT, "%s: %llu train rows do not fit int32 neighbor ids",
-			       path, (unsigned long long)tr[0]);
+		               path, (unsigned long long)tr[0]);
 	ds->n = tr[0];
 	ds->d = tr[1];
 	ds->nq = te[0];
@@ -368,7 +374,7 @@ int h5_read(const char *path, unsigned flags, h5_dataset *ds, char *err)
 }
 
 int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, size_t *d,
-		   char *distance, size_t distance_len, char *err)
+                   char *distance, size_t distance_len, char *err)
 {
 	hid_t f;
 	hsize_t dims[2];
@@ -376,8 +382,8 @@ int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, siz
 	int rc = h5_open_read(path, &f, err);
 	if (rc)
 		return rc;
-	rc = h5_load(f, path, name, 2, H5T_FLOAT, 1, H5T_NATIVE_FLOAT, sizeof(float),
-		     (void **)&buf, dims, err);
+	rc = h5_load(f, path, name, 2, H5T_FLOAT, 1, H5T_NATIVE_FLOAT, sizeof(float), (void **)&buf,
+	             dims, err);
 	if (!rc)
 		rc = h5_check_finite(path, name, buf, dims[0], dims[1], err);
 	if (!rc && distance) {
@@ -405,8 +411,8 @@ int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, siz
 
 /* A file being written: HDF5 handle on a temporary name next to the destination. */
 typedef struct h5_out {
-	const char *path;        /* destination */
-	char tmp[H5_PATH_MAX];   /* temporary file, renamed to path on commit */
+	const char *path;      /* destination */
+	char tmp[H5_PATH_MAX]; /* temporary file, renamed to path on commit */
 	hid_t f;
 } h5_out;
 
@@ -434,10 +440,10 @@ int h5_check_output(const char *path, char *err)
 		return err_set(err, ERR_INPUT, "%s: is a folder, expected a file name", path);
 	if (stat(dir, &st) != 0)
 		return err_set(err, ERR_INPUT, "%s: cannot write: folder %s: %s", path, dir,
-			       strerror(errno));
+		               strerror(errno));
 	if (access(dir, W_OK | X_OK) != 0)
 		return err_set(err, ERR_INPUT, "%s: cannot write: folder %s: %s", path, dir,
-			       strerror(errno));
+		               strerror(errno));
 	return ERR_OK;
 }
 
@@ -453,7 +459,8 @@ static int h5_out_begin(h5_out *o, const char *path, mode_t mode, char *err)
 	if (rc)
 		return rc;
 	h5_split(path, dir, sizeof dir, &base);
-	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-XXXXXX", dir, base) >= sizeof o->tmp)
+	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-XXXXXX", dir, base) >=
+	    sizeof o->tmp)
 		return err_set(err, ERR_INPUT, "%s: path too long", path);
 	int fd = mkstemp(o->tmp);
 	if (fd < 0)
@@ -539,7 +546,7 @@ static herr_t h5_put_int(hid_t obj, const char *name, long long v)
 
 /* A contiguous rows x cols (rank 2) or rows (cols 0: rank 1) dataset. */
 static herr_t h5_put_dset(hid_t f, const char *name, hid_t ftype, hid_t mtype, const void *buf,
-			  size_t rows, size_t cols)
+                          size_t rows, size_t cols)
 {
 	hsize_t dims[2] = {rows, cols};
 	hid_t sp = H5Screate_simple(cols ? 2 : 1, dims, NULL);
@@ -560,10 +567,10 @@ static const char *h5_put_gt(hid_t f, const h5_dataset *ds)
 	if (!ds->neighbors)
 		return NULL;
 	if (h5_put_dset(f, "neighbors", H5T_STD_I32LE, H5T_NATIVE_INT32, ds->neighbors, ds->nq,
-			ds->kgt) < 0)
+	                ds->kgt) < 0)
 		return "neighbors";
 	if (h5_put_dset(f, "distances", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->distances, ds->nq,
-			ds->kgt) < 0)
+	                ds->kgt) < 0)
 		return "distances";
 	return NULL;
 }
@@ -582,10 +589,10 @@ static const char *h5_put_all(hid_t f, const h5_dataset *ds)
 	if (h5_put_dset(f, "test", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->test, ds->nq, ds->d) < 0)
 		return "test";
 	if (ds->train_labels && h5_put_dset(f, "train_labels", H5T_STD_I32LE, H5T_NATIVE_INT32,
-					    ds->train_labels, ds->n, 0) < 0)
+	                                    ds->train_labels, ds->n, 0) < 0)
 		return "train_labels";
 	if (ds->test_labels && h5_put_dset(f, "test_labels", H5T_STD_I32LE, H5T_NATIVE_INT32,
-					   ds->test_labels, ds->nq, 0) < 0)
+	                                   ds->test_labels, ds->nq, 0) < 0)
 		return "test_labels";
 	return h5_put_gt(f, ds);
 }
@@ -596,7 +603,7 @@ static int h5_out_end(h5_out *o, const char *failed, char *err)
 	if (failed) {
 		char why[H5_WHY_LEN];
 		int rc = err_set(err, ERR_FAIL, "%s: cannot write '%s': %s", o->path, failed,
-				 h5_why(why));
+		                 h5_why(why));
 		h5_out_abort(o);
 		return rc;
 	}
@@ -665,8 +672,7 @@ int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err)
 	if (rc)
 		return rc;
 	h5_out o;
-	rc = h5_out_begin(&o, path, stat(path, &st) == 0 ? st.st_mode & 07777 : h5_new_mode(),
-			  err);
+	rc = h5_out_begin(&o, path, stat(path, &st) == 0 ? st.st_mode & 07777 : h5_new_mode(), err);
 	if (rc) {
 		H5Fclose(src);
 		return rc;
@@ -681,7 +687,7 @@ int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err)
 }
 
 int h5_write_matrix(const char *path, const char *name, const float *x, size_t n, size_t d,
-		    const char *distance, char *err)
+                    const char *distance, char *err)
 {
 	h5_out o;
 	int rc = h5_out_begin(&o, path, h5_new_mode(), err);

@@ -19,15 +19,15 @@
 #include <stdint.h>
 
 typedef struct h5_dataset {
-	char distance[16];    /* "euclidean" or "angular" */
-	size_t d;             /* dimension */
-	size_t n;             /* train rows */
-	float *train;         /* n * d, NULL when read with H5_NO_TRAIN */
-	size_t nq;            /* test rows */
-	float *test;          /* nq * d */
-	size_t kgt;           /* ground-truth depth; 0 when the file has none */
-	int32_t *neighbors;   /* nq * kgt or NULL */
-	float *distances;     /* nq * kgt or NULL */
+	char distance[16];     /* "euclidean" or "angular" */
+	size_t d;              /* dimension */
+	size_t n;              /* train rows */
+	float *train;          /* n * d, NULL when read with H5_NO_TRAIN */
+	size_t nq;             /* test rows */
+	float *test;           /* nq * d */
+	size_t kgt;            /* ground-truth depth; 0 when the file has none */
+	int32_t *neighbors;    /* nq * kgt or NULL */
+	float *distances;      /* nq * kgt or NULL */
 	int32_t *train_labels; /* n or NULL */
 	int32_t *test_labels;  /* nq or NULL */
 } h5_dataset;
@@ -36,8 +36,8 @@ enum {
 	H5_NEED_GT = 1 << 0,  /* fail (ERR_INPUT) when neighbors/distances are absent */
 	H5_NO_TRAIN = 1 << 1, /* skip reading train (its shape is still read) */
 	H5_LAX_GT = 1 << 2,   /* load neighbors/distances without the id range and
-			       * finite checks, so that `vecdata info` can report them
-			       * as failed checks and `vecdata groundtruth` replace them */
+	                       * finite checks, so that `vecdata info` can report them
+	                       * as failed checks and `vecdata groundtruth` replace them */
 };
 
 /* Reads and validates path: file exists and is HDF5, train/test present,
@@ -58,10 +58,10 @@ int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err);
 
 /* One named 2-D float32 matrix, e.g. k-means centroids ("centroids", k x d) with
  * a `distance` attribute. Read allocates *x (caller frees). */
-int h5_read_matrix(const char *path, const char *name, float **x, size_t *n,
-		   size_t *d, char *distance, size_t distance_len, char *err);
-int h5_write_matrix(const char *path, const char *name, const float *x, size_t n,
-		    size_t d, const char *distance, char *err);
+int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, size_t *d,
+                   char *distance, size_t distance_len, char *err);
+int h5_write_matrix(const char *path, const char *name, const float *x, size_t n, size_t d,
+                    const char *distance, char *err);
 
 /* Checks early, before long work, that path can be written: its folder exists
  * and is writable and path is not a folder. ERR_INPUT naming path otherwise. */

@@ -18,8 +18,8 @@
 
 /* Reads the header and the raw u8 payload of an IDX file with ndims dimensions;
  * dims gets the sizes, *raw the payload (caller frees). */
-static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims,
-		       unsigned char **raw, size_t *len, char *err)
+static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims, unsigned char **raw,
+                       size_t *len, char *err)
 {
 	unsigned char hdr[4 + 4 * 3];
 	size_t hlen = 4 + 4 * (size_t)ndims, got;
@@ -33,11 +33,12 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims,
 	if (hdr[0] || hdr[1])
 		return err_set(err, ERR_INPUT, "%s: not an IDX file (bad magic number)", path);
 	if (hdr[2] != IDX_TYPE_U8)
-		return err_set(err, ERR_INPUT, "%s: IDX value type 0x%02x, expected 0x08 (unsigned byte)",
-			       path, hdr[2]);
+		return err_set(err, ERR_INPUT,
+		               "%s: IDX value type 0x%02x, expected 0x08 (unsigned byte)", path,
+		               hdr[2]);
 	if (hdr[3] != ndims)
 		return err_set(err, ERR_INPUT, "%s: IDX file has %d dimensions, expected %d (%s)",
-			       path, hdr[3], ndims, ndims == 3 ? "images" : "labels");
+		               path, hdr[3], ndims, ndims == 3 ? "images" : "labels");
 	if (got < hlen)
 		return err_set(err, ERR_INPUT, "%s: truncated IDX header", path);
 	size_t total = 1;
@@ -45,11 +46,13 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims,
 		const unsigned char *b = hdr + 4 + 4 * i;
 		dims[i] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 		if (dims[i] == 0 || dims[i] >= IDX_MAX_ITEMS)
-			return err_set(err, ERR_INPUT, "%s: IDX dimension %d is %u", path, i, dims[i]);
+			return err_set(err, ERR_INPUT, "%s: IDX dimension %d is %u", path, i,
+			               dims[i]);
 		total *= dims[i];
 	}
 	if (total >= (size_t)1 << 40)
-		return err_set(err, ERR_INPUT, "%s: IDX payload of %zu bytes is implausible", path, total);
+		return err_set(err, ERR_INPUT, "%s: IDX payload of %zu bytes is implausible", path,
+		               total);
 	unsigned char *buf = malloc(total + 1);
 	if (!buf)
 		return err_set(err, ERR_NOMEM, "%s: out of memory for %zu bytes", path, total);
@@ -57,10 +60,10 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims,
 	rc = dsio_read(f, path, buf, total + 1, &got, err);
 	if (!rc && got < total)
 		rc = err_set(err, ERR_INPUT, "%s: truncated: %zu of %zu data bytes present", path,
-			     got, total);
+		             got, total);
 	else if (!rc && got > total)
 		rc = err_set(err, ERR_INPUT, "%s: unexpected bytes after the %zu data bytes", path,
-			     total);
+		             total);
 	if (rc) {
 		free(buf);
 		return rc;
@@ -71,8 +74,8 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims,
 }
 
 /* Opens path and reads an ndims-dimensional u8 IDX file. */
-static int idx_load(const char *path, int ndims, uint32_t *dims, unsigned char **raw,
-		    size_t *len, char *err)
+static int idx_load(const char *path, int ndims, uint32_t *dims, unsigned char **raw, size_t *len,
+                    char *err)
 {
 	gzFile f;
 	int rc = dsio_open(path, &f, err);

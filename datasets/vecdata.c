@@ -27,61 +27,73 @@
 #include "vecs.h"
 
 #define VD_PROG "vecdata"
-#define VD_DEFAULT_K 100           /* ann-benchmarks' ground-truth depth */
-#define VD_DEFAULT_SPOT 10         /* info: queries re-checked by brute force */
+#define VD_DEFAULT_K 100   /* ann-benchmarks' ground-truth depth */
+#define VD_DEFAULT_SPOT 10 /* info: queries re-checked by brute force */
 #define VD_DEFAULT_SEED 1234
 #define VD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define VD_MAX_ROWS ((long long)INT32_MAX)
 
 /* Every option of every subcommand, parsed into one place. */
 typedef struct vd_args {
-	const char *pos[3];   /* positional arguments */
+	const char *pos[3]; /* positional arguments */
 	int npos;
-	const char *dir;      /* fashion-mnist: IDX folder */
+	const char *dir; /* fashion-mnist: IDX folder */
 	gt_metric metric;
-	int metric_set;       /* --metric given; else the file's, or euclidean */
-	const char *gt;       /* import: ivecs file or "compute" */
-	long long k;          /* 0: default */
+	int metric_set;        /* --metric given; else the file's, or euclidean */
+	const char *gt;        /* import: ivecs file or "compute" */
+	long long k;           /* 0: default */
 	long long train, test; /* row counts; 0: all */
-	int random;           /* subset: random train rows */
+	int random;            /* subset: random train rows */
 	long long seed;
-	int seed_set;         /* --seed was given */
-	long long spot;       /* info: spot-checked queries */
-	int json;             /* groundtruth: JSON summary on stdout */
+	int seed_set;   /* --seed was given */
+	long long spot; /* info: spot-checked queries */
+	int json;       /* groundtruth: JSON summary on stdout */
 } vd_args;
 
-enum { OPT_DIR = 256, OPT_K, OPT_METRIC, OPT_GT, OPT_TRAIN, OPT_TEST, OPT_RANDOM, OPT_SEED,
-       OPT_THREADS, OPT_SPOT, OPT_JSON, OPT_HELP };
+enum {
+	OPT_DIR = 256,
+	OPT_K,
+	OPT_METRIC,
+	OPT_GT,
+	OPT_TRAIN,
+	OPT_TEST,
+	OPT_RANDOM,
+	OPT_SEED,
+	OPT_THREADS,
+	OPT_SPOT,
+	OPT_JSON,
+	OPT_HELP
+};
 
 typedef struct vd_opt {
 	const char *name;
 	int id;
-	const char *arg;  /* value name, NULL for a flag */
+	const char *arg; /* value name, NULL for a flag */
 	const char *help;
 } vd_opt;
 
 static const vd_opt vd_opts[] = {
-	{"dir", OPT_DIR, "DIR", "folder of the IDX .gz files (default " VD_FMNIST_DIR ")"},
-	{"metric", OPT_METRIC, "M", "euclidean | angular"},
-	{"gt", OPT_GT, "FILE", "ground truth: an .ivecs file, or 'compute' (default)"},
-	{"k", OPT_K, "K", "ground-truth depth (default 100, at most the train rows)"},
-	{"train", OPT_TRAIN, "N", "train rows to keep"},
-	{"test", OPT_TEST, "Q", "test rows to keep (the first Q)"},
-	{"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
-	{"seed", OPT_SEED, "S", "subset: seed of --random (default 1234)"},
-	{"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
-	{"json", OPT_JSON, NULL, "print a JSON summary (timings) on stdout"},
-	{"threads", OPT_THREADS, "T", "threads (default: all cores, or OMP_NUM_THREADS)"},
-	{"help", OPT_HELP, NULL, "show this help"},
+    {"dir", OPT_DIR, "DIR", "folder of the IDX .gz files (default " VD_FMNIST_DIR ")"},
+    {"metric", OPT_METRIC, "M", "euclidean | angular"},
+    {"gt", OPT_GT, "FILE", "ground truth: an .ivecs file, or 'compute' (default)"},
+    {"k", OPT_K, "K", "ground-truth depth (default 100, at most the train rows)"},
+    {"train", OPT_TRAIN, "N", "train rows to keep"},
+    {"test", OPT_TEST, "Q", "test rows to keep (the first Q)"},
+    {"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
+    {"seed", OPT_SEED, "S", "subset: seed of --random (default 1234)"},
+    {"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
+    {"json", OPT_JSON, NULL, "print a JSON summary (timings) on stdout"},
+    {"threads", OPT_THREADS, "T", "threads (default: all cores, or OMP_NUM_THREADS)"},
+    {"help", OPT_HELP, NULL, "show this help"},
 };
 #define VD_NOPTS (sizeof vd_opts / sizeof *vd_opts)
 
 typedef struct vd_cmd {
 	const char *name;
-	const char *args;    /* positional arguments, for usage */
+	const char *args; /* positional arguments, for usage */
 	int npos;
 	const char *summary;
-	int opts[8];         /* option ids this command takes, 0-terminated */
+	int opts[8]; /* option ids this command takes, 0-terminated */
 	int (*run)(const vd_args *a, char *err);
 } vd_cmd;
 
@@ -89,15 +101,16 @@ typedef struct vd_cmd {
 
 /* k: given, else 100, capped at the train rows only when not given. */
 static int vd_pick_k(const vd_args *a, const char *path, size_t n, size_t fallback, size_t *k,
-		     char *err)
+                     char *err)
 {
 	if (!a->k) {
 		*k = fallback < n ? fallback : n;
 		return ERR_OK;
 	}
 	if ((size_t)a->k > n)
-		return err_set(err, ERR_INPUT, "%s: k = %lld is larger than the train set (%zu rows)",
-			       path, a->k, n);
+		return err_set(err, ERR_INPUT,
+		               "%s: k = %lld is larger than the train set (%zu rows)", path, a->k,
+		               n);
 	*k = (size_t)a->k;
 	return ERR_OK;
 }
@@ -105,7 +118,7 @@ static int vd_pick_k(const vd_args *a, const char *path, size_t n, size_t fallba
 /* Allocates ds's ground truth arrays for k and computes them, showing a progress
  * bar; errors are prefixed with path. */
 static int vd_groundtruth(h5_dataset *ds, const char *path, gt_metric m, size_t k, gt_stats *st,
-			  char *err)
+                          char *err)
 {
 	char why[ERR_LEN];
 	prog_t bar;
@@ -118,7 +131,7 @@ static int vd_groundtruth(h5_dataset *ds, const char *path, gt_metric m, size_t 
 		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", ds->nq, k);
 	snprintf(ds->distance, sizeof ds->distance, "%s", gt_metric_name(m));
 	int rc = gt_compute(ds->train, ds->n, ds->test, ds->nq, ds->d, k, m, ds->neighbors,
-			    ds->distances, st, &bar, why);
+	                    ds->distances, st, &bar, why);
 	return rc ? err_set(err, rc, "%s: %s", path, why) : ERR_OK;
 }
 
@@ -142,7 +155,7 @@ static void *vd_shrink(void *x, size_t bytes)
 
 /* Reads one IDX image file and its label file; their counts must agree. */
 static int vd_read_split(const char *dir, const char *split, size_t keep, float **x, size_t *n,
-			 size_t *d, int32_t **y, char *err)
+                         size_t *d, int32_t **y, char *err)
 {
 	char ip[4096], lp[4096];
 	size_t nl;
@@ -154,10 +167,11 @@ static int vd_read_split(const char *dir, const char *split, size_t keep, float 
 	if ((rc = idx_read_labels(lp, y, &nl, err)))
 		return rc;
 	if (nl != *n)
-		return err_set(err, ERR_INPUT, "%s: %zu labels for the %zu images of %s", lp, nl, *n,
-			       ip);
+		return err_set(err, ERR_INPUT, "%s: %zu labels for the %zu images of %s", lp, nl,
+		               *n, ip);
 	if (keep > *n)
-		return err_set(err, ERR_INPUT, "%s: %zu rows asked, the file has %zu", ip, keep, *n);
+		return err_set(err, ERR_INPUT, "%s: %zu rows asked, the file has %zu", ip, keep,
+		               *n);
 	if (keep) {
 		*x = vd_shrink(*x, keep * *d * sizeof **x);
 		*y = vd_shrink(*y, keep * sizeof **y);
@@ -175,13 +189,13 @@ static int vd_fashion_mnist(const vd_args *a, char *err)
 	int rc = h5_check_output(out, err);
 	if (!rc)
 		rc = vd_read_split(dir, "train", (size_t)a->train, &ds.train, &ds.n, &ds.d,
-				   &ds.train_labels, err);
+		                   &ds.train_labels, err);
 	if (!rc)
 		rc = vd_read_split(dir, "t10k", (size_t)a->test, &ds.test, &ds.nq, &dq,
-				   &ds.test_labels, err);
+		                   &ds.test_labels, err);
 	if (!rc && dq != ds.d)
-		rc = err_set(err, ERR_INPUT, "%s: test images have %zu pixels, train images %zu", dir,
-			     dq, ds.d);
+		rc = err_set(err, ERR_INPUT, "%s: test images have %zu pixels, train images %zu",
+		             dir, dq, ds.d);
 	if (!rc)
 		rc = vd_pick_k(a, dir, ds.n, VD_DEFAULT_K, &k, err);
 	if (!rc)
@@ -194,16 +208,15 @@ static int vd_fashion_mnist(const vd_args *a, char *err)
 	return rc;
 }
 
-static void vd_json(const h5_dataset *ds, const gt_stats *st, double read_s,
-		    double write_s)
+static void vd_json(const h5_dataset *ds, const gt_stats *st, double read_s, double write_s)
 {
 	printf("{\"n\": %zu, \"nq\": %zu, \"d\": %zu, \"k\": %zu, "
 	       "\"metric\": \"%s\", \"threads\": %d, \"read_s\": %.4f, \"prep_s\": %.4f, "
 	       "\"knn_gemm_s\": %.4f, \"exact_s\": %.4f, \"knn_s\": %.4f, \"write_s\": %.4f, "
 	       "\"candidates\": %zu, \"redone\": %zu, \"hdf5\": \"%s\", \"blas\": \"%s\"}\n",
 	       ds->n, ds->nq, ds->d, ds->kgt, ds->distance, omp_get_max_threads(), read_s,
-	       st->prep_s, st->knn_s, st->exact_s, st->total_s, write_s, st->candidates,
-	       st->redone, h5_version(), openblas_get_config());
+	       st->prep_s, st->knn_s, st->exact_s, st->total_s, write_s, st->candidates, st->redone,
+	       h5_version(), openblas_get_config());
 }
 
 static int vd_cmd_groundtruth(const vd_args *a, char *err)
@@ -251,8 +264,9 @@ static int vd_import_gt(const vd_args *a, h5_dataset *ds, gt_metric m, char *err
 	if (rows != ds->nq)
 		rc = err_set(err, ERR_INPUT, "%s: %zu rows for %zu queries", a->gt, rows, ds->nq);
 	else if (a->k && (size_t)a->k > cols)
-		rc = err_set(err, ERR_INPUT, "%s: k = %lld but the file holds %zu neighbors a query",
-			     a->gt, a->k, cols);
+		rc =
+		    err_set(err, ERR_INPUT, "%s: k = %lld but the file holds %zu neighbors a query",
+		            a->gt, a->k, cols);
 	if (!rc)
 		rc = vd_pick_k(a, a->gt, ds->n, cols < VD_DEFAULT_K ? cols : VD_DEFAULT_K, &k, err);
 	if (!rc) {
@@ -260,12 +274,13 @@ static int vd_import_gt(const vd_args *a, h5_dataset *ds, gt_metric m, char *err
 		ds->neighbors = malloc(rows * k * sizeof *ds->neighbors);
 		ds->distances = malloc(rows * k * sizeof *ds->distances);
 		if (!ds->neighbors || !ds->distances)
-			rc = err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", rows, k);
+			rc = err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", rows,
+			             k);
 	}
 	for (size_t i = 0; !rc && i < rows; i++)
 		memcpy(ds->neighbors + i * k, ids + i * cols, k * sizeof *ids);
 	if (!rc && (rc = gt_distances_of(ds->train, ds->n, ds->test, ds->nq, ds->d, m,
-					 ds->neighbors, k, ds->distances, why)))
+	                                 ds->neighbors, k, ds->distances, why)))
 		err_set(err, rc, "%s: %s", a->gt, why);
 	snprintf(ds->distance, sizeof ds->distance, "%s", gt_metric_name(m));
 	free(ids);
@@ -283,11 +298,13 @@ static int vd_import(const vd_args *a, char *err)
 	if (!rc)
 		rc = vecs_read_float(base, &ds.train, &ds.n, &ds.d, err);
 	if (!rc && ds.n > VD_MAX_ROWS)
-		rc = err_set(err, ERR_INPUT, "%s: %zu rows do not fit int32 neighbor ids", base, ds.n);
+		rc = err_set(err, ERR_INPUT, "%s: %zu rows do not fit int32 neighbor ids", base,
+		             ds.n);
 	if (!rc)
 		rc = vecs_read_float(query, &ds.test, &ds.nq, &dq, err);
 	if (!rc && dq != ds.d)
-		rc = err_set(err, ERR_INPUT, "%s: dimension %zu, %s has %zu", query, dq, base, ds.d);
+		rc =
+		    err_set(err, ERR_INPUT, "%s: dimension %zu, %s has %zu", query, dq, base, ds.d);
 	if (!rc && a->gt && strcmp(a->gt, "compute")) {
 		rc = vd_import_gt(a, &ds, m, err);
 	} else if (!rc) {
@@ -326,8 +343,9 @@ static int vd_subset(const vd_args *a, char *err)
 	if ((rc = h5_read(in, H5_LAX_GT, &src, err)))
 		return rc;
 	if (ntr > src.n || nte > src.nq) {
-		rc = err_set(err, ERR_INPUT, "%s: %zu train / %zu test rows asked, the file has %zu / %zu",
-			     in, ntr, nte, src.n, src.nq);
+		rc = err_set(err, ERR_INPUT,
+		             "%s: %zu train / %zu test rows asked, the file has %zu / %zu", in, ntr,
+		             nte, src.n, src.nq);
 		goto out;
 	}
 	rows = malloc((ntr > nte ? ntr : nte) * sizeof *rows);
@@ -390,8 +408,9 @@ static int vd_info(const vd_args *a, char *err)
 	printf("train       %zu x %zu\n", ds.n, ds.d);
 	printf("test        %zu x %zu\n", ds.nq, ds.d);
 	printf("labels      %s\n", ds.train_labels && ds.test_labels ? "train, test"
-			      : ds.train_labels ? "train"
-			      : ds.test_labels ? "test" : "none");
+	                           : ds.train_labels                 ? "train"
+	                           : ds.test_labels                  ? "test"
+	                                                             : "none");
 	if (!ds.kgt) {
 		printf("ground truth none\n");
 		h5_free(&ds);
@@ -402,7 +421,7 @@ static int vd_info(const vd_args *a, char *err)
 	rc = gt_metric_parse(ds.distance, &m, err);
 	if (!rc)
 		rc = gt_check(ds.train, ds.n, ds.test, ds.nq, ds.d, m, ds.neighbors, ds.distances,
-			      ds.kgt, spot, &rep, err);
+		              ds.kgt, spot, &rep, err);
 	if (!rc) {
 		printf("check ids   %s (%zu of %zu rows with an id out of range or repeated)\n",
 		       rep.bad_ids ? "FAIL" : "ok", rep.bad_ids, ds.nq);
@@ -412,33 +431,49 @@ static int vd_info(const vd_args *a, char *err)
 		       rep.spot_agree < rep.spot_checked ? "FAIL" : "ok", rep.spot_agree,
 		       rep.spot_checked);
 		if (rep.first_bad != SIZE_MAX)
-			rc = err_set(err, ERR_FAIL, "%s: ground truth check failed (first at query %zu)",
-				     path, rep.first_bad);
+			rc = err_set(err, ERR_FAIL,
+			             "%s: ground truth check failed (first at query %zu)", path,
+			             rep.first_bad);
 	}
 	h5_free(&ds);
 	return rc;
 }
 
 static const vd_cmd vd_cmds[] = {
-	{"fashion-mnist", "OUT.hdf5", 1,
-	 "Fashion-MNIST from Debian's IDX files: 60,000 train, 10,000 test, 784-d, euclidean,\n"
-	 "top-100 ground truth, train_labels/test_labels",
-	 {OPT_DIR, OPT_K, OPT_TRAIN, OPT_TEST, OPT_THREADS}, vd_fashion_mnist},
-	{"groundtruth", "IN.hdf5", 1,
-	 "recompute exact neighbors/distances in place (atomically); --metric defaults to the\n"
-	 "file's `distance` attribute and also updates it",
-	 {OPT_METRIC, OPT_K, OPT_JSON, OPT_THREADS}, vd_cmd_groundtruth},
-	{"import", "BASE.{fvecs,bvecs} QUERY.{fvecs,bvecs} OUT.hdf5", 3,
-	 "TEXMEX vectors (optionally .gz) to HDF5; ground truth computed, or from --gt ivecs",
-	 {OPT_METRIC, OPT_GT, OPT_K, OPT_THREADS}, vd_import},
-	{"subset", "IN.hdf5 OUT.hdf5", 2,
-	 "the first (or --random) N train rows and first Q test rows, labels carried along,\n"
-	 "ground truth recomputed",
-	 {OPT_TRAIN, OPT_TEST, OPT_RANDOM, OPT_SEED, OPT_K, OPT_THREADS}, vd_subset},
-	{"info", "FILE.hdf5", 1,
-	 "shapes, metric, k; checks ids in range, distances ascending and a brute-force spot\n"
-	 "check of the ground truth (exit 1 if a check fails)",
-	 {OPT_SPOT, OPT_THREADS}, vd_info},
+    {"fashion-mnist",
+     "OUT.hdf5",
+     1,
+     "Fashion-MNIST from Debian's IDX files: 60,000 train, 10,000 test, 784-d, euclidean,\n"
+     "top-100 ground truth, train_labels/test_labels",
+     {OPT_DIR, OPT_K, OPT_TRAIN, OPT_TEST, OPT_THREADS},
+     vd_fashion_mnist},
+    {"groundtruth",
+     "IN.hdf5",
+     1,
+     "recompute exact neighbors/distances in place (atomically); --metric defaults to the\n"
+     "file's `distance` attribute and also updates it",
+     {OPT_METRIC, OPT_K, OPT_JSON, OPT_THREADS},
+     vd_cmd_groundtruth},
+    {"import",
+     "BASE.{fvecs,bvecs} QUERY.{fvecs,bvecs} OUT.hdf5",
+     3,
+     "TEXMEX vectors (optionally .gz) to HDF5; ground truth computed, or from --gt ivecs",
+     {OPT_METRIC, OPT_GT, OPT_K, OPT_THREADS},
+     vd_import},
+    {"subset",
+     "IN.hdf5 OUT.hdf5",
+     2,
+     "the first (or --random) N train rows and first Q test rows, labels carried along,\n"
+     "ground truth recomputed",
+     {OPT_TRAIN, OPT_TEST, OPT_RANDOM, OPT_SEED, OPT_K, OPT_THREADS},
+     vd_subset},
+    {"info",
+     "FILE.hdf5",
+     1,
+     "shapes, metric, k; checks ids in range, distances ascending and a brute-force spot\n"
+     "check of the ground truth (exit 1 if a check fails)",
+     {OPT_SPOT, OPT_THREADS},
+     vd_info},
 };
 #define VD_NCMDS (sizeof vd_cmds / sizeof *vd_cmds)
 
@@ -467,7 +502,7 @@ static void vd_cmd_help(const vd_cmd *c)
 		const vd_opt *p = vd_opt_by_id(*o ? *o : OPT_HELP);
 		char left[40];
 		snprintf(left, sizeof left, "--%s%s%s", p->name, p->arg ? " " : "",
-			 p->arg ? p->arg : "");
+		         p->arg ? p->arg : "");
 		printf("  %-16s %s\n", left, p->help);
 		if (!*o)
 			break;
@@ -476,14 +511,14 @@ static void vd_cmd_help(const vd_cmd *c)
 
 /* A whole number in [lo, hi] for option name. */
 static int vd_number(const char *name, const char *s, long long lo, long long hi, long long *out,
-		     char *err)
+                     char *err)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi)
-		return err_set(err, ERR_INPUT, "--%s %s: expected a whole number in [%lld, %lld]", name,
-			       s, lo, hi);
+		return err_set(err, ERR_INPUT, "--%s %s: expected a whole number in [%lld, %lld]",
+		               name, s, lo, hi);
 	*out = v;
 	return ERR_OK;
 }
@@ -499,7 +534,8 @@ static int vd_set(vd_args *a, int id, const char *v, char *err)
 		break;
 	case OPT_METRIC:
 		if (gt_metric_parse(v, &a->metric, NULL))
-			rc = err_set(err, ERR_INPUT, "--metric %s: expected euclidean or angular", v);
+			rc = err_set(err, ERR_INPUT, "--metric %s: expected euclidean or angular",
+			             v);
 		a->metric_set = 1;
 		break;
 	case OPT_GT:
@@ -542,8 +578,8 @@ static int vd_parse(const vd_cmd *c, int argc, char **argv, vd_args *a, char *er
 	size_t n = 0;
 	for (const int *o = c->opts;; o++) {
 		const vd_opt *p = vd_opt_by_id(*o ? *o : OPT_HELP);
-		lo[n++] = (struct option){p->name, p->arg ? required_argument : no_argument, NULL,
-					  p->id};
+		lo[n++] =
+		    (struct option){p->name, p->arg ? required_argument : no_argument, NULL, p->id};
 		if (!*o)
 			break;
 	}
@@ -556,21 +592,24 @@ static int vd_parse(const vd_cmd *c, int argc, char **argv, vd_args *a, char *er
 			return 1;
 		}
 		if (id == '?' || id == ':')
-			return err_set(err, ERR_INPUT, "%s: unknown option or missing value: %s (see "
-				       VD_PROG " %s --help)", c->name, argv[optind - 1], c->name);
+			return err_set(err, ERR_INPUT,
+			               "%s: unknown option or missing value: %s (see " VD_PROG
+			               " %s --help)",
+			               c->name, argv[optind - 1], c->name);
 		int rc = vd_set(a, id, optarg, err);
 		if (rc)
 			return rc;
 	}
 	for (; optind < argc; optind++) {
 		if (a->npos == c->npos)
-			return err_set(err, ERR_INPUT, "%s: unexpected argument '%s' (see " VD_PROG
-				       " %s --help)", c->name, argv[optind], c->name);
+			return err_set(err, ERR_INPUT,
+			               "%s: unexpected argument '%s' (see " VD_PROG " %s --help)",
+			               c->name, argv[optind], c->name);
 		a->pos[a->npos++] = argv[optind];
 	}
 	if (a->npos < c->npos)
-		return err_set(err, ERR_INPUT, "%s: expected %s (see " VD_PROG " %s --help)", c->name,
-			       c->args, c->name);
+		return err_set(err, ERR_INPUT, "%s: expected %s (see " VD_PROG " %s --help)",
+		               c->name, c->args, c->name);
 	return ERR_OK;
 }
 
@@ -596,8 +635,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], vd_cmds[i].name))
 			c = &vd_cmds[i];
 	if (!c)
-		return err_report(VD_PROG, err_set(err, ERR_INPUT, "unknown command '%s' (see "
-						   VD_PROG " --help)", argv[1]), err);
+		return err_report(VD_PROG,
+		                  err_set(err, ERR_INPUT,
+		                          "unknown command '%s' (see " VD_PROG " --help)", argv[1]),
+		                  err);
 	vd_args a = {.seed = VD_DEFAULT_SEED};
 	int rc = vd_parse(c, argc - 1, argv + 1, &a, err);
 	if (rc == 1)

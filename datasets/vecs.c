@@ -15,7 +15,7 @@
 #include "err.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "vecs files are little-endian and are read in place");
+               "vecs files are little-endian and are read in place");
 
 #define VECS_MAX_DIM (1 << 20) /* far above any real descriptor; stops garbage headers */
 
@@ -23,9 +23,9 @@ static const struct {
 	const char *ext;
 	size_t elem; /* bytes per value */
 } vecs_formats[] = {
-	[VECS_FVECS] = {".fvecs", 4},
-	[VECS_IVECS] = {".ivecs", 4},
-	[VECS_BVECS] = {".bvecs", 1},
+    [VECS_FVECS] = {".fvecs", 4},
+    [VECS_IVECS] = {".ivecs", 4},
+    [VECS_BVECS] = {".bvecs", 1},
 };
 
 static int ends_with(const char *s, size_t len, const char *suffix)
@@ -44,14 +44,14 @@ int vecs_kind_of(const char *path, vecs_kind *kind, char *err)
 			*kind = (vecs_kind)k;
 			return ERR_OK;
 		}
-	return err_set(err, ERR_INPUT, "%s: unknown vector file type (expected .fvecs, .ivecs or .bvecs)",
-		       path);
+	return err_set(err, ERR_INPUT,
+	               "%s: unknown vector file type (expected .fvecs, .ivecs or .bvecs)", path);
 }
 
 /* Reads every record of an open file with elem-byte values into *raw (n * d
  * values, caller frees). */
 static int vecs_read_records(gzFile f, const char *path, size_t elem, void **raw, size_t *n,
-			     size_t *d, char *err)
+                             size_t *d, char *err)
 {
 	char *buf = NULL;
 	size_t cap = 0, rows = 0, dim = 0, got;
@@ -63,20 +63,24 @@ static int vecs_read_records(gzFile f, const char *path, size_t elem, void **raw
 		if (got == 0)
 			break;
 		if (got < sizeof rd) {
-			rc = err_set(err, ERR_INPUT, "%s: truncated record %zu (%zu of 4 bytes of its dimension field)",
-				     path, rows, got);
+			rc = err_set(
+			    err, ERR_INPUT,
+			    "%s: truncated record %zu (%zu of 4 bytes of its dimension field)",
+			    path, rows, got);
 			goto fail;
 		}
 		if (rd <= 0 || rd > VECS_MAX_DIM) {
-			rc = err_set(err, ERR_INPUT, "%s: record %zu has dimension %d", path, rows, rd);
+			rc = err_set(err, ERR_INPUT, "%s: record %zu has dimension %d", path, rows,
+			             rd);
 			goto fail;
 		}
 		if (rows == 0) {
 			dim = (size_t)rd;
 		} else if ((size_t)rd != dim) {
 			rc = err_set(err, ERR_INPUT,
-				     "%s: record %zu has dimension %d, the records before it %zu (dimension changes mid-file)",
-				     path, rows, rd, dim);
+			             "%s: record %zu has dimension %d, the records before it %zu "
+			             "(dimension changes mid-file)",
+			             path, rows, rd, dim);
 			goto fail;
 		}
 		size_t rbytes = dim * elem;
@@ -84,7 +88,8 @@ static int vecs_read_records(gzFile f, const char *path, size_t elem, void **raw
 			size_t ncap = cap ? 2 * cap : 1024;
 			char *nb = realloc(buf, ncap * rbytes);
 			if (!nb) {
-				rc = err_set(err, ERR_NOMEM, "%s: out of memory for %zu records", path, ncap);
+				rc = err_set(err, ERR_NOMEM, "%s: out of memory for %zu records",
+				             path, ncap);
 				goto fail;
 			}
 			buf = nb;
@@ -93,8 +98,9 @@ static int vecs_read_records(gzFile f, const char *path, size_t elem, void **raw
 		if ((rc = dsio_read(f, path, buf + rows * rbytes, rbytes, &got, err)))
 			goto fail;
 		if (got < rbytes) {
-			rc = err_set(err, ERR_INPUT, "%s: truncated record %zu (%zu of %zu value bytes)", path,
-				     rows, got, rbytes);
+			rc = err_set(err, ERR_INPUT,
+			             "%s: truncated record %zu (%zu of %zu value bytes)", path,
+			             rows, got, rbytes);
 			goto fail;
 		}
 		rows++;
@@ -131,8 +137,9 @@ int vecs_read_float(const char *path, float **x, size_t *n, size_t *d, char *err
 	size_t rows, dim;
 	int rc = vecs_kind_of(path, &kind, err);
 	if (!rc && kind == VECS_IVECS)
-		rc = err_set(err, ERR_INPUT, "%s: ivecs holds integer ids, expected vectors (.fvecs or .bvecs)",
-			     path);
+		rc = err_set(err, ERR_INPUT,
+		             "%s: ivecs holds integer ids, expected vectors (.fvecs or .bvecs)",
+		             path);
 	if (!rc)
 		rc = vecs_load(path, kind, &raw, &rows, &dim, err);
 	if (rc)
@@ -142,8 +149,8 @@ int vecs_read_float(const char *path, float **x, size_t *n, size_t *d, char *err
 		out = malloc(rows * dim * sizeof *out);
 		if (!out) {
 			free(raw);
-			return err_set(err, ERR_NOMEM, "%s: out of memory for %zu x %zu floats", path,
-				       rows, dim);
+			return err_set(err, ERR_NOMEM, "%s: out of memory for %zu x %zu floats",
+			               path, rows, dim);
 		}
 		const unsigned char *b = raw;
 		for (size_t i = 0; i < rows * dim; i++)
@@ -153,7 +160,7 @@ int vecs_read_float(const char *path, float **x, size_t *n, size_t *d, char *err
 	size_t bad = dsio_first_nonfinite(out, rows * dim);
 	if (bad < rows * dim) {
 		rc = err_set(err, ERR_INPUT, "%s: record %zu value %zu is %s", path, bad / dim,
-			     bad % dim, dsio_nonfinite_name(out[bad]));
+		             bad % dim, dsio_nonfinite_name(out[bad]));
 		free(out);
 		return rc;
 	}

@@ -26,7 +26,7 @@ static int pair_cmp(const void *a, const void *b)
 
 /* The reference: every distance in double, one plain loop, sorted by (distance, id). */
 static void naive(const float *y, size_t n, const float *x, size_t nq, size_t d, size_t k,
-		  gt_metric m, int32_t *ids, double *dist)
+                  gt_metric m, int32_t *ids, double *dist)
 {
 	pair *all = malloc(n * sizeof *all);
 	for (size_t q = 0; q < nq; q++) {
@@ -64,9 +64,9 @@ static void make(rng_t *r, int kind, float *v, size_t rows, size_t d)
 		float s = (float)(1 << rng_below(r, 4)); /* DATA_SCALED: one scale a row */
 		for (size_t t = 0; t < d; t++)
 			v[i * d + t] = kind == DATA_NORMAL     ? (float)rng_normal(r)
-				       : kind == DATA_SMALLINT ? (float)rng_below(r, 3)
-				       : kind == DATA_OFFSET   ? (float)(1000 + 0.01 * rng_normal(r))
-							       : (float)((i % 7) * 5 + t % 5 + 1) * s;
+			               : kind == DATA_SMALLINT ? (float)rng_below(r, 3)
+			               : kind == DATA_OFFSET ? (float)(1000 + 0.01 * rng_normal(r))
+			                                     : (float)((i % 7) * 5 + t % 5 + 1) * s;
 	}
 }
 
@@ -76,16 +76,16 @@ static void test_gt__matches_naive(void **state)
 		gt_metric m;
 		int data;
 		size_t n, nq, d, k;
-		int redo;    /* 1: ties must push some queries into a second round */
+		int redo; /* 1: ties must push some queries into a second round */
 	} cases[] = {
-		{GT_EUCLIDEAN, DATA_NORMAL, 3000, 70, 24, 10, 0},
-		{GT_EUCLIDEAN, DATA_NORMAL, 500, 300, 7, 100, 0},
-		{GT_ANGULAR, DATA_NORMAL, 3000, 70, 24, 10, 0},
-		{GT_EUCLIDEAN, DATA_SMALLINT, 2500, 50, 6, 20, 1},
-		{GT_ANGULAR, DATA_SCALED, 700, 20, 9, 30, 1},
-		{GT_EUCLIDEAN, DATA_OFFSET, 2000, 30, 32, 10, 1},
-		{GT_EUCLIDEAN, DATA_NORMAL, 40, 5, 3, 40, 0}, /* k = n */
-		{GT_ANGULAR, DATA_NORMAL, 1, 3, 2, 1, 0},     /* one row */
+	    {GT_EUCLIDEAN, DATA_NORMAL, 3000, 70, 24, 10, 0},
+	    {GT_EUCLIDEAN, DATA_NORMAL, 500, 300, 7, 100, 0},
+	    {GT_ANGULAR, DATA_NORMAL, 3000, 70, 24, 10, 0},
+	    {GT_EUCLIDEAN, DATA_SMALLINT, 2500, 50, 6, 20, 1},
+	    {GT_ANGULAR, DATA_SCALED, 700, 20, 9, 30, 1},
+	    {GT_EUCLIDEAN, DATA_OFFSET, 2000, 30, 32, 10, 1},
+	    {GT_EUCLIDEAN, DATA_NORMAL, 40, 5, 3, 40, 0}, /* k = n */
+	    {GT_ANGULAR, DATA_NORMAL, 1, 3, 2, 1, 0},     /* one row */
 	};
 	rng_t r;
 	rng_seed(&r, 5);
@@ -99,12 +99,14 @@ static void test_gt__matches_naive(void **state)
 		double *nd = malloc(nq * k * sizeof *nd);
 		gt_stats st;
 		char err[ERR_LEN];
-		assert_int_equal(gt_compute(y, n, x, nq, d, k, cases[c].m, ids, dd, &st, NULL, err), 0);
+		assert_int_equal(gt_compute(y, n, x, nq, d, k, cases[c].m, ids, dd, &st, NULL, err),
+		                 0);
 		naive(y, n, x, nq, d, k, cases[c].m, nids, nd);
 		for (size_t i = 0; i < nq * k; i++) {
 			if (ids[i] != nids[i] || fabs(dd[i] - nd[i]) > 1e-6 * fabs(nd[i]) + 1e-7)
-				fail_msg("case %zu query %zu rank %zu: id %d dist %.9g, naive id %d dist %.9g",
-					 c, i / k, i % k, ids[i], dd[i], nids[i], nd[i]);
+				fail_msg("case %zu query %zu rank %zu: id %d dist %.9g, naive id "
+				         "%d dist %.9g",
+				         c, i / k, i % k, ids[i], dd[i], nids[i], nd[i]);
 			if (i % k)
 				assert_true(dd[i] >= dd[i - 1]);
 		}
@@ -123,13 +125,13 @@ static void test_gt__bad_arguments(void **state)
 	float dd[4];
 	char err[ERR_LEN];
 	assert_int_equal(gt_compute(y, 3, x, 1, 2, 4, GT_EUCLIDEAN, ids, dd, NULL, NULL, err),
-			 ERR_INPUT);
+	                 ERR_INPUT);
 	assert_non_null(strstr(err, "k = 4"));
 	assert_int_equal(gt_compute(y, 3, x, 1, 2, 0, GT_EUCLIDEAN, ids, dd, NULL, NULL, err),
-			 ERR_INPUT);
+	                 ERR_INPUT);
 	/* row 1 of y is all zeros: no angle */
 	assert_int_equal(gt_compute(y, 3, x, 1, 2, 2, GT_ANGULAR, ids, dd, NULL, NULL, err),
-			 ERR_INPUT);
+	                 ERR_INPUT);
 	assert_non_null(strstr(err, "train row 1 is all zeros"));
 	assert_int_equal(gt_compute(y, 3, x, 1, 2, 2, GT_EUCLIDEAN, ids, dd, NULL, NULL, err), 0);
 	assert_int_equal(ids[0], 0); /* rows 0 and 2 tie at distance 1: lower id first */
@@ -165,16 +167,16 @@ static void test_gt__check_finds_corruption(void **state)
 	static const struct {
 		const char *what;
 		int row, col;
-		int32_t id;     /* new id at (row, col); -2 keeps it */
-		float dist;     /* new distance; NAN keeps it */
+		int32_t id; /* new id at (row, col); -2 keeps it */
+		float dist; /* new distance; NAN keeps it */
 		int bad_ids, not_asc, disagree;
 	} cases[] = {
-		{"intact", 0, 0, -2, NAN, 0, 0, 0},
-		{"id out of range", 5, 3, N, NAN, 1, 0, 1},
-		{"repeated id", 7, 4, -1, NAN, 1, 0, 1},
-		{"not ascending", 9, 2, -2, -1, 0, 1, 1},
-		{"far neighbor", 0, K - 1, -3, NAN, 0, 0, 1},
-		{"wrong distance", 4, 6, -2, 1e-3f, 0, 1, 1},
+	    {"intact", 0, 0, -2, NAN, 0, 0, 0},
+	    {"id out of range", 5, 3, N, NAN, 1, 0, 1},
+	    {"repeated id", 7, 4, -1, NAN, 1, 0, 1},
+	    {"not ascending", 9, 2, -2, -1, 0, 1, 1},
+	    {"far neighbor", 0, K - 1, -3, NAN, 0, 0, 1},
+	    {"wrong distance", 4, 6, -2, 1e-3f, 0, 1, 1},
 	};
 	rng_t r;
 	rng_seed(&r, 9);
@@ -205,12 +207,13 @@ static void test_gt__check_finds_corruption(void **state)
 			bd[at] = cases[c].dist;
 		gt_report rep;
 		/* spot-check every query, so row 0 and row 4 are both among them */
-		assert_int_equal(gt_check(y, N, x, NQ, D, GT_EUCLIDEAN, bad, bd, K, NQ, &rep, err), 0);
+		assert_int_equal(gt_check(y, N, x, NQ, D, GT_EUCLIDEAN, bad, bd, K, NQ, &rep, err),
+		                 0);
 		if ((rep.bad_ids > 0) != cases[c].bad_ids ||
 		    (rep.not_ascending > 0) != cases[c].not_asc ||
 		    (rep.spot_agree < rep.spot_checked) != cases[c].disagree)
 			fail_msg("%s: bad_ids %zu not_ascending %zu agree %zu/%zu", cases[c].what,
-				 rep.bad_ids, rep.not_ascending, rep.spot_agree, rep.spot_checked);
+			         rep.bad_ids, rep.not_ascending, rep.spot_agree, rep.spot_checked);
 		assert_int_equal(rep.first_bad == SIZE_MAX, !strcmp(cases[c].what, "intact"));
 		if (strcmp(cases[c].what, "intact"))
 			assert_int_equal(rep.first_bad, cases[c].row);
@@ -222,10 +225,10 @@ static void test_gt__check_finds_corruption(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gt__matches_naive),
-		cmocka_unit_test(test_gt__bad_arguments),
-		cmocka_unit_test(test_gt__distances_of_given_ids),
-		cmocka_unit_test(test_gt__check_finds_corruption),
+	    cmocka_unit_test(test_gt__matches_naive),
+	    cmocka_unit_test(test_gt__bad_arguments),
+	    cmocka_unit_test(test_gt__distances_of_given_ids),
+	    cmocka_unit_test(test_gt__check_finds_corruption),
 	};
 	return cmocka_run_group_tests_name("groundtruth", tests, NULL, NULL);
 }

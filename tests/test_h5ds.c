@@ -30,7 +30,7 @@ static int count_entries(const char *dir)
 
 /* A dataset in file type ftype from double values (HDF5 converts). */
 static void put_ds(hid_t f, const char *name, hid_t ftype, int rank, hsize_t d0, hsize_t d1,
-		   hsize_t d2, const double *v)
+                   hsize_t d2, const double *v)
 {
 	hsize_t dims[3] = {d0, d1, d2};
 	hid_t sp = H5Screate_simple(rank, dims, NULL);
@@ -66,10 +66,29 @@ static void put_int(hid_t f, const char *name, long long v)
 
 /* Ways to spoil a valid file (V_OK); each is one row of the table below. */
 enum {
-	V_OK, V_FIXED_STRINGS, V_TRAIN_F64, V_NO_TRAIN, V_NO_TEST, V_TRAIN_3D, V_TRAIN_1D,
-	V_TEST_DIM, V_TRAIN_INT, V_TRAIN_NAN, V_TEST_INF, V_TEST_EMPTY, V_NB_RANGE, V_NB_ROWS,
-	V_DIST_SHAPE, V_DIST_ONLY, V_NB_FLOAT, V_NO_METRIC, V_BAD_METRIC, V_DIM_ATTR, V_SPARSE,
-	V_LABELS_LEN, V_DIST_NAN,
+	V_OK,
+	V_FIXED_STRINGS,
+	V_TRAIN_F64,
+	V_NO_TRAIN,
+	V_NO_TEST,
+	V_TRAIN_3D,
+	V_TRAIN_1D,
+	V_TEST_DIM,
+	V_TRAIN_INT,
+	V_TRAIN_NAN,
+	V_TEST_INF,
+	V_TEST_EMPTY,
+	V_NB_RANGE,
+	V_NB_ROWS,
+	V_DIST_SHAPE,
+	V_DIST_ONLY,
+	V_NB_FLOAT,
+	V_NO_METRIC,
+	V_BAD_METRIC,
+	V_DIM_ATTR,
+	V_SPARSE,
+	V_LABELS_LEN,
+	V_DIST_NAN,
 };
 
 /* Writes an ann-benchmarks file the way h5py would, spoiled by variant v. */
@@ -98,7 +117,7 @@ static void mkfile(const char *path, int v)
 	assert_true(f >= 0);
 	if (v != V_NO_METRIC)
 		put_str(f, "distance", v == V_BAD_METRIC ? "hamming" : "euclidean",
-			v == V_FIXED_STRINGS);
+		        v == V_FIXED_STRINGS);
 	put_str(f, "type", v == V_SPARSE ? "sparse" : "dense", v == V_FIXED_STRINGS);
 	put_str(f, "point_type", "float", v == V_FIXED_STRINGS);
 	put_int(f, "dimension", v == V_DIM_ATTR ? D + 1 : D);
@@ -110,7 +129,7 @@ static void mkfile(const char *path, int v)
 		put_ds(f, "train",
 		       v == V_TRAIN_INT   ? H5T_STD_I64LE
 		       : v == V_TRAIN_F64 ? H5T_IEEE_F64LE
-					  : H5T_IEEE_F32LE,
+		                          : H5T_IEEE_F32LE,
 		       2, N, D, 1, tr);
 	if (v != V_NO_TEST)
 		put_ds(f, "test", H5T_IEEE_F32LE, 2, v == V_TEST_EMPTY ? 0 : NQ,
@@ -130,29 +149,29 @@ static void test_h5__read_validates(void **state)
 		int v;
 		const char *want; /* NULL: reads fine */
 	} cases[] = {
-		{V_OK, NULL},
-		{V_FIXED_STRINGS, NULL},
-		{V_TRAIN_F64, NULL},
-		{V_NO_TRAIN, "no 'train' dataset"},
-		{V_NO_TEST, "no 'test' dataset"},
-		{V_TRAIN_3D, "'train' is 3-D, expected 2-D"},
-		{V_TRAIN_1D, "'train' is 1-D, expected 2-D"},
-		{V_TEST_DIM, "'test' has dimension 5, 'train' has 4"},
-		{V_TRAIN_INT, "'train' holds integer data, expected float"},
-		{V_TRAIN_NAN, "'train' row 3 column 1 is NaN"},
-		{V_TEST_INF, "'test' row 0 column 2 is +Inf"},
-		{V_TEST_EMPTY, "'test' is empty"},
-		{V_NB_RANGE, "'neighbors' row 2 holds id 20, outside the 20 train rows"},
-		{V_NB_ROWS, "'neighbors' has 4 rows, 'test' has 5"},
-		{V_DIST_SHAPE, "'distances' is 5 x 2, 'neighbors' 5 x 3"},
-		{V_DIST_ONLY, "'distances' without 'neighbors'"},
-		{V_NB_FLOAT, "'neighbors' holds float data, expected integer"},
-		{V_NO_METRIC, "no 'distance' attribute"},
-		{V_BAD_METRIC, "distance 'hamming' is not supported"},
-		{V_DIM_ATTR, "attribute 'dimension' is 5 but 'train' has 4 columns"},
-		{V_SPARSE, "type 'sparse' is not supported"},
-		{V_LABELS_LEN, "'train_labels' has 19 entries for 20 rows"},
-		{V_DIST_NAN, "'distances' row 1 column 2 is NaN"},
+	    {V_OK, NULL},
+	    {V_FIXED_STRINGS, NULL},
+	    {V_TRAIN_F64, NULL},
+	    {V_NO_TRAIN, "no 'train' dataset"},
+	    {V_NO_TEST, "no 'test' dataset"},
+	    {V_TRAIN_3D, "'train' is 3-D, expected 2-D"},
+	    {V_TRAIN_1D, "'train' is 1-D, expected 2-D"},
+	    {V_TEST_DIM, "'test' has dimension 5, 'train' has 4"},
+	    {V_TRAIN_INT, "'train' holds integer data, expected float"},
+	    {V_TRAIN_NAN, "'train' row 3 column 1 is NaN"},
+	    {V_TEST_INF, "'test' row 0 column 2 is +Inf"},
+	    {V_TEST_EMPTY, "'test' is empty"},
+	    {V_NB_RANGE, "'neighbors' row 2 holds id 20, outside the 20 train rows"},
+	    {V_NB_ROWS, "'neighbors' has 4 rows, 'test' has 5"},
+	    {V_DIST_SHAPE, "'distances' is 5 x 2, 'neighbors' 5 x 3"},
+	    {V_DIST_ONLY, "'distances' without 'neighbors'"},
+	    {V_NB_FLOAT, "'neighbors' holds float data, expected integer"},
+	    {V_NO_METRIC, "no 'distance' attribute"},
+	    {V_BAD_METRIC, "distance 'hamming' is not supported"},
+	    {V_DIM_ATTR, "attribute 'dimension' is 5 but 'train' has 4 columns"},
+	    {V_SPARSE, "type 'sparse' is not supported"},
+	    {V_LABELS_LEN, "'train_labels' has 19 entries for 20 rows"},
+	    {V_DIST_NAN, "'distances' row 1 column 2 is NaN"},
 	};
 	char *dir = tu_mkdtemp();
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -177,8 +196,8 @@ static void test_h5__read_validates(void **state)
 			continue;
 		}
 		if (rc != ERR_INPUT || !strstr(err, cases[c].want) || strncmp(err, p, strlen(p)))
-			fail_msg("variant %d: rc %d, message '%s', expected '%s'", cases[c].v, rc, err,
-				 cases[c].want);
+			fail_msg("variant %d: rc %d, message '%s', expected '%s'", cases[c].v, rc,
+			         err, cases[c].want);
 		assert_null(ds.train);
 		assert_null(ds.test);
 		assert_int_equal(ds.n, 0);
@@ -198,9 +217,9 @@ static void test_h5__read_bad_paths_and_flags(void **state)
 	static const struct {
 		const char *name, *want;
 	} cases[] = {
-		{"missing.hdf5", "missing.hdf5: cannot open: No such file or directory"},
-		{"text.hdf5", "text.hdf5: not an HDF5 file"},
-		{"", "is a folder"},
+	    {"missing.hdf5", "missing.hdf5: cannot open: No such file or directory"},
+	    {"text.hdf5", "text.hdf5: not an HDF5 file"},
+	    {"", "is a folder"},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		assert_int_equal(h5_read(tu_path(dir, cases[c].name), 0, &ds, err), ERR_INPUT);
@@ -238,7 +257,7 @@ static void test_h5__read_bad_paths_and_flags(void **state)
 
 /* A small complete dataset with every optional part. */
 static void fill(h5_dataset *ds, float *tr, float *te, int32_t *nb, float *di, int32_t *tl,
-		 int32_t *ql)
+                 int32_t *ql)
 {
 	for (int i = 0; i < N * D; i++)
 		tr[i] = (float)i / 3;
@@ -252,8 +271,16 @@ static void fill(h5_dataset *ds, float *tr, float *te, int32_t *nb, float *di, i
 		tl[i] = i % 4;
 	for (int i = 0; i < NQ; i++)
 		ql[i] = 9 - i;
-	*ds = (h5_dataset){.d = D, .n = N, .train = tr, .nq = NQ, .test = te, .kgt = K,
-			   .neighbors = nb, .distances = di, .train_labels = tl, .test_labels = ql};
+	*ds = (h5_dataset){.d = D,
+	                   .n = N,
+	                   .train = tr,
+	                   .nq = NQ,
+	                   .test = te,
+	                   .kgt = K,
+	                   .neighbors = nb,
+	                   .distances = di,
+	                   .train_labels = tl,
+	                   .test_labels = ql};
 	strcpy(ds->distance, "angular");
 }
 
@@ -312,8 +339,8 @@ static void test_h5__write_failures_leave_nothing(void **state)
 	static const struct {
 		const char *name, *want;
 	} cases[] = {
-		{"no/such/folder/x.hdf5", "cannot write"},
-		{"", "is a folder"},
+	    {"no/such/folder/x.hdf5", "cannot write"},
+	    {"", "is a folder"},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		const char *p = tu_path(dir, cases[c].name);
@@ -403,12 +430,12 @@ static void test_h5__matrix_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_h5__read_validates),
-		cmocka_unit_test(test_h5__read_bad_paths_and_flags),
-		cmocka_unit_test(test_h5__write_read_round_trip),
-		cmocka_unit_test(test_h5__write_failures_leave_nothing),
-		cmocka_unit_test(test_h5__write_groundtruth_keeps_the_rest),
-		cmocka_unit_test(test_h5__matrix_round_trip),
+	    cmocka_unit_test(test_h5__read_validates),
+	    cmocka_unit_test(test_h5__read_bad_paths_and_flags),
+	    cmocka_unit_test(test_h5__write_read_round_trip),
+	    cmocka_unit_test(test_h5__write_failures_leave_nothing),
+	    cmocka_unit_test(test_h5__write_groundtruth_keeps_the_rest),
+	    cmocka_unit_test(test_h5__matrix_round_trip),
 	};
 	return cmocka_run_group_tests_name("h5ds", tests, NULL, NULL);
 }

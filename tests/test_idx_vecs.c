@@ -33,7 +33,7 @@ static const char *put(const char *dir, const char *name, const void *buf, size_
 
 /* An IDX file: magic with type and ndims, big-endian dims, then payload. */
 static size_t idx_bytes(unsigned char *out, unsigned char type, int ndims, const uint32_t *dims,
-			const unsigned char *data, size_t len)
+                        const unsigned char *data, size_t len)
 {
 	size_t o = 0;
 	out[o++] = 0;
@@ -94,28 +94,28 @@ static void test_idx__labels(void **state)
 static void test_idx__bad_files(void **state)
 {
 	static const struct {
-		const char *name;  /* file name (.gz: compressed) */
+		const char *name; /* file name (.gz: compressed) */
 		unsigned char type;
-		int ndims;         /* as written in the header */
+		int ndims; /* as written in the header */
 		uint32_t dims[3];
-		size_t payload;    /* bytes of pixel data written */
-		int cut;           /* bytes cut off the end of the whole file */
-		const char *want;  /* in the message */
+		size_t payload;   /* bytes of pixel data written */
+		int cut;          /* bytes cut off the end of the whole file */
+		const char *want; /* in the message */
 	} cases[] = {
-		{"trunc.gz", 0x08, 3, {4, 2, 2}, 13, 0, "truncated: 13 of 16"},
-		{"trunc-plain", 0x08, 3, {4, 2, 2}, 16, 1, "truncated: 15 of 16"},
-		{"header", 0x08, 3, {4, 2, 2}, 0, 14, "truncated IDX header"},
-		{"labels-as-images", 0x08, 1, {4}, 4, 0, "1 dimensions, expected 3"},
-		{"float-type", 0x0D, 3, {1, 1, 1}, 4, 0, "value type 0x0d"},
-		{"trailing", 0x08, 3, {1, 2, 2}, 5, 0, "unexpected bytes after"},
-		{"zero-rows", 0x08, 3, {0, 2, 2}, 0, 0, "dimension 0 is 0"},
-		{"empty", 0x08, 3, {1, 1, 1}, 0, 16, "empty file"},
+	    {"trunc.gz", 0x08, 3, {4, 2, 2}, 13, 0, "truncated: 13 of 16"},
+	    {"trunc-plain", 0x08, 3, {4, 2, 2}, 16, 1, "truncated: 15 of 16"},
+	    {"header", 0x08, 3, {4, 2, 2}, 0, 14, "truncated IDX header"},
+	    {"labels-as-images", 0x08, 1, {4}, 4, 0, "1 dimensions, expected 3"},
+	    {"float-type", 0x0D, 3, {1, 1, 1}, 4, 0, "value type 0x0d"},
+	    {"trailing", 0x08, 3, {1, 2, 2}, 5, 0, "unexpected bytes after"},
+	    {"zero-rows", 0x08, 3, {0, 2, 2}, 0, 0, "dimension 0 is 0"},
+	    {"empty", 0x08, 3, {1, 1, 1}, 0, 16, "empty file"},
 	};
 	char *dir = tu_mkdtemp();
 	unsigned char data[64] = {0}, buf[128];
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		size_t len = idx_bytes(buf, cases[c].type, cases[c].ndims, cases[c].dims, data,
-				       cases[c].payload);
+		                       cases[c].payload);
 		const char *p = put(dir, cases[c].name, buf, len - (size_t)cases[c].cut);
 		float *x = NULL;
 		size_t n, d;
@@ -123,7 +123,7 @@ static void test_idx__bad_files(void **state)
 		int rc = idx_read_images(p, &x, &n, &d, err);
 		if (rc != ERR_INPUT || !strstr(err, cases[c].want) || !strstr(err, p))
 			fail_msg("%s: rc %d, message '%s', expected '%s'", cases[c].name, rc, err,
-				 cases[c].want);
+			         cases[c].want);
 		assert_null(x);
 	}
 	char err[ERR_LEN];
@@ -183,22 +183,22 @@ static void test_vecs__bad_files(void **state)
 {
 	static const struct {
 		const char *name;
-		int dim2;         /* dimension field of the second record */
-		size_t vals2;     /* values written for the second record */
-		int cut;          /* bytes cut off the end */
-		float poison;     /* written as the second record's first value when nonzero */
+		int dim2;     /* dimension field of the second record */
+		size_t vals2; /* values written for the second record */
+		int cut;      /* bytes cut off the end */
+		float poison; /* written as the second record's first value when nonzero */
 		const char *want;
 	} cases[] = {
-		{"trunc.fvecs", 4, 4, 3, 0, "truncated record 1 (13 of 16 value bytes)"},
-		{"trunc-dim.fvecs", 4, 0, 2, 0, "truncated record 1 (2 of 4 bytes of its dimension"},
-		{"trunc.fvecs.gz", 4, 2, 0, 0, "truncated record 1 (8 of 16"},
-		{"change.fvecs", 3, 3, 0, 0, "record 1 has dimension 3, the records before it 4"},
-		{"change.bvecs", 5, 5, 0, 0, "dimension changes mid-file"},
-		{"neg.fvecs", -1, 0, 0, 0, "record 1 has dimension -1"},
-		{"nan.fvecs", 4, 4, 0, NAN, "record 1 value 0 is NaN"},
-		{"inf.fvecs", 4, 4, 0, -INFINITY, "record 1 value 0 is -Inf"},
-		{"a.txt", 4, 4, 0, 0, "unknown vector file type"},
-		{"ids.ivecs", 4, 4, 0, 0, "ivecs holds integer ids"},
+	    {"trunc.fvecs", 4, 4, 3, 0, "truncated record 1 (13 of 16 value bytes)"},
+	    {"trunc-dim.fvecs", 4, 0, 2, 0, "truncated record 1 (2 of 4 bytes of its dimension"},
+	    {"trunc.fvecs.gz", 4, 2, 0, 0, "truncated record 1 (8 of 16"},
+	    {"change.fvecs", 3, 3, 0, 0, "record 1 has dimension 3, the records before it 4"},
+	    {"change.bvecs", 5, 5, 0, 0, "dimension changes mid-file"},
+	    {"neg.fvecs", -1, 0, 0, 0, "record 1 has dimension -1"},
+	    {"nan.fvecs", 4, 4, 0, NAN, "record 1 value 0 is NaN"},
+	    {"inf.fvecs", 4, 4, 0, -INFINITY, "record 1 value 0 is -Inf"},
+	    {"a.txt", 4, 4, 0, 0, "unknown vector file type"},
+	    {"ids.ivecs", 4, 4, 0, 0, "ivecs holds integer ids"},
 	};
 	char *dir = tu_mkdtemp();
 	float vals[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -218,13 +218,14 @@ static void test_vecs__bad_files(void **state)
 		int rc = vecs_read_float(p, &x, &n, &d, err);
 		if (rc != ERR_INPUT || !strstr(err, cases[c].want) || !strstr(err, p))
 			fail_msg("%s: rc %d, message '%s', expected '%s'", cases[c].name, rc, err,
-				 cases[c].want);
+			         cases[c].want);
 		assert_null(x);
 	}
 	char err[ERR_LEN];
 	float *x;
 	size_t n, d;
-	assert_int_equal(vecs_read_float(put(dir, "empty.fvecs", buf, 0), &x, &n, &d, err), ERR_INPUT);
+	assert_int_equal(vecs_read_float(put(dir, "empty.fvecs", buf, 0), &x, &n, &d, err),
+	                 ERR_INPUT);
 	assert_non_null(strstr(err, "empty file"));
 	assert_int_equal(vecs_read_float(tu_path(dir, "none.fvecs"), &x, &n, &d, err), ERR_INPUT);
 	assert_non_null(strstr(err, "none.fvecs: cannot open"));
@@ -238,9 +239,9 @@ static void test_vecs__kind_by_extension(void **state)
 		int rc;
 		vecs_kind kind;
 	} cases[] = {
-		{"x.fvecs", 0, VECS_FVECS},     {"d/x.ivecs", 0, VECS_IVECS},
-		{"x.bvecs.gz", 0, VECS_BVECS},  {"x.fvecs.bz2", ERR_INPUT, 0},
-		{"fvecs", ERR_INPUT, 0},        {"x.gz", ERR_INPUT, 0},
+	    {"x.fvecs", 0, VECS_FVECS},    {"d/x.ivecs", 0, VECS_IVECS},
+	    {"x.bvecs.gz", 0, VECS_BVECS}, {"x.fvecs.bz2", ERR_INPUT, 0},
+	    {"fvecs", ERR_INPUT, 0},       {"x.gz", ERR_INPUT, 0},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		vecs_kind k = 99;
@@ -254,12 +255,12 @@ static void test_vecs__kind_by_extension(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_idx__images_plain_and_gz),
-		cmocka_unit_test(test_idx__labels),
-		cmocka_unit_test(test_idx__bad_files),
-		cmocka_unit_test(test_vecs__fvecs_ivecs_bvecs_read),
-		cmocka_unit_test(test_vecs__bad_files),
-		cmocka_unit_test(test_vecs__kind_by_extension),
+	    cmocka_unit_test(test_idx__images_plain_and_gz),
+	    cmocka_unit_test(test_idx__labels),
+	    cmocka_unit_test(test_idx__bad_files),
+	    cmocka_unit_test(test_vecs__fvecs_ivecs_bvecs_read),
+	    cmocka_unit_test(test_vecs__bad_files),
+	    cmocka_unit_test(test_vecs__kind_by_extension),
 	};
 	return cmocka_run_group_tests_name("idx_vecs", tests, NULL, NULL);
 }
