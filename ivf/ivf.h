@@ -39,6 +39,10 @@ typedef struct ivf_write_stats {
 	int was_trained;     /* centroids existed and were cleared */
 	int64_t ncentroids, unassigned; /* after commit, from the shadow tables */
 	int64_t file_bytes, free_pages, page_size;
+	int64_t rows;        /* rows in the table */
+	double imbalance;    /* of the committed index: sum(cell size^2) * k / rows^2 */
+	double integrity_s;  /* PRAGMA integrity_check after commit */
+	double vacuum_s;     /* ivf_vacuum, when run */
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);
@@ -55,9 +59,21 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
 /* One transaction: BEGIN IMMEDIATE (busy timeout), clear-centroids when trained,
  * set-centroid x k, assign as opts->assign says, verify (each sampled row finds
  * itself at nprobe 1, distance 0 counts), COMMIT; on any failure ROLLBACK and the
- * message says why. Then integrity_check and the post-commit state into stats. */
+ * message says why. Then integrity_check and the post-commit state into stats.
+ * Tables with quantizer=int8/binary are refused (ERR_INPUT): set-centroid stores
+ * float32 centroids that sqlite-vec's quantized insert path cannot compare with.
+ * After a rollback reopen the database before using the table on this
+ * connection: sqlite-vec caches "trained" per connection and does not reset it
+ * on ROLLBACK. */
 int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k,
 			const ivf_write_opts *opts, ivf_write_stats *stats,
 			prog_t *prog, char *err);
+
+/* VACUUM (gives the free pages left by a move back to the file system) and
+ * refreshes stats' file size and free pages. */
+int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err);
+
+/* "hidden column" / "id column" / "unknown", for reports. */
+const char *ivf_syntax_name(vtab_cmd_syntax s);
 
 #endif

@@ -13,6 +13,7 @@
 
 #define VTAB_NAME 128
 #define VTAB_MAX_AUX 16
+#define VTAB_MAX_VEC 16 /* vector columns a vec0 table may have */
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 
@@ -34,6 +35,13 @@ typedef struct vtab {
 	int naux;                   /* auxiliary (+name) columns, kept on a move */
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
 	vtab_cmd_syntax syntax;     /* filled by ivf commands on first use */
+	char elem[8];               /* element type of the column: "float", "int8", "bit" */
+	int vec_index;              /* the column's position among the vector columns:
+				       shadow tables are <name>_ivf_*<NN> */
+	int nvec;                   /* every vector column, kept on a move: int8/bit ones
+				       need their SQL type function when inserted again */
+	char vec[VTAB_MAX_VEC][VTAB_NAME];
+	char vec_elem[VTAB_MAX_VEC][8];
 } vtab;
 
 /* What to create (vecbench). type_ivf 0 = flat. */
@@ -58,6 +66,25 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
 
+/* The column naming a row: the declared primary key, or "rowid". */
+const char *vtab_key(const vtab *t);
+
+/* Every row's key, in table scan order: integers (rowid or integer primary key)
+ * or strings (text primary key). Owned by the struct; vtab_ids_free releases it. */
+typedef struct vtab_ids {
+	size_t n;
+	int64_t *num;  /* n integer keys, or NULL */
+	char **text;   /* n text keys, or NULL */
+} vtab_ids;
+int vtab_ids_read(sqlite3 *db, const vtab *t, vtab_ids *ids, char *err);
+/* Binds key j to parameter i of st. */
+int vtab_ids_bind(sqlite3_stmt *st, int i, const vtab_ids *ids, size_t j);
+/* Nonzero when column col of st's current row is key j. */
+int vtab_ids_match(const vtab_ids *ids, size_t j, sqlite3_stmt *st, int col);
+/* Key j for messages: "id 42" or "id 'abc'" (rowid tables: "rowid 42"). */
+void vtab_ids_label(const vtab *t, const vtab_ids *ids, size_t j, char *buf, size_t len);
+void vtab_ids_free(vtab_ids *ids);
+
 /* Builds the CREATE VIRTUAL TABLE statement for spec into sql. */
 int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err);
 /* Creates the table and fills t as vtab_find would. */
@@ -79,10 +106,17 @@ int vtab_query_run(vtab_query *q, const float *v, int64_t *ids, float *dists,
 		   size_t *got, char *err);
 void vtab_query_finalize(vtab_query *q);
 
+/* Resets the statements sqlite-vec caches for this table and leaves stepped
+ * (its IVF rowid-map lookup after a point query or delete): until reset they
+ * keep a read transaction open, which blocks other writers' commits and VACUUM.
+ * vtab_sample and ivf_write_centroids call it before returning. */
+void vtab_release(sqlite3 *db, const vtab *t);
+
 /* Uniform sample of m rows (seeded, without replacement, without reading the
  * whole table when m << rows): *x is m * d, allocated (caller frees); fewer rows
  * than m returns all of them with *got set. Rejects NaN/Inf (ERR_INPUT naming the
- * row). */
+ * row). Reads every key (8 bytes a row), picks m of them with rng_sample and
+ * fetches those rows by key, so only m vectors are read. */
 int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x,
 		size_t *got, prog_t *prog, char *err);
 

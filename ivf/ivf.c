@@ -1,0 +1,612 @@
+/*
+ * ivf.c - IVF commands on a vec0 table and the one-transaction centroid write
+ * (see ivf.h).
+ *
+ * The write holds the lock from BEGIN IMMEDIATE to COMMIT/ROLLBACK and does
+ * nothing slow that could happen before it: training is the caller's job and is
+ * done by then. Moving rows goes through the table itself (read every user
+ * column, delete, insert), because a row inserted while centroids exist is the
+ * one path sqlite-vec assigns correctly in every release; shadow tables are only
+ * read, to verify. Nothing is committed that a self-query check has not passed.
+ */
+#include "ivf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "intr.h"
+#include "rng.h"
+#include "timing.h"
+
+#define IVF_MAX_NLIST 65536 /* sqlite-vec's VEC0_IVF_MAX_NLIST */
+#define IVF_VERIFY_K 10     /* a row can tie with duplicates of itself: look past the first */
+#define IVF_DUP_EPS 1e-6    /* a first result this close is an exact duplicate of the query */
+
+void ivf_write_defaults(ivf_write_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->assign = IVF_ASSIGN_REINSERT;
+	o->batch = 1000;
+	o->verify_samples = 200;
+	o->seed = 1234;
+	o->busy_ms = 5000;
+}
+
+const char *ivf_syntax_name(vtab_cmd_syntax s)
+{
+	return s == VTAB_CMD_HIDDEN ? "hidden column" : s == VTAB_CMD_ID ? "id column" : "unknown";
+}
+
+/* Prepares SQL built by sqlite3_mprintf (NULL when that ran out of memory). */
+static int prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
+{
+	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;
+	if (rc != SQLITE_OK)
+		err_set(err, ERR_FAIL, "cannot prepare %s: %s", sql ? sql : "a statement",
+		        sqlite3_errmsg(db));
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
+}
+
+/* One integer from a one-row query. */
+static int scalar(sqlite3 *db, char *sql, int64_t *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(db, sql, &st, err);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = err_set(err, ERR_FAIL, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* alpha.2 and later declare a hidden column named after the table (FTS5 style);
+ * alpha.1 has none and reads commands from the id column. */
+static int detect_syntax(sqlite3 *db, vtab *t, char *err)
+{
+	int64_t hidden = 0;
+	int rc = scalar(db,
+	                sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) "
+	                                "WHERE hidden != 0 AND name = %Q COLLATE NOCASE",
+	                                t->name, t->name),
+	                &hidden, err);
+	if (rc < 0)
+		return rc;
+	t->syntax = hidden ? VTAB_CMD_HIDDEN : VTAB_CMD_ID;
+	return 0;
+}
+
+/* Runs one command, with a float32 vector for set-centroid (vec may be NULL). */
+static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	if (t->syntax == VTAB_CMD_UNKNOWN && (rc = detect_syntax(db, t, err)) < 0)
+		return rc;
+	const char *target = t->syntax == VTAB_CMD_HIDDEN ? t->name : vtab_key(t);
+	char *sql =
+	    vec ? sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)", t->name,
+	                          target, t->column)
+	        : sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\") VALUES (?1)", t->name, target);
+	if ((rc = prepare(db, sql, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
+	if (vec)
+		sqlite3_bind_blob(st, 2, vec, (int)(t->d * sizeof(float)), SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, ERR_FAIL, "IVF command '%s' on table %s (%s syntax) failed: %s",
+		             cmd, t->name, ivf_syntax_name(t->syntax), sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ivf_command(sqlite3 *db, vtab *t, const char *cmd, char *err)
+{
+	return run_command(db, t, cmd, NULL, err);
+}
+
+int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "set-centroid:%d", i);
+	return run_command(db, t, cmd, c, err);
+}
+
+/* Shadow table <name>_ivf_<what><NN>, quoted, for a query. */
+static char *shadow(const vtab *t, const char *what)
+{
+	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
+}
+
+int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned, char *err)
+{
+	char *c = shadow(t, "centroids"), *cells = shadow(t, "cells");
+	int rc = c && cells ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", c), ncentroids, err);
+	if (!rc)
+		rc = scalar(db,
+		            sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s "
+		                            "WHERE centroid_id = -1",
+		                            cells),
+		            unassigned, err);
+	if (rc < 0) {
+		char why[ERR_LEN];
+		snprintf(why, sizeof why, "%s", err);
+		err_set(err, rc, "cannot read the IVF state of %s: %s", t->name, why);
+	}
+	sqlite3_free(c);
+	sqlite3_free(cells);
+	return rc;
+}
+
+/* Vectors held by all cells, and entries in the rowid map: each must equal the
+ * row count, or a row went missing on the way. */
+static int shadow_counts(sqlite3 *db, const vtab *t, int64_t *in_cells, int64_t *mapped, char *err)
+{
+	char *cells = shadow(t, "cells"), *map = shadow(t, "rowid_map");
+	int rc = cells && map ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc =
+		    scalar(db, sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s", cells),
+		           in_cells, err);
+	if (!rc)
+		rc = scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", map), mapped, err);
+	sqlite3_free(cells);
+	sqlite3_free(map);
+	return rc;
+}
+
+/* Imbalance of the committed index from the cells' sizes per centroid. */
+static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	double sum = 0, sq = 0;
+	int rc = prepare(db,
+	                 sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
+	                                 "GROUP BY centroid_id",
+	                                 shadow(t, "cells")),
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		double n = (double)sqlite3_column_int64(st, 0);
+		sum += n;
+		sq += n * n;
+	}
+	sqlite3_finalize(st);
+	*out = sum > 0 ? sq * (double)k / (sum * sum) : 0;
+	return 0;
+}
+
+/* ---- moving rows ------------------------------------------------------------ */
+
+/* The statements of a move: read a row's user columns by key, delete it, insert
+ * it again. Column names come from the table's own declared schema, so every
+ * user column (vector, auxiliary, ...) is copied whatever the table holds. */
+typedef struct mover {
+	sqlite3_stmt *sel, *del, *ins;
+	int ncols;
+} mover;
+
+/* The SQL to insert a value back into column name: int8 and bit vectors come
+ * out of vec0 as bare blobs and must be typed again on the way in. */
+static const char *value_wrapper(const vtab *t, const char *name)
+{
+	for (int i = 0; i < t->nvec; i++)
+		if (strcasecmp(t->vec[i], name) == 0)
+			return !strcmp(t->vec_elem[i], "int8")  ? "vec_int8"
+			       : !strcmp(t->vec_elem[i], "bit") ? "vec_bit"
+			                                        : "";
+	return "";
+}
+
+static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
+{
+	sqlite3_stmt *cols = NULL;
+	sqlite3_str *sel = sqlite3_str_new(db), *ins = sqlite3_str_new(db),
+	            *vals = sqlite3_str_new(db);
+	int rc = prepare(db,
+	                 sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden = 0 "
+	                                 "ORDER BY cid",
+	                                 t->name),
+	                 &cols, err);
+	memset(mv, 0, sizeof *mv);
+	if (rc < 0)
+		goto out;
+	while (sqlite3_step(cols) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(cols, 0);
+		const char *sep = mv->ncols ? ", " : "";
+		mv->ncols++;
+		sqlite3_str_appendf(sel, "%s\"%w\"", sep, name);
+		sqlite3_str_appendf(ins, "%s\"%w\"", sep, name);
+		sqlite3_str_appendf(vals, "%s%s(?%d)", sep, value_wrapper(t, name), mv->ncols);
+	}
+	char *s = sqlite3_str_finish(sel), *i = sqlite3_str_finish(ins),
+	     *v = sqlite3_str_finish(vals);
+	sel = ins = vals = NULL;
+	if (!s || !i || !v) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+	} else {
+		rc = prepare(db,
+		             sqlite3_mprintf("SELECT %s FROM \"%w\" WHERE \"%w\" = ?1", s, t->name,
+		                             vtab_key(t)),
+		             &mv->sel, err);
+		if (!rc)
+			rc = prepare(db,
+			             sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\" = ?1",
+			                             t->name, vtab_key(t)),
+			             &mv->del, err);
+		if (!rc)
+			rc = prepare(
+			    db,
+			    sqlite3_mprintf("INSERT INTO \"%w\"(%s) VALUES (%s)", t->name, i, v),
+			    &mv->ins, err);
+	}
+	sqlite3_free(s);
+	sqlite3_free(i);
+	sqlite3_free(v);
+out:
+	sqlite3_free(sqlite3_str_finish(sel));
+	sqlite3_free(sqlite3_str_finish(ins));
+	sqlite3_free(sqlite3_str_finish(vals));
+	sqlite3_finalize(cols);
+	return rc;
+}
+
+static void mover_finalize(mover *mv)
+{
+	sqlite3_finalize(mv->sel);
+	sqlite3_finalize(mv->del);
+	sqlite3_finalize(mv->ins);
+}
+
+/* Steps st to completion (want = SQLITE_DONE) or to its row (SQLITE_ROW);
+ * ERR_FAIL naming what was done to which row. */
+static int step_row(sqlite3 *db, sqlite3_stmt *st, int want, const char *what, const vtab *t,
+                    const vtab_ids *ids, size_t j, char *err)
+{
+	int r = sqlite3_step(st);
+	if (r == want)
+		return 0;
+	char row[VTAB_NAME + 48];
+	vtab_ids_label(t, ids, j, row, sizeof row);
+	return err_set(err, ERR_FAIL, "%s %s of %s failed: %s", what, row, t->name,
+	               r == SQLITE_DONE ? "no such row" : sqlite3_errmsg(db));
+}
+
+/* Moves one batch [j0, j1): read all its rows, delete them, insert them again. */
+static int move_batch(sqlite3 *db, const vtab *t, const vtab_ids *ids, size_t j0, size_t j1,
+                      mover *mv, sqlite3_value **vals, char *err)
+{
+	int rc = 0, nc = mv->ncols;
+	size_t j;
+	for (j = j0; j < j1 && !rc; j++) {
+		vtab_ids_bind(mv->sel, 1, ids, j);
+		rc = step_row(db, mv->sel, SQLITE_ROW, "reading", t, ids, j, err);
+		for (int c = 0; c < nc && !rc; c++)
+			if (!(vals[(j - j0) * nc + c] =
+			          sqlite3_value_dup(sqlite3_column_value(mv->sel, c))))
+				rc = err_set(err, ERR_NOMEM, "out of memory copying rows");
+		sqlite3_reset(mv->sel);
+	}
+	for (j = j0; j < j1 && !rc; j++) {
+		vtab_ids_bind(mv->del, 1, ids, j);
+		rc = step_row(db, mv->del, SQLITE_DONE, "deleting", t, ids, j, err);
+		sqlite3_reset(mv->del);
+	}
+	for (j = j0; j < j1 && !rc; j++) {
+		for (int c = 0; c < nc; c++)
+			sqlite3_bind_value(mv->ins, c + 1, vals[(j - j0) * nc + c]);
+		rc = step_row(db, mv->ins, SQLITE_DONE, "inserting", t, ids, j, err);
+		sqlite3_reset(mv->ins);
+	}
+	for (size_t i = 0; i < (j1 - j0) * (size_t)nc; i++) {
+		sqlite3_value_free(vals[i]);
+		vals[i] = NULL;
+	}
+	return rc;
+}
+
+/* Reinserts every row so that sqlite-vec assigns it to its nearest centroid. */
+static int move_rows(sqlite3 *db, const vtab *t, const vtab_ids *ids, size_t batch, int64_t *moved,
+                     prog_t *prog, char *err)
+{
+	mover mv;
+	sqlite3_value **vals = NULL;
+	int rc = mover_prepare(db, t, &mv, err);
+	if (rc < 0)
+		goto out;
+	if (!(vals = calloc(batch * (size_t)mv.ncols, sizeof *vals))) {
+		rc = err_set(err, ERR_NOMEM, "out of memory for a batch of %zu rows", batch);
+		goto out;
+	}
+	prog_begin(prog, "move rows", ids->n);
+	for (size_t j0 = 0; j0 < ids->n; j0 += batch) {
+		size_t j1 = j0 + batch < ids->n ? j0 + batch : ids->n;
+		if ((rc = move_batch(db, t, ids, j0, j1, &mv, vals, err)) < 0)
+			goto out;
+		*moved = (int64_t)j1;
+		prog_update(prog, j1);
+		if (intr_pending()) {
+			rc = err_set(err, ERR_INTR, "interrupted while moving rows of %s", t->name);
+			goto out;
+		}
+	}
+	prog_end(prog);
+out:
+	free(vals);
+	mover_finalize(&mv);
+	return rc;
+}
+
+/* ---- verification ------------------------------------------------------------ */
+
+/* Each of a random sample of rows, queried with its own vector at nprobe 1,
+ * must come back (or an exact duplicate of it must come first): proof that rows
+ * sit in the cell of their nearest centroid. nprobe is a setting of this
+ * connection's table object, so it is put back to the declared value after. */
+static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_write_opts *o,
+                        ivf_write_stats *s, char *err)
+{
+	sqlite3_stmt *get = NULL, *knn = NULL;
+	size_t m = (size_t)o->verify_samples < ids->n ? (size_t)o->verify_samples : ids->n;
+	uint64_t *pick = malloc((m ? m : 1) * sizeof *pick);
+	char first[VTAB_NAME + 48] = "";
+	char cmd[32];
+	int rc = pick ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = prepare(db,
+		             sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
+		                             t->column, t->name, vtab_key(t)),
+		             &get, err);
+	if (!rc)
+		rc = prepare(db,
+		             sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" "
+		                             "MATCH ?1 AND k = %d",
+		                             vtab_key(t), t->name, t->column, IVF_VERIFY_K),
+		             &knn, err);
+	if (!rc)
+		rc = run_command(db, t, "nprobe=1", NULL, err);
+	if (rc < 0)
+		goto out;
+	rng_t r;
+	rng_seed(&r, o->seed);
+	rng_sample(&r, ids->n, m, pick);
+	for (size_t i = 0; i < m && !rc; i++) {
+		vtab_ids_bind(get, 1, ids, pick[i]);
+		if ((rc = step_row(db, get, SQLITE_ROW, "reading", t, ids, pick[i], err)) < 0)
+			break;
+		sqlite3_bind_value(knn, 1, sqlite3_column_value(get, 0));
+		int found = 0, first_row = 1, sr;
+		while ((sr = sqlite3_step(knn)) == SQLITE_ROW) {
+			found |= vtab_ids_match(ids, pick[i], knn, 0) ||
+			         (first_row && sqlite3_column_double(knn, 1) <= IVF_DUP_EPS);
+			first_row = 0;
+		}
+		if (sr != SQLITE_DONE)
+			rc = err_set(err, ERR_FAIL, "self-query on %s failed: %s", t->name,
+			             sqlite3_errmsg(db));
+		sqlite3_reset(knn);
+		sqlite3_reset(get);
+		s->verify_checked++;
+		if (!found && s->verify_failed++ == 0)
+			vtab_ids_label(t, ids, pick[i], first, sizeof first);
+	}
+	snprintf(cmd, sizeof cmd, "nprobe=%d", t->nprobe);
+	if (rc < 0) {
+		char keep[ERR_LEN];
+		run_command(db, t, cmd, NULL, keep);
+	} else {
+		rc = run_command(db, t, cmd, NULL, err);
+	}
+	if (!rc && s->verify_failed)
+		rc = err_set(err, ERR_FAIL,
+		             "verification failed: %d of %d sampled rows of %s were not found by a "
+		             "self-query at nprobe 1 (first: %s)%s",
+		             s->verify_failed, s->verify_checked, t->name, first,
+		             o->assign == IVF_ASSIGN_NATIVE
+		                 ? "; sqlite-vec's assign-vectors misplaces rows up to "
+		                   "v0.1.10-alpha.3, use the reinsert assignment"
+		                 : "");
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(knn);
+	free(pick);
+	return rc;
+}
+
+/* What must hold before COMMIT: k centroids, every row in exactly one cell,
+ * none left unassigned (unless asked to leave them), self-queries pass. */
+static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf_write_opts *o,
+                  ivf_write_stats *s, char *err)
+{
+	int64_t nc = 0, un = 0, in_cells = 0, mapped = 0;
+	int rc = ivf_state(db, t, &nc, &un, err);
+	if (!rc)
+		rc = shadow_counts(db, t, &in_cells, &mapped, err);
+	if (rc < 0)
+		return rc;
+	if (nc != (int64_t)k)
+		return err_set(err, ERR_FAIL,
+		               "verification failed: %lld centroids in %s, expected %zu",
+		               (long long)nc, t->name, k);
+	if (in_cells != (int64_t)ids->n || mapped != (int64_t)ids->n)
+		return err_set(
+		    err, ERR_FAIL,
+		    "verification failed: %s has %zu rows but its cells hold %lld vectors "
+		    "and its rowid map %lld entries",
+		    t->name, ids->n, (long long)in_cells, (long long)mapped);
+	if (o->assign != IVF_ASSIGN_NONE && un != 0)
+		return err_set(err, ERR_FAIL,
+		               "verification failed: %lld rows of %s left unassigned",
+		               (long long)un, t->name);
+	return o->verify_samples > 0 ? self_queries(db, t, ids, o, s, err) : 0;
+}
+
+/* ---- the write ------------------------------------------------------------------ */
+
+static int file_stats(sqlite3 *db, ivf_write_stats *s, char *err)
+{
+	int64_t pages = 0;
+	int rc = scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, err);
+	if (!rc)
+		rc = scalar(db, sqlite3_mprintf("PRAGMA page_size"), &s->page_size, err);
+	if (!rc)
+		rc = scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &s->free_pages, err);
+	s->file_bytes = pages * s->page_size;
+	return rc;
+}
+
+/* Everything between BEGIN IMMEDIATE and COMMIT. */
+static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *o,
+                        ivf_write_stats *s, prog_t *prog, char *err)
+{
+	vtab_ids ids = {0};
+	int64_t nc = 0, un = 0;
+	double t0 = tm_now();
+	int rc = vtab_ids_read(db, t, &ids, err);
+	if (!rc)
+		rc = ivf_state(db, t, &nc, &un, err);
+	if (rc < 0)
+		goto out;
+	s->rows = (int64_t)ids.n;
+	s->was_trained = nc > 0;
+	if (s->was_trained && (rc = ivf_command(db, t, "clear-centroids", err)) < 0)
+		goto out;
+	s->clear_s = tm_now() - t0;
+
+	t0 = tm_now();
+	prog_begin(prog, "set centroids", k);
+	for (size_t i = 0; i < k; i++) {
+		if ((rc = ivf_set_centroid(db, t, (int)i, c + i * t->d, err)) < 0)
+			goto out;
+		prog_update(prog, i + 1);
+	}
+	prog_end(prog);
+	s->set_s = tm_now() - t0;
+
+	t0 = tm_now();
+	if (o->assign == IVF_ASSIGN_REINSERT)
+		rc = move_rows(db, t, &ids, o->batch ? o->batch : 1000, &s->rows_moved, prog, err);
+	/* after a reinsert this only drops the emptied unassigned cells */
+	if (!rc && o->assign != IVF_ASSIGN_NONE)
+		rc = ivf_command(db, t, "assign-vectors", err);
+	s->assign_s = tm_now() - t0;
+	if (rc < 0)
+		goto out;
+
+	t0 = tm_now();
+	rc = verify(db, t, k, &ids, o, s, err);
+	s->verify_s = tm_now() - t0;
+out:
+	vtab_ids_free(&ids);
+	return rc;
+}
+
+/* The committed index checked again from the outside: integrity_check, its
+ * centroids and unassigned rows, balance and file size. */
+static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_opts *o,
+                        ivf_write_stats *s, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	double t0 = tm_now();
+	int rc = prepare(db, sqlite3_mprintf("PRAGMA integrity_check"), &st, err);
+	if (rc < 0)
+		return rc;
+	const char *ok =
+	    sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (!ok || strcmp(ok, "ok") != 0)
+		rc = err_set(err, ERR_FAIL, "committed, but PRAGMA integrity_check says: %s",
+		             ok ? ok : sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	s->integrity_s = tm_now() - t0;
+	if (!rc)
+		rc = ivf_state(db, t, &s->ncentroids, &s->unassigned, err);
+	if (!rc)
+		rc = index_imbalance(db, t, k, &s->imbalance, err);
+	if (!rc)
+		rc = file_stats(db, s, err);
+	if (!rc && (s->ncentroids != (int64_t)k || (o->assign != IVF_ASSIGN_NONE && s->unassigned)))
+		rc = err_set(err, ERR_FAIL,
+		             "committed, but %s now has %lld centroids and %lld unassigned rows",
+		             t->name, (long long)s->ncentroids, (long long)s->unassigned);
+	return rc;
+}
+
+/* Ends a failed transaction; the message says the database is unchanged (or
+ * why that cannot be promised). */
+static int roll_back(sqlite3 *db, int rc, char *err)
+{
+	char why[ERR_LEN];
+	snprintf(why, sizeof why, "%s", err);
+	/* SQLite may already have rolled back on its own (disk full, I/O error) */
+	if (!sqlite3_get_autocommit(db) &&
+	    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL, "%s; ROLLBACK failed too: %s", why,
+		               sqlite3_errmsg(db));
+	return err_set(err, rc, "%s; rolled back, the database is unchanged", why);
+}
+
+int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
+                        ivf_write_stats *stats, prog_t *prog, char *err)
+{
+	ivf_write_stats s;
+	memset(&s, 0, sizeof s);
+	if (!t->is_ivf)
+		return err_set(err, ERR_INPUT, "column %s.%s is not indexed by ivf(...)", t->name,
+		               t->column);
+	if (strcmp(t->quantizer, "none") != 0)
+		return err_set(
+		    err, ERR_INPUT,
+		    "table %s uses quantizer=%s: sqlite-vec's set-centroid stores float32 "
+		    "centroids that its quantized insert path cannot use; only "
+		    "quantizer=none tables can be trained",
+		    t->name, t->quantizer);
+	if (k < 1 || k > IVF_MAX_NLIST)
+		return err_set(err, ERR_INPUT, "nlist %zu out of range [1, %d]", k, IVF_MAX_NLIST);
+
+	double t0 = tm_now();
+	sqlite3_busy_timeout(db, opts->busy_ms);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL, "cannot lock %s for writing%s: %s",
+		               sqlite3_db_filename(db, "main"),
+		               sqlite3_errcode(db) == SQLITE_BUSY ? " (another writer holds it)"
+		                                                  : "",
+		               sqlite3_errmsg(db));
+	double tlock = tm_now();
+	s.wait_s = tlock - t0;
+	int rc = write_locked(db, t, c, k, opts, &s, prog, err);
+	vtab_release(db, t);
+	if (rc == 0) {
+		double tc = tm_now();
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			rc = err_set(err, ERR_FAIL, "COMMIT failed: %s", sqlite3_errmsg(db));
+		s.commit_s = tm_now() - tc;
+	}
+	if (rc < 0) {
+		rc = roll_back(db, rc, err);
+		s.lock_s = tm_now() - tlock;
+		*stats = s;
+		return rc;
+	}
+	s.lock_s = tm_now() - tlock;
+	rc = after_commit(db, t, k, opts, &s, err);
+	*stats = s;
+	return rc;
+}
+
+int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)
+{
+	double t0 = tm_now();
+	if (sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL, "VACUUM failed: %s", sqlite3_errmsg(db));
+	stats->vacuum_s = tm_now() - t0;
+	return file_stats(db, stats, err);
+}

@@ -1,0 +1,736 @@
+/*
+ * vtab.c - vec0 tables as ivfkit sees them (see vtab.h).
+ *
+ * The schema comes from the table's CREATE statement in sqlite_master, parsed
+ * with the same token rules as vec0's own constructor (identifiers, numbers and
+ * the punctuation [ ] ( ) = + ,), so a table reads back exactly as declared
+ * without touching any shadow table. Every identifier that goes into SQL is
+ * quoted with %w. Rows are always addressed through the table's key column
+ * (declared primary key or rowid), never by shadow-table internals.
+ */
+#include "vtab.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "intr.h"
+#include "rng.h"
+
+#define VTAB_MAX_TOKENS 64 /* far more than the longest vec0 column definition */
+#define VTAB_IVF_NLIST 128 /* sqlite-vec's defaults for ivf() */
+#define VTAB_IVF_NPROBE 10
+
+/* ---- schema parsing ---------------------------------------------------- */
+
+typedef struct tok {
+	const char *s;
+	size_t n;
+	char kind; /* 'a' identifier, '0' number, else the punctuation character */
+} tok;
+
+/* One vector column as declared. */
+typedef struct vcol {
+	char name[VTAB_NAME];
+	char elem[8];
+	size_t d;
+	vtab_metric metric;
+	int is_ivf, nlist, nprobe, oversample;
+	char quantizer[16];
+} vcol;
+
+/* What one CREATE statement declares. */
+typedef struct decl {
+	char pk[VTAB_NAME];
+	int pk_text;
+	int nvec, naux;
+	vcol vec[VTAB_MAX_VEC];
+	char aux[VTAB_MAX_AUX][VTAB_NAME];
+} decl;
+
+static int tok_is(const tok *t, const char *word)
+{
+	return t->kind == 'a' && strlen(word) == t->n && strncasecmp(t->s, word, t->n) == 0;
+}
+
+static void tok_copy(const tok *t, char *dst, size_t len)
+{
+	snprintf(dst, len, "%.*s", (int)t->n, t->s);
+}
+
+/* Splits [p, end) into tokens; returns how many (at most max). */
+static size_t lex(const char *p, const char *end, tok *out, size_t max)
+{
+	size_t n = 0;
+	while (p < end && n < max) {
+		const char *s = p;
+		char kind;
+		if (isspace((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		if (isalpha((unsigned char)*p)) {
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			kind = 'a';
+		} else if (isdigit((unsigned char)*p)) {
+			while (p < end && isdigit((unsigned char)*p))
+				p++;
+			kind = '0';
+		} else {
+			kind = *p++;
+		}
+		out[n++] = (tok){s, (size_t)(p - s), kind};
+	}
+	return n;
+}
+
+/* ivf(key=value, ...) starting at tok[i] == '('; returns the index after ')'. */
+static size_t parse_ivf(const tok *tk, size_t n, size_t i, vcol *c)
+{
+	int nprobe_set = 0;
+	c->is_ivf = 1;
+	c->nlist = VTAB_IVF_NLIST;
+	c->nprobe = VTAB_IVF_NPROBE;
+	c->oversample = 1;
+	snprintf(c->quantizer, sizeof c->quantizer, "none");
+	for (i++; i + 2 < n && tk[i].kind == 'a' && tk[i + 1].kind == '='; i += 3) {
+		const tok *v = &tk[i + 2];
+		if (tok_is(&tk[i], "nlist"))
+			c->nlist = atoi(v->s);
+		else if (tok_is(&tk[i], "nprobe"))
+			c->nprobe = atoi(v->s), nprobe_set = 1;
+		else if (tok_is(&tk[i], "oversample"))
+			c->oversample = atoi(v->s);
+		else if (tok_is(&tk[i], "quantizer"))
+			tok_copy(v, c->quantizer, sizeof c->quantizer);
+		if (i + 3 < n && tk[i + 3].kind == ',')
+			i++;
+	}
+	/* vec0 lowers an implicit nprobe to nlist */
+	if (!nprobe_set && c->nlist > 0 && c->nprobe > c->nlist)
+		c->nprobe = c->nlist;
+	return i + 1;
+}
+
+/* `name type[D] [distance_metric=m] [indexed by kind(...)]`: 1 when the tokens
+ * declare a vector column (filled into c), 0 otherwise. */
+static int parse_vector(const tok *tk, size_t n, vcol *c)
+{
+	if (n < 5 || tk[0].kind != 'a' || tk[1].kind != 'a' || tk[2].kind != '[' ||
+	    tk[3].kind != '0' || tk[4].kind != ']')
+		return 0;
+	memset(c, 0, sizeof *c);
+	tok_copy(&tk[0], c->name, sizeof c->name);
+	/* vec0 matches the element type by prefix: float32, f32, int8, i8, bit */
+	if (!strncasecmp(tk[1].s, "float", 5) || !strncasecmp(tk[1].s, "f32", 3))
+		snprintf(c->elem, sizeof c->elem, "float");
+	else if (!strncasecmp(tk[1].s, "int8", 4) || !strncasecmp(tk[1].s, "i8", 2))
+		snprintf(c->elem, sizeof c->elem, "int8");
+	else if (!strncasecmp(tk[1].s, "bit", 3))
+		snprintf(c->elem, sizeof c->elem, "bit");
+	else
+		return 0;
+	c->d = strtoul(tk[3].s, NULL, 10);
+	snprintf(c->quantizer, sizeof c->quantizer, "none");
+	size_t i = 5;
+	while (i < n) {
+		if (tok_is(&tk[i], "distance_metric") && i + 2 < n) {
+			c->metric = tok_is(&tk[i + 2], "cosine") ? VTAB_COSINE
+			            : tok_is(&tk[i + 2], "l1")   ? VTAB_L1
+			                                         : VTAB_L2;
+			i += 3;
+		} else if (tok_is(&tk[i], "indexed") && i + 3 < n && tk[i + 3].kind == '(') {
+			if (tok_is(&tk[i + 2], "ivf")) {
+				i = parse_ivf(tk, n, i + 3, c);
+				continue;
+			}
+			/* flat(), rescore(...), diskann(...): nothing ivfkit needs */
+			for (i += 3; i < n && tk[i].kind != ')'; i++)
+				;
+			i++;
+		} else {
+			i++;
+		}
+	}
+	return 1;
+}
+
+/* One constructor argument, classified in vec0's order: vector column,
+ * partition key, primary key, auxiliary column, metadata column, table option. */
+static void parse_arg(const char *p, const char *end, decl *dc)
+{
+	tok tk[VTAB_MAX_TOKENS];
+	size_t n = lex(p, end, tk, VTAB_MAX_TOKENS);
+	if (n == 0)
+		return;
+	if (dc->nvec < VTAB_MAX_VEC && parse_vector(tk, n, &dc->vec[dc->nvec])) {
+		dc->nvec++;
+	} else if (n >= 4 && tk[0].kind == 'a' && tok_is(&tk[2], "primary")) {
+		tok_copy(&tk[0], dc->pk, sizeof dc->pk);
+		dc->pk_text = tok_is(&tk[1], "text");
+	} else if (n >= 2 && tk[0].kind == '+' && dc->naux < VTAB_MAX_AUX) {
+		tok_copy(&tk[1], dc->aux[dc->naux++], VTAB_NAME);
+	}
+	/* partition keys, metadata columns and chunk_size change nothing here:
+	 * every user column is copied on a move through the table's own schema */
+}
+
+/* Finds `USING module(` outside quoted names; returns a pointer just past '('
+ * when the module is vec0, NULL otherwise. */
+static const char *vec0_args(const char *sql)
+{
+	const char *p = sql;
+	while (*p) {
+		if (*p == '"' || *p == '\'' || *p == '`' || *p == '[') {
+			char close = *p == '[' ? ']' : *p;
+			for (p++; *p && *p != close; p++)
+				;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (!strncasecmp(p, "using", 5) && (p == sql || isspace((unsigned char)p[-1])) &&
+		    isspace((unsigned char)p[5])) {
+			p += 5;
+			while (isspace((unsigned char)*p))
+				p++;
+			if (strncasecmp(p, "vec0", 4) != 0)
+				return NULL;
+			p += 4;
+			while (isspace((unsigned char)*p))
+				p++;
+			return *p == '(' ? p + 1 : NULL;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+/* Parses a CREATE statement; 1 when it declares a vec0 table, 0 otherwise. */
+static int parse_create(const char *sql, decl *dc)
+{
+	memset(dc, 0, sizeof *dc);
+	const char *p = sql ? vec0_args(sql) : NULL;
+	const char *end = p ? strrchr(p, ')') : NULL;
+	if (!end)
+		return 0;
+	/* split at commas outside parentheses: ivf(nlist=.., nprobe=..) has its own */
+	int depth = 0;
+	const char *arg = p;
+	for (const char *q = p; q <= end; q++) {
+		if (*q == '(' || *q == '[')
+			depth++;
+		else if ((*q == ')' || *q == ']') && q < end)
+			depth--;
+		if (q == end || (*q == ',' && depth == 0)) {
+			parse_arg(arg, q, dc);
+			arg = q + 1;
+		}
+	}
+	return 1;
+}
+
+/* Picks the column from a parsed table into t; ERR_INPUT naming the table. */
+static int pick_column(const char *name, const decl *dc, const char *column, int require_ivf,
+                       vtab *t, char *err)
+{
+	int pick = -1, nivf = 0, first_ivf = -1;
+	for (int i = 0; i < dc->nvec; i++) {
+		if (dc->vec[i].is_ivf && nivf++ == 0)
+			first_ivf = i;
+		if (column && strcasecmp(dc->vec[i].name, column) == 0)
+			pick = i;
+	}
+	if (column && pick < 0)
+		return err_set(err, ERR_INPUT, "table %s has no vector column %s", name, column);
+	if (!column) {
+		if (nivf > 1)
+			return err_set(err, ERR_INPUT,
+			               "table %s has %d IVF columns: name one (--column)", name,
+			               nivf);
+		pick = first_ivf >= 0 ? first_ivf : dc->nvec == 1 ? 0 : -1;
+	}
+	if (require_ivf && (pick < 0 || !dc->vec[pick].is_ivf))
+		return err_set(err, ERR_INPUT,
+		               "table %s has no vector column indexed by ivf(...)%s%s", name,
+		               column ? ": " : "", column ? column : "");
+	if (pick < 0)
+		return err_set(err, ERR_INPUT,
+		               "table %s has %d vector columns: name one (--column)", name,
+		               dc->nvec);
+	if (dc->vec[pick].is_ivf && pick != first_ivf)
+		return err_set(
+		    err, ERR_INPUT,
+		    "table %s: sqlite-vec's IVF commands only reach its first IVF column %s", name,
+		    dc->vec[first_ivf].name);
+	const vcol *c = &dc->vec[pick];
+	memset(t, 0, sizeof *t);
+	snprintf(t->name, sizeof t->name, "%s", name);
+	snprintf(t->column, sizeof t->column, "%s", c->name);
+	snprintf(t->pk, sizeof t->pk, "%s", dc->pk);
+	t->pk_text = dc->pk_text;
+	t->d = c->d;
+	t->metric = c->metric;
+	t->is_ivf = c->is_ivf;
+	t->nlist = c->nlist;
+	t->nprobe = c->nprobe;
+	snprintf(t->quantizer, sizeof t->quantizer, "%s", c->quantizer);
+	t->oversample = c->oversample;
+	t->naux = dc->naux;
+	memcpy(t->aux, dc->aux, sizeof t->aux);
+	snprintf(t->elem, sizeof t->elem, "%s", c->elem);
+	t->vec_index = pick;
+	t->nvec = dc->nvec;
+	for (int i = 0; i < dc->nvec; i++) {
+		snprintf(t->vec[i], VTAB_NAME, "%s", dc->vec[i].name);
+		snprintf(t->vec_elem[i], sizeof t->vec_elem[i], "%s", dc->vec[i].elem);
+	}
+	t->syntax = VTAB_CMD_UNKNOWN;
+	return 0;
+}
+
+int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf, vtab *t,
+              char *err)
+{
+	sqlite3_stmt *st = NULL;
+	decl *dc = malloc(sizeof *dc);
+	vtab cand;
+	char names[256] = "", first_err[ERR_LEN] = "";
+	int rc, matches = 0, seen = 0;
+	if (!dc)
+		return err_set(err, ERR_NOMEM, "out of memory reading table schemas");
+	rc = sqlite3_prepare_v2(db,
+	                        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND "
+	                        "(?1 IS NULL OR name = ?1 COLLATE NOCASE) ORDER BY name",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = err_set(err, ERR_FAIL, "cannot read the schema: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		seen++;
+		if (!parse_create((const char *)sqlite3_column_text(st, 1), dc))
+			continue;
+		if (pick_column(name, dc, column, require_ivf, &cand, first_err) < 0)
+			continue;
+		if (matches++ == 0)
+			*t = cand;
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", name);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = err_set(err, ERR_FAIL, "cannot read the schema: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+	if (table && !seen)
+		rc = err_set(err, ERR_INPUT, "no table %s in the database", table);
+	else if (table && !matches && first_err[0])
+		rc = err_set(err, ERR_INPUT, "%s", first_err);
+	else if (table && !matches)
+		rc = err_set(err, ERR_INPUT, "table %s is not a vec0 virtual table", table);
+	else if (!matches)
+		rc = err_set(err, ERR_INPUT, "no vec0 table%s in the database",
+		             require_ivf ? " with an IVF column" : "");
+	else if (matches > 1)
+		rc = err_set(err, ERR_INPUT, "%d vec0 tables%s (%s): name one (--table)", matches,
+		             require_ivf ? " with an IVF column" : "", names);
+out:
+	sqlite3_finalize(st);
+	free(dc);
+	return rc;
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+const char *vtab_key(const vtab *t)
+{
+	return t->pk[0] ? t->pk : "rowid";
+}
+
+/* Prepares SQL built with sqlite3_mprintf (which may have failed: NULL). */
+static int prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
+{
+	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;
+	if (rc != SQLITE_OK)
+		err_set(err, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL, "cannot prepare %s: %s",
+		        sql ? sql : "a statement", sqlite3_errmsg(db));
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
+}
+
+int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), &st, err);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+	} else {
+		rc = err_set(err, ERR_FAIL, "cannot count the rows of %s: %s", t->name,
+		             sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void vtab_ids_free(vtab_ids *ids)
+{
+	if (!ids)
+		return;
+	if (ids->text)
+		for (size_t i = 0; i < ids->n; i++)
+			free(ids->text[i]);
+	free(ids->text);
+	free(ids->num);
+	memset(ids, 0, sizeof *ids);
+}
+
+/* Appends the current row's key; grows the arrays geometrically. */
+static int ids_push(vtab_ids *ids, size_t *cap, sqlite3_stmt *st, int text)
+{
+	if (ids->n == *cap) {
+		size_t c = *cap ? 2 * *cap : 4096;
+		void *p = text ? realloc(ids->text, c * sizeof *ids->text)
+		               : realloc(ids->num, c * sizeof *ids->num);
+		if (!p)
+			return ERR_NOMEM;
+		if (text)
+			ids->text = p;
+		else
+			ids->num = p;
+		*cap = c;
+	}
+	if (!text) {
+		ids->num[ids->n++] = sqlite3_column_int64(st, 0);
+		return 0;
+	}
+	const char *s = (const char *)sqlite3_column_text(st, 0);
+	if (!(ids->text[ids->n] = strdup(s ? s : "")))
+		return ERR_NOMEM;
+	ids->n++;
+	return 0;
+}
+
+int vtab_ids_read(sqlite3 *db, const vtab *t, vtab_ids *ids, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	vtab_ids got = {0};
+	size_t cap = 0;
+	int rc = prepare(db, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\"", vtab_key(t), t->name),
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ids_push(&got, &cap, st, t->pk_text) < 0) {
+			rc = err_set(err, ERR_NOMEM, "out of memory reading the keys of %s",
+			             t->name);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = err_set(err, ERR_FAIL, "cannot read the keys of %s: %s", t->name,
+		             sqlite3_errmsg(db));
+		goto out;
+	}
+	*ids = got;
+	memset(&got, 0, sizeof got);
+	rc = 0;
+out:
+	vtab_ids_free(&got);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int vtab_ids_bind(sqlite3_stmt *st, int i, const vtab_ids *ids, size_t j)
+{
+	return ids->text ? sqlite3_bind_text(st, i, ids->text[j], -1, SQLITE_STATIC)
+	                 : sqlite3_bind_int64(st, i, ids->num[j]);
+}
+
+int vtab_ids_match(const vtab_ids *ids, size_t j, sqlite3_stmt *st, int col)
+{
+	if (ids->text) {
+		const char *s = (const char *)sqlite3_column_text(st, col);
+		return s && strcmp(s, ids->text[j]) == 0;
+	}
+	return sqlite3_column_type(st, col) == SQLITE_INTEGER &&
+	       sqlite3_column_int64(st, col) == ids->num[j];
+}
+
+void vtab_ids_label(const vtab *t, const vtab_ids *ids, size_t j, char *buf, size_t len)
+{
+	if (ids->text)
+		snprintf(buf, len, "%s '%s'", vtab_key(t), ids->text[j]);
+	else
+		snprintf(buf, len, "%s %lld", vtab_key(t), (long long)ids->num[j]);
+}
+
+void vtab_release(sqlite3 *db, const vtab *t)
+{
+	char *prefix = sqlite3_mprintf("\"%w_", t->name);
+	if (!prefix)
+		return;
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		if (sqlite3_stmt_busy(st) && sqlite3_stmt_readonly(st) &&
+		    strstr(sqlite3_sql(st), prefix))
+			sqlite3_reset(st);
+	sqlite3_free(prefix);
+}
+
+/* ERR_INPUT naming the row and dimension of the first NaN/Inf in v. */
+static int check_finite(const vtab *t, const float *v, const char *row, char *err)
+{
+	for (size_t j = 0; j < t->d; j++)
+		if (!isfinite(v[j]))
+			return err_set(err, ERR_INPUT, "table %s, %s: %s.%s[%zu] is %g", t->name,
+			               row, t->name, t->column, j, (double)v[j]);
+	return 0;
+}
+
+int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, size_t *got,
+                prog_t *prog, char *err)
+{
+	vtab_ids ids = {0};
+	uint64_t *pick = NULL;
+	float *out = NULL;
+	sqlite3_stmt *st = NULL;
+	char row[VTAB_NAME + 48];
+	int rc;
+	if (strcmp(t->elem, "float") != 0)
+		return err_set(err, ERR_INPUT,
+		               "column %s.%s holds %s vectors; only float32 ones "
+		               "can be sampled",
+		               t->name, t->column, t->elem);
+	if ((rc = vtab_ids_read(db, t, &ids, err)) < 0)
+		return rc;
+	if (m > ids.n)
+		m = ids.n;
+	pick = malloc((m ? m : 1) * sizeof *pick);
+	out = malloc((m ? m : 1) * t->d * sizeof *out);
+	if (!pick || !out) {
+		rc = err_set(err, ERR_NOMEM, "out of memory for a sample of %zu x %zu floats", m,
+		             t->d);
+		goto out;
+	}
+	rng_t r;
+	rng_seed(&r, seed);
+	rng_sample(&r, ids.n, m, pick);
+	rc = prepare(db,
+	             sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
+	                             t->name, vtab_key(t)),
+	             &st, err);
+	if (rc < 0)
+		goto out;
+	prog_begin(prog, "sample", m);
+	for (size_t i = 0; i < m; i++) {
+		vtab_ids_bind(st, 1, &ids, pick[i]);
+		int s = sqlite3_step(st);
+		vtab_ids_label(t, &ids, pick[i], row, sizeof row);
+		if (s != SQLITE_ROW ||
+		    (size_t)sqlite3_column_bytes(st, 0) != t->d * sizeof(float)) {
+			rc =
+			    err_set(err, ERR_FAIL,
+			            "table %s, %s: cannot read its %zu-float vector: %s", t->name,
+			            row, t->d, s == SQLITE_ROW ? "wrong size" : sqlite3_errmsg(db));
+			goto out;
+		}
+		memcpy(out + i * t->d, sqlite3_column_blob(st, 0), t->d * sizeof(float));
+		sqlite3_reset(st);
+		if ((rc = check_finite(t, out + i * t->d, row, err)) < 0)
+			goto out;
+		if ((i & 1023) == 0 && intr_pending()) {
+			rc = err_set(err, ERR_INTR, "interrupted while sampling %s", t->name);
+			goto out;
+		}
+		prog_update(prog, i + 1);
+	}
+	prog_end(prog);
+	*x = out;
+	*got = m;
+	out = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	vtab_release(db, t);
+	free(out);
+	free(pick);
+	vtab_ids_free(&ids);
+	return rc;
+}
+
+/* ---- creating, inserting, querying ---------------------------------------- */
+
+static const char *metric_name(vtab_metric m)
+{
+	return m == VTAB_COSINE ? "cosine" : m == VTAB_L1 ? "l1" : "l2";
+}
+
+int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err)
+{
+	char ivf[160] = "", chunk[32] = "";
+	int quant = spec->quantizer[0] && strcmp(spec->quantizer, "none") != 0;
+	if (!spec->name[0] || spec->d < 1)
+		return err_set(err, ERR_INPUT, "table spec needs a name and d >= 1");
+	if (spec->type_ivf) {
+		int n = snprintf(ivf, sizeof ivf, " indexed by ivf(nlist=%d, nprobe=%d",
+		                 spec->nlist, spec->nprobe);
+		if (quant)
+			n += snprintf(ivf + n, sizeof ivf - n, ", quantizer=%s", spec->quantizer);
+		if (spec->oversample > 0)
+			n += snprintf(ivf + n, sizeof ivf - n, ", oversample=%d", spec->oversample);
+		snprintf(ivf + n, sizeof ivf - n, ")");
+	}
+	if (spec->chunk_size > 0)
+		snprintf(chunk, sizeof chunk, ", chunk_size=%d", spec->chunk_size);
+	char *s =
+	    sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING vec0(id integer primary key, "
+	                    "emb float[%lld] distance_metric=%s%s%s)",
+	                    spec->name, (long long)spec->d, metric_name(spec->metric), ivf, chunk);
+	if (!s)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	int rc = 0;
+	if (strlen(s) >= len)
+		rc = err_set(err, ERR_INPUT, "CREATE statement for %s longer than %zu bytes",
+		             spec->name, len);
+	else
+		memcpy(sql, s, strlen(s) + 1);
+	sqlite3_free(s);
+	return rc;
+}
+
+int vtab_create(sqlite3 *db, const vtab_spec *spec, vtab *t, char *err)
+{
+	char sql[1024];
+	char *msg = NULL;
+	int rc = vtab_create_sql(spec, sql, sizeof sql, err);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rc = err_set(err, ERR_FAIL, "cannot create table %s: %s", spec->name,
+		             msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return vtab_find(db, spec->name, "emb", 0, t, err);
+}
+
+/* Runs BEGIN/COMMIT around insert batches only when the caller has no
+ * transaction of its own. */
+static int maybe_exec(sqlite3 *db, int own, const char *sql, char *err)
+{
+	if (own && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL, "%s: %s", sql, sqlite3_errmsg(db));
+	return 0;
+}
+
+int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t first_id,
+                size_t batch, prog_t *prog, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int own = sqlite3_get_autocommit(db), in_txn = 0;
+	char row[VTAB_NAME + 48];
+	int rc = prepare(db,
+	                 sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
+	                                 t->name, vtab_key(t), t->column),
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	if (batch < 1)
+		batch = 1000;
+	prog_begin(prog, "insert", n);
+	for (size_t i = 0; i < n; i++) {
+		const float *v = x + i * t->d;
+		if (!in_txn && (rc = maybe_exec(db, own, "BEGIN", err)) < 0)
+			goto out;
+		in_txn = 1;
+		snprintf(row, sizeof row, "%s %lld", vtab_key(t),
+		         (long long)(first_id + (int64_t)i));
+		if ((rc = check_finite(t, v, row, err)) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, first_id + (int64_t)i);
+		sqlite3_bind_blob(st, 2, v, (int)(t->d * sizeof(float)), SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = err_set(err, ERR_FAIL, "insert into %s, %s: %s", t->name, row,
+			             sqlite3_errmsg(db));
+			goto out;
+		}
+		sqlite3_reset(st);
+		if ((i + 1) % batch == 0 || i + 1 == n) {
+			if ((rc = maybe_exec(db, own, "COMMIT", err)) < 0)
+				goto out;
+			in_txn = 0;
+			prog_update(prog, i + 1);
+			if (intr_pending() && i + 1 < n) {
+				rc = err_set(err, ERR_INTR, "interrupted after %zu rows into %s",
+				             i + 1, t->name);
+				goto out;
+			}
+		}
+	}
+	prog_end(prog);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (in_txn && own)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int vtab_query_prepare(sqlite3 *db, const vtab *t, size_t k, vtab_query *q, char *err)
+{
+	memset(q, 0, sizeof *q);
+	if (t->pk_text)
+		return err_set(err, ERR_INPUT,
+		               "table %s has a text primary key; KNN ids are integers", t->name);
+	int rc =
+	    prepare(db,
+	            sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
+	                            "AND k = ?2",
+	                            vtab_key(t), t->name, t->column),
+	            &q->stmt, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(q->stmt, 2, (sqlite3_int64)k);
+	q->d = t->d;
+	q->k = k;
+	return 0;
+}
+
+int vtab_query_run(vtab_query *q, const float *v, int64_t *ids, float *dists, size_t *got,
+                   char *err)
+{
+	size_t n = 0;
+	int rc;
+	sqlite3_bind_blob(q->stmt, 1, v, (int)(q->d * sizeof(float)), SQLITE_STATIC);
+	while ((rc = sqlite3_step(q->stmt)) == SQLITE_ROW && n < q->k) {
+		ids[n] = sqlite3_column_int64(q->stmt, 0);
+		dists[n] = (float)sqlite3_column_double(q->stmt, 1);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = err_set(err, ERR_FAIL, "KNN query failed: %s",
+		             sqlite3_errmsg(sqlite3_db_handle(q->stmt)));
+		sqlite3_reset(q->stmt);
+		return rc;
+	}
+	sqlite3_reset(q->stmt);
+	*got = n;
+	return 0;
+}
+
+void vtab_query_finalize(vtab_query *q)
+{
+	if (!q)
+		return;
+	sqlite3_finalize(q->stmt);
+	q->stmt = NULL;
+}
