@@ -94,7 +94,10 @@ void bench_dataset_name(const char *path, char *buf, size_t len);
 /* Reads the dataset and checks it against c (ERR_INPUT with the config line:
  * ground truth present, k and queries within it, nlist/ntrain within the train
  * rows, distance_metric matching), finds and probes vec0, prepares the database
- * folder. c must outlive r. On error r holds nothing to free. */
+ * folder, and checks every section's database before any work: a `db =` file
+ * that exists must hold this dataset as the section describes (dimension,
+ * metric, type, nlist, quantizer, rows, trained) and is measured as it is; any
+ * other must not exist yet. c must outlive r. On error r holds nothing to free. */
 int bench_open(bench_run *r, const cfg *c, char *err);
 
 /* Builds and measures section i. An IVF section on a vec0 without IVF ends

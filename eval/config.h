@@ -91,7 +91,7 @@ typedef struct cfg {
 void cfg_defaults(cfg *c);
 
 /* Parses path into c (which cfg_defaults filled) and validates it. On error c is
- * unspecified and err says "path:line: what". */
+ * left as it was and err says "path:line: what". */
 int cfg_load(const char *path, cfg *c, char *err);
 
 /* Nonzero when s can name a section or a run: 1 to CFG_NAME - 1 letters, digits,

@@ -586,19 +586,11 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 
 /* ---- plot --------------------------------------------------------------------- */
 
-/* recall-latency.dat/.gp, then gnuplot in dir. *plot is the image's name, or
- * NULL with note saying why there is none. */
-static int draw_plot(const bench_run *r, const char *dir, const char **plot, char *note,
-		     size_t len, char *err)
+/* The plot's data (one block per measured section) into fd and its gnuplot
+ * script into fg; returns the number of blocks. */
+static int plot_render(const bench_run *r, FILE *fd, FILE *fg)
 {
-	char *dat = NULL, *gp = NULL;
-	size_t dl = 0, gl = 0;
-	FILE *fd = open_memstream(&dat, &dl), *fg = open_memstream(&gp, &gl);
-	int rc = 0, blocks = 0;
-	if (!fd || !fg) {
-		rc = err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
+	int blocks = 0;
 	fprintf(fg, "# Draws " REP_PLOT ".png from " REP_PLOT ".dat: cd here, then gnuplot "
 		    REP_PLOT ".gp\nset terminal pngcairo size 1000,650 noenhanced\n"
 		    "set output '" REP_PLOT ".png'\nset title 'recall@%zu vs mean query "
@@ -625,17 +617,13 @@ static int draw_plot(const bench_run *r, const char *dir, const char **plot, cha
 		blocks++;
 	}
 	fputc('\n', fg);
-	fclose(fd);
-	fclose(fg);
-	fd = fg = NULL;
-	*plot = NULL;
-	if (!blocks) {
-		snprintf(note, len, "no section was measured");
-		goto out;
-	}
-	if ((rc = write_file(dir, REP_PLOT ".dat", dat, dl, err)) < 0 ||
-	    (rc = write_file(dir, REP_PLOT ".gp", gp, gl, err)) < 0)
-		goto out;
+	return blocks;
+}
+
+/* Runs gnuplot on the script in dir. *plot is the image's name, or NULL with
+ * note saying why there is none (a missing gnuplot is a note, not an error). */
+static void plot_run(const char *dir, const char **plot, char *note, size_t len)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addchdir_np(&fa, dir);
@@ -647,6 +635,7 @@ static int draw_plot(const bench_run *r, const char *dir, const char **plot, cha
 	posix_spawn_file_actions_destroy(&fa);
 	if (e == 0 && waitpid(pid, &st, 0) < 0)
 		e = errno;
+	*plot = NULL;
 	if (e == ENOENT)
 		snprintf(note, len, "gnuplot not found (Debian: apt install gnuplot-nox); "
 			 "run `gnuplot " REP_PLOT ".gp` in this folder to draw it");
@@ -656,11 +645,28 @@ static int draw_plot(const bench_run *r, const char *dir, const char **plot, cha
 		snprintf(note, len, "gnuplot failed on " REP_PLOT ".gp (status %d)", st);
 	else
 		*plot = REP_PLOT ".png";
-out:
+}
+
+/* recall-latency.dat/.gp, then gnuplot in dir (see plot_run for plot/note). */
+static int draw_plot(const bench_run *r, const char *dir, const char **plot, char *note,
+		     size_t len, char *err)
+{
+	char *dat = NULL, *gp = NULL;
+	size_t dl = 0, gl = 0;
+	FILE *fd = open_memstream(&dat, &dl), *fg = open_memstream(&gp, &gl);
+	int rc = 0, blocks = fd && fg ? plot_render(r, fd, fg) : -1;
 	if (fd)
 		fclose(fd);
 	if (fg)
 		fclose(fg);
+	*plot = NULL;
+	if (blocks < 0 || !dat || !gp)
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+	else if (blocks == 0)
+		snprintf(note, len, "no section was measured");
+	else if ((rc = write_file(dir, REP_PLOT ".dat", dat, dl, err)) == 0 &&
+		 (rc = write_file(dir, REP_PLOT ".gp", gp, gl, err)) == 0)
+		plot_run(dir, plot, note, len);
 	free(dat);
 	free(gp);
 	return rc;
