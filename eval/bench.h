@@ -46,7 +46,7 @@ typedef struct bench_build {
 	double centroids_s;  /* set-centroid x nlist */
 	double insert_s;
 	double assign_s;     /* moving untrained rows to their cells (insert-then-train) */
-	double verify_s;     /* ivftrain's self-query check before COMMIT */
+	double verify_s;     /* ivftrain's checks: self-queries before COMMIT, integrity after */
 	double lock_s;       /* write lock held by the centroid write */
 	double total_s;      /* table creation to a queryable index */
 	int verify_samples;

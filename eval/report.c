@@ -574,7 +574,9 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 		   "verify); query (ms): mean latency of one query, each timed alone after a "
 		   "warm-up pass; ratios vs the flat baseline.\n\n## Build phases\n\n");
 	md_build_table(f, r);
-	fprintf(f, "\n## Query latency\n\n");
+	fprintf(f, "\nsize: the database file as built; free: pages left by rows moved from "
+		   "unassigned cells, given back only by VACUUM; verify: ivftrain's self-queries "
+		   "before COMMIT and integrity check after.\n\n## Query latency\n\n");
 	md_query_table(f, r);
 	fprintf(f, "\n## Checks and notes\n\n");
 	md_checks(f, r);
