@@ -69,34 +69,41 @@ static int check_against_dataset(const bench_run *r, char *err)
 	const h5_dataset *ds = &r->ds;
 	char at[CFG_PATH + 16];
 	if (!ds->neighbors || ds->kgt == 0)
-		return err_set(err, ERR_INPUT,
-			       "%s has no ground truth (neighbors): make it with `vecdata groundtruth "
-			       "%s`",
-			       c->dataset, c->dataset);
+		return err_set(
+		    err, ERR_INPUT,
+		    "%s has no ground truth (neighbors): make it with `vecdata groundtruth "
+		    "%s`",
+		    c->dataset, c->dataset);
 	if (c->k > ds->kgt)
-		return err_set(err, ERR_INPUT, "%s: k = %zu but %s has ground truth for %zu "
-			       "neighbours", where(c, c->k_line, at, sizeof at), c->k, c->dataset,
-			       ds->kgt);
+		return err_set(err, ERR_INPUT,
+		               "%s: k = %zu but %s has ground truth for %zu "
+		               "neighbours",
+		               where(c, c->k_line, at, sizeof at), c->k, c->dataset, ds->kgt);
 	if (c->queries > ds->nq)
 		return err_set(err, ERR_INPUT, "%s: queries = %zu but %s has %zu test rows",
-			       where(c, c->queries_line, at, sizeof at), c->queries, c->dataset,
-			       ds->nq);
+		               where(c, c->queries_line, at, sizeof at), c->queries, c->dataset,
+		               ds->nq);
 	for (size_t i = 0; i < c->nidx; i++) {
 		const cfg_index *x = &c->idx[i];
 		if (x->metric_set && x->metric != dataset_metric(r))
-			return err_set(err, ERR_INPUT,
-				       "%s:%d: [%s] distance_metric = %s, but the ground truth of %s "
-				       "is %s",
-				       c->file, x->metric_line, x->name, cfg_metric_name(x->metric),
-				       c->dataset, ds->distance);
+			return err_set(
+			    err, ERR_INPUT,
+			    "%s:%d: [%s] distance_metric = %s, but the ground truth of %s "
+			    "is %s",
+			    c->file, x->metric_line, x->name, cfg_metric_name(x->metric),
+			    c->dataset, ds->distance);
 		if (x->type_ivf && (size_t)x->nlist > ds->n)
-			return err_set(err, ERR_INPUT, "%s:%d: [%s] nlist = %d exceeds the %zu train "
-				       "rows of %s", c->file, x->nlist_line, x->name, x->nlist,
-				       ds->n, c->dataset);
+			return err_set(err, ERR_INPUT,
+			               "%s:%d: [%s] nlist = %d exceeds the %zu train "
+			               "rows of %s",
+			               c->file, x->nlist_line, x->name, x->nlist, ds->n,
+			               c->dataset);
 		if (x->ntrain > ds->n)
-			return err_set(err, ERR_INPUT, "%s:%d: [%s] ntrain = %zu exceeds the %zu "
-				       "train rows of %s", c->file, x->ntrain_line, x->name,
-				       x->ntrain, ds->n, c->dataset);
+			return err_set(err, ERR_INPUT,
+			               "%s:%d: [%s] ntrain = %zu exceeds the %zu "
+			               "train rows of %s",
+			               c->file, x->ntrain_line, x->name, x->ntrain, ds->n,
+			               c->dataset);
 	}
 	return 0;
 }
@@ -115,7 +122,7 @@ static int compute_kth(bench_run *r, char *err)
 		for (size_t j = 0; j < r->k; j++) {
 			size_t id = (size_t)ds->neighbors[q * ds->kgt + j];
 			double dist = stats_distance(ds->test + q * ds->d, ds->train + id * ds->d,
-						     ds->d, r->angular);
+			                             ds->d, r->angular);
 			m = dist > m ? dist : m;
 		}
 		r->kth[q] = m;
@@ -136,11 +143,11 @@ static int make_db_dir(bench_run *r, char *err)
 	}
 	const char *base = getenv("TMPDIR");
 	if (snprintf(r->db_dir, sizeof r->db_dir, "%s/vecbench.XXXXXX",
-		     base && *base ? base : "/var/tmp") >= (int)sizeof r->db_dir)
+	             base && *base ? base : "/var/tmp") >= (int)sizeof r->db_dir)
 		return err_set(err, ERR_INPUT, "TMPDIR path too long");
 	if (!mkdtemp(r->db_dir))
 		return err_set(err, ERR_INPUT, "cannot make a database folder %s: %s", r->db_dir,
-			       strerror(errno));
+		               strerror(errno));
 	r->db_dir_made = 1;
 	return 0;
 }
@@ -200,8 +207,8 @@ out:
 }
 
 /* ivftrain's write path; the phases it reports go to the section's build. */
-static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t,
-			   const float *cent, ivf_assign assign, char *err)
+static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, const float *cent,
+                           ivf_assign assign, char *err)
 {
 	ivf_write_opts o;
 	ivf_write_defaults(&o);
@@ -236,8 +243,7 @@ static int insert_all(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, char
 }
 
 /* The build steps of an IVF section after table creation, in its order. */
-static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float *cent,
-		     char *err)
+static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float *cent, char *err)
 {
 	const cfg_index *x = s->cx;
 	int rc;
@@ -318,13 +324,13 @@ static int build(bench_run *r, bench_section *s, char *err)
 		}
 	}
 	vtab_spec spec = {
-		.d = r->ds.d,
-		.metric = s->metric,
-		.type_ivf = x->type_ivf,
-		.nlist = x->nlist,
-		.nprobe = x->type_ivf ? x->nprobe[0] : 0,
-		.oversample = x->oversample,
-		.chunk_size = x->chunk_size,
+	    .d = r->ds.d,
+	    .metric = s->metric,
+	    .type_ivf = x->type_ivf,
+	    .nlist = x->nlist,
+	    .nprobe = x->type_ivf ? x->nprobe[0] : 0,
+	    .oversample = x->oversample,
+	    .chunk_size = x->chunk_size,
 	};
 	snprintf(spec.name, sizeof spec.name, "%s", BENCH_TABLE);
 	snprintf(spec.quantizer, sizeof spec.quantizer, "%s", x->quantizer);
@@ -382,19 +388,21 @@ static int reuse(bench_run *r, bench_section *s, char *err)
 		snprintf(want, sizeof want, "%d/%s", x->nlist, x->quantizer);
 	}
 	if (what) {
-		rc = err_set(err, ERR_INPUT, "%s:%d: [%s] db %s: table %s has %s %s, the section and "
-			     "dataset need %s", c->file, x->line, x->name, s->db_path, t.name,
-			     what, have, want);
+		rc = err_set(err, ERR_INPUT,
+		             "%s:%d: [%s] db %s: table %s has %s %s, the section and "
+		             "dataset need %s",
+		             c->file, x->line, x->name, s->db_path, t.name, what, have, want);
 		goto out;
 	}
 	if ((rc = table_state(s, db, &t, err)) < 0)
 		goto out;
 	if ((size_t)s->build.rows != r->ds.n || (t.is_ivf && s->build.ncentroids == 0)) {
-		rc = err_set(err, ERR_INPUT, "%s:%d: [%s] db %s: table %s has %lld rows and %lld "
-			     "centroids; the dataset has %zu train rows%s", c->file, x->line,
-			     x->name, s->db_path, t.name, (long long)s->build.rows,
-			     (long long)s->build.ncentroids, r->ds.n,
-			     t.is_ivf ? " and an IVF table needs centroids" : "");
+		rc = err_set(err, ERR_INPUT,
+		             "%s:%d: [%s] db %s: table %s has %lld rows and %lld "
+		             "centroids; the dataset has %zu train rows%s",
+		             c->file, x->line, x->name, s->db_path, t.name,
+		             (long long)s->build.rows, (long long)s->build.ncentroids, r->ds.n,
+		             t.is_ivf ? " and an IVF table needs centroids" : "");
 		goto out;
 	}
 	snprintf(s->table, sizeof s->table, "%s", t.name);
@@ -418,10 +426,10 @@ static void score(const bench_run *r, bench_point *pt, const int64_t *ids, const
 		const int64_t *g = ids + q * r->k;
 		for (size_t j = 0; j < got[q]; j++)
 			dist[j] = g[j] >= 0 && (size_t)g[j] < ds->n
-					  ? stats_distance(ds->test + q * ds->d,
-							   ds->train + (size_t)g[j] * ds->d, ds->d,
-							   r->angular)
-					  : INFINITY;
+			              ? stats_distance(ds->test + q * ds->d,
+			                               ds->train + (size_t)g[j] * ds->d, ds->d,
+			                               r->angular)
+			              : INFINITY;
 		sum += stats_recall_ids(g, got[q], ds->neighbors + q * ds->kgt, r->k);
 		double t = stats_recall_ties(dist, got[q], r->kth[q], r->k, STATS_TIE_EPS);
 		sum_ties += t;
@@ -434,12 +442,12 @@ static void score(const bench_run *r, bench_point *pt, const int64_t *ids, const
 /* The harness-overhead reference: the least code that runs the same queries
  * (one prepared statement, bind the blob, step through the rows), timed as a
  * whole, so vecbench's per-query timing and bookkeeping show as the difference. */
-static int minimal_loop(const bench_run *r, sqlite3 *db, const vtab *t, double *mean_s,
-			char *err)
+static int minimal_loop(const bench_run *r, sqlite3 *db, const vtab *t, double *mean_s, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	char *sql = sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
-				    "AND k = ?2", vtab_key(t), t->name, t->column);
+	                            "AND k = ?2",
+	                            vtab_key(t), t->name, t->column);
 	if (!sql)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -451,7 +459,7 @@ static int minimal_loop(const bench_run *r, sqlite3 *db, const vtab *t, double *
 	double t0 = tm_now();
 	for (size_t q = 0; q < r->nq; q++) {
 		sqlite3_bind_blob(st, 1, r->ds.test + q * r->ds.d, (int)(r->ds.d * sizeof(float)),
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			sink += sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -467,8 +475,8 @@ static int minimal_loop(const bench_run *r, sqlite3 *db, const vtab *t, double *
 }
 
 /* Warm-up passes, then the timed pass of one nprobe into pt. */
-static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q,
-		      bench_point *pt, int64_t *ids, size_t *got, char *err)
+static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q, bench_point *pt,
+                      int64_t *ids, size_t *got, char *err)
 {
 	float dists[r->k];
 	char label[CFG_NAME + 32];
@@ -491,7 +499,7 @@ static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q,
 				return rc;
 			if (intr_pending())
 				return err_set(err, ERR_INTR, "interrupted while querying [%s]",
-					       s->cx->name);
+				               s->cx->name);
 			prog_update(&pg, pass * r->nq + i + 1);
 		}
 	}
@@ -512,8 +520,8 @@ static int query(bench_run *r, bench_section *s, char *err)
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &db,
-			    err)) < 0 ||
+	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &db, err)) <
+	        0 ||
 	    (rc = vtab_find(db, s->table, NULL, 0, &t, err)) < 0 ||
 	    (rc = vtab_query_prepare(db, &t, r->k, &q, err)) < 0)
 		goto out;
@@ -558,7 +566,7 @@ static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, c
 	if (x->db[0])
 		snprintf(s->db_path, sizeof s->db_path, "%s", x->db);
 	else if (snprintf(s->db_path, sizeof s->db_path, "%s/%s.sqlite", r->db_dir, x->name) >=
-		 (int)sizeof s->db_path)
+	         (int)sizeof s->db_path)
 		return err_set(err, ERR_INPUT, "database path for [%s] too long", x->name);
 	if (stat(s->db_path, &st) != 0) {
 		/* a file to be built at a path the config names: its folder must exist */
@@ -568,15 +576,17 @@ static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, c
 		if (slash)
 			*slash = 0;
 		if (slash && slash != dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
-			return err_set(err, ERR_INPUT, "[%s] db %s: folder %s does not exist", x->name,
-				       s->db_path, dir);
+			return err_set(err, ERR_INPUT, "[%s] db %s: folder %s does not exist",
+			               x->name, s->db_path, dir);
 		return 0;
 	}
 	if (x->type_ivf && !r->ext.has_ivf)
 		return 0;
 	if (!x->db[0])
-		return err_set(err, ERR_INPUT, "%s already exists: remove it, or name it in [%s] "
-			       "db = to measure it as it is", s->db_path, x->name);
+		return err_set(err, ERR_INPUT,
+		               "%s already exists: remove it, or name it in [%s] "
+		               "db = to measure it as it is",
+		               s->db_path, x->name);
 	return reuse(r, s, err);
 }
 
@@ -622,8 +632,8 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 	if (x->type_ivf && !r->ext.has_ivf) {
 		s->status = BENCH_SKIPPED;
 		snprintf(s->reason, sizeof s->reason,
-			 "vec0 %s (%.300s) has no IVF index: `indexed by ivf(...)` is rejected",
-			 r->ext.version, r->ext.path);
+		         "vec0 %s (%.300s) has no IVF index: `indexed by ivf(...)` is rejected",
+		         r->ext.version, r->ext.path);
 		return 0;
 	}
 	int rc = s->build.reused ? 0 : build(r, s, err);

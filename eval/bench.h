@@ -31,59 +31,59 @@
 typedef enum { BENCH_PENDING = 0, BENCH_OK, BENCH_SKIPPED, BENCH_FAILED } bench_status;
 
 typedef struct bench_point {
-	int nprobe;          /* 0 for a flat section */
-	double *lat_s;       /* stats.n per-query latencies in query order, owned */
+	int nprobe;    /* 0 for a flat section */
+	double *lat_s; /* stats.n per-query latencies in query order, owned */
 	stats_lat lat;
-	double recall;       /* recall@k by id, mean over queries */
-	double recall_ties;  /* ann-benchmarks' recall (distance ties count) */
-	size_t inexact;      /* queries whose recall with ties is below 1 */
+	double recall;      /* recall@k by id, mean over queries */
+	double recall_ties; /* ann-benchmarks' recall (distance ties count) */
+	size_t inexact;     /* queries whose recall with ties is below 1 */
 } bench_point;
 
 typedef struct bench_build {
-	int reused;          /* the section's db held the table already: not built here */
-	size_t ntrain;       /* rows k-means trained on (ivftrain) */
-	double train_s;      /* k-means (ivftrain) or compute-centroids (builtin, assigns too) */
-	double centroids_s;  /* set-centroid x nlist */
+	int reused;         /* the section's db held the table already: not built here */
+	size_t ntrain;      /* rows k-means trained on (ivftrain) */
+	double train_s;     /* k-means (ivftrain) or compute-centroids (builtin, assigns too) */
+	double centroids_s; /* set-centroid x nlist */
 	double insert_s;
-	double assign_s;     /* moving untrained rows to their cells (insert-then-train) */
-	double verify_s;     /* ivftrain's checks: self-queries before COMMIT, integrity after */
-	double lock_s;       /* write lock held by the centroid write */
-	double total_s;      /* table creation to a queryable index */
+	double assign_s; /* moving untrained rows to their cells (insert-then-train) */
+	double verify_s; /* ivftrain's checks: self-queries before COMMIT, integrity after */
+	double lock_s;   /* write lock held by the centroid write */
+	double total_s;  /* table creation to a queryable index */
 	int verify_samples;
 	int km_niter;
 	double km_inertia, km_imbalance;
 	int64_t rows, file_bytes, ncentroids, unassigned;
-	int64_t free_bytes;  /* free pages left in the file (moved rows), until a VACUUM */
+	int64_t free_bytes; /* free pages left in the file (moved rows), until a VACUUM */
 } bench_build;
 
 typedef struct bench_section {
 	const cfg_index *cx;
 	bench_status status;
-	char reason[ERR_LEN];        /* why skipped or failed */
+	char reason[ERR_LEN]; /* why skipped or failed */
 	char db_path[CFG_PATH];
-	char table[VTAB_NAME];       /* the vec0 table measured */
-	int db_made;                 /* created by this run (removed at the end unless kept) */
-	vtab_metric metric;          /* of the table */
+	char table[VTAB_NAME]; /* the vec0 table measured */
+	int db_made;           /* created by this run (removed at the end unless kept) */
+	vtab_metric metric;    /* of the table */
 	bench_build build;
 	bench_point pts[CFG_MAX_NPROBE];
 	int npts;
-	int exact_pass;              /* flat: every query's recall with ties is 1 */
-	double loop_mean_s;          /* flat: minimal C loop's mean latency; 0 = not run */
+	int exact_pass;     /* flat: every query's recall with ties is 1 */
+	double loop_mean_s; /* flat: minimal C loop's mean latency; 0 = not run */
 } bench_section;
 
 typedef struct bench_run {
 	const cfg *c;
 	h5_dataset ds;
-	char dataset_name[256];      /* file name without folder and .hdf5 */
-	size_t nq, k;                /* queries used, neighbours scored */
-	int angular;                 /* dataset distance is angular */
-	double max_abs;              /* largest |value| in train: int8 clamps to [-1, 1] */
-	double *kth;                 /* nq: k-th true distance of each query, owned */
+	char dataset_name[256]; /* file name without folder and .hdf5 */
+	size_t nq, k;           /* queries used, neighbours scored */
+	int angular;            /* dataset distance is angular */
+	double max_abs;         /* largest |value| in train: int8 clamps to [-1, 1] */
+	double *kth;            /* nq: k-th true distance of each query, owned */
 	vec0_ext ext;
 	char db_dir[CFG_PATH];
 	int db_dir_made;
 	time_t started;
-	double t0;                   /* tm_now() at bench_open */
+	double t0; /* tm_now() at bench_open */
 	bench_section sec[CFG_MAX_INDEX];
 	size_t nsec;
 } bench_run;

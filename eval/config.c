@@ -45,12 +45,12 @@ typedef enum {
 /* When an index key applies (checked once the whole section is read). */
 enum {
 	A_ANY = 0,
-	A_IVF = 1 << 0,        /* type = ivf */
-	A_IVFTRAIN = 1 << 1,   /* trainer = ivftrain */
-	A_ITT = 1 << 2,        /* order = insert-then-train */
-	A_QUANT = 1 << 3,      /* quantizer other than none */
-	A_POW2 = 1 << 4,       /* value must be a power of two (page_size) */
-	A_MULT8 = 1 << 5,      /* value must be a multiple of 8 (chunk_size) */
+	A_IVF = 1 << 0,      /* type = ivf */
+	A_IVFTRAIN = 1 << 1, /* trainer = ivftrain */
+	A_ITT = 1 << 2,      /* order = insert-then-train */
+	A_QUANT = 1 << 3,    /* quantizer other than none */
+	A_POW2 = 1 << 4,     /* value must be a power of two (page_size) */
+	A_MULT8 = 1 << 5,    /* value must be a multiple of 8 (chunk_size) */
 };
 
 typedef struct key_def {
@@ -74,36 +74,36 @@ static const char *const metric_names[] = {"l2", "cosine", "l1", NULL};
 #define I(f) offsetof(cfg_index, f)
 /* vec0's own limits: nlist and nprobe up to 65536 (VEC0_IVF_MAX_NLIST) */
 static const key_def keys[] = {
-	{S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0},
-	{S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0},
-	{S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0},
-	{S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0},
-	{S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0},
-	{S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0},
-	{S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0},
-	{S_RUN, "keep_db", V_BOOL, C(keep_db), 0, 1, NULL, 0},
-	{S_RUN, "seed", V_U64, C(seed), 0, 0, NULL, 0},
-	{S_RUN, "threads", V_INT, C(threads), 0, 4096, NULL, 0},
-	{S_RUN, "warmup", V_INT, C(warmup), 0, 100, NULL, 0},
-	{S_RUN, "batch", V_SIZE, C(batch), 1, 1e7, NULL, 0},
-	{S_RUN, "overhead_check", V_BOOL, C(overhead_check), 0, 1, NULL, 0},
-	{S_GATE, "min_recall", V_MINRECALL, C(gate), 0, 0, NULL, 0},
-	{S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0},
-	{S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0},
-	{S_INDEX, "type", V_ENUM, I(type_ivf), 0, 0, type_names, A_ANY},
-	{S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_IVF},
-	{S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_IVF},
-	{S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVF | A_IVFTRAIN},
-	{S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVF | A_IVFTRAIN},
-	{S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_IVF},
-	{S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_IVF},
-	{S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVF | A_IVFTRAIN | A_ITT},
-	{S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_IVF},
-	{S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_IVF | A_QUANT},
-	{S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY},
-	{S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8},
-	{S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2},
-	{S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY},
+    {S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0},
+    {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0},
+    {S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0},
+    {S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0},
+    {S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0},
+    {S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0},
+    {S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0},
+    {S_RUN, "keep_db", V_BOOL, C(keep_db), 0, 1, NULL, 0},
+    {S_RUN, "seed", V_U64, C(seed), 0, 0, NULL, 0},
+    {S_RUN, "threads", V_INT, C(threads), 0, 4096, NULL, 0},
+    {S_RUN, "warmup", V_INT, C(warmup), 0, 100, NULL, 0},
+    {S_RUN, "batch", V_SIZE, C(batch), 1, 1e7, NULL, 0},
+    {S_RUN, "overhead_check", V_BOOL, C(overhead_check), 0, 1, NULL, 0},
+    {S_GATE, "min_recall", V_MINRECALL, C(gate), 0, 0, NULL, 0},
+    {S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0},
+    {S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0},
+    {S_INDEX, "type", V_ENUM, I(type_ivf), 0, 0, type_names, A_ANY},
+    {S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_IVF},
+    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_IVF},
+    {S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVF | A_IVFTRAIN},
+    {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVF | A_IVFTRAIN},
+    {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_IVF},
+    {S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_IVF},
+    {S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVF | A_IVFTRAIN | A_ITT},
+    {S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_IVF},
+    {S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_IVF | A_QUANT},
+    {S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY},
+    {S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8},
+    {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2},
+    {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY},
 };
 #undef C
 #undef I
@@ -114,7 +114,7 @@ static const char *const fixed_names[] = {"dataset", "vec0", "run", "gate"};
 typedef struct parse {
 	cfg *c;
 	const char *file;
-	char dir[CFG_PATH];             /* folder of file, for relative paths */
+	char dir[CFG_PATH]; /* folder of file, for relative paths */
 	FILE *f;
 	int line;                       /* lines read so far = line of the handler call */
 	int err_line;                   /* line of the first error (0: none) */
@@ -122,7 +122,7 @@ typedef struct parse {
 	int fixed_line[S_INDEX];        /* header line of each fixed section, 0 = absent */
 	int seen_fixed[S_INDEX][NKEYS]; /* line of each key of the fixed sections */
 	int seen_idx[CFG_MAX_INDEX][NKEYS];
-	int min_line[GATE_MAX_MIN];     /* line of each gate minimum */
+	int min_line[GATE_MAX_MIN]; /* line of each gate minimum */
 } parse;
 
 /* Records the first error with its line (later ones are dropped); returns -1 so
@@ -179,18 +179,19 @@ static int section_open(parse *p, const char *name, int line)
 		if (strcmp(name, fixed_names[k]) == 0) {
 			if (p->fixed_line[k])
 				return perr(p, line, "section [%s] given twice (first on line %d)",
-					    name, p->fixed_line[k]);
+				            name, p->fixed_line[k]);
 			p->fixed_line[k] = line;
 			return 0;
 		}
 	}
 	if (!cfg_valid_name(name))
-		return perr(p, line, "section name [%s]: use up to %d letters, digits, '-', '_', '.'",
-			    name, CFG_NAME - 1);
+		return perr(p, line,
+		            "section name [%s]: use up to %d letters, digits, '-', '_', '.'", name,
+		            CFG_NAME - 1);
 	int i = index_of(p->c, name);
 	if (i >= 0)
 		return perr(p, line, "section [%s] given twice (first on line %d)", name,
-			    p->c->idx[i].line);
+		            p->c->idx[i].line);
 	if (p->c->nidx == CFG_MAX_INDEX)
 		return perr(p, line, "more than %d index sections", CFG_MAX_INDEX);
 	index_defaults(&p->c->idx[p->c->nidx++], name, line);
@@ -247,7 +248,7 @@ static int parse_ll(const char *v, double min, double max, long long *out)
 static int parse_bool(const char *v, int *out)
 {
 	static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no",
-										"off", "0"};
+	                                                                         "off", "0"};
 	for (int i = 0; i < 4; i++) {
 		if (strcmp(v, t[i]) == 0 || strcmp(v, f[i]) == 0) {
 			*out = strcmp(v, t[i]) == 0;
@@ -273,7 +274,7 @@ static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 		long long np;
 		if (parse_ll(tok, k->min, k->max, &np))
 			return perr(p, p->line, "nprobe: \"%s\" is not an integer in [1, 65536]",
-				    tok);
+			            tok);
 		if (n == CFG_MAX_NPROBE)
 			return perr(p, p->line, "nprobe: more than %d values", CFG_MAX_NPROBE);
 		for (int j = 0; j < n; j++)
@@ -305,14 +306,14 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 	case V_NAME:
 		if (!cfg_valid_name(v))
 			return perr(p, p->line, "%s: use up to %d letters, digits, '-', '_', '.'",
-				    k->name, CFG_NAME - 1);
+			            k->name, CFG_NAME - 1);
 		snprintf(dst, CFG_NAME, "%s", v);
 		return 0;
 	case V_SIZE:
 	case V_INT:
 		if (parse_ll(v, k->min, k->max, &ll))
 			return perr(p, p->line, "%s: \"%s\" is not an integer in [%.0f, %.0f]",
-				    k->name, v, k->min, k->max);
+			            k->name, v, k->min, k->max);
 		if ((k->rules & A_POW2) && (ll & (ll - 1)))
 			return perr(p, p->line, "%s: %lld is not a power of two", k->name, ll);
 		if ((k->rules & A_MULT8) && ll % 8)
@@ -326,7 +327,8 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		errno = 0;
 		unsigned long long u = strtoull(v, &end, 10);
 		if (errno || end == v || *end || *v == '-')
-			return perr(p, p->line, "%s: \"%s\" is not an unsigned integer", k->name, v);
+			return perr(p, p->line, "%s: \"%s\" is not an unsigned integer", k->name,
+			            v);
 		*(uint64_t *)dst = u;
 		return 0;
 	}
@@ -338,8 +340,8 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		errno = 0;
 		double d = strtod(v, &end);
 		if (errno || end == v || *end || !(d >= k->min && d <= k->max))
-			return perr(p, p->line, "%s: \"%s\" is not a number in [%g, %g]", k->name, v,
-				    k->min, k->max);
+			return perr(p, p->line, "%s: \"%s\" is not a number in [%g, %g]", k->name,
+			            v, k->min, k->max);
 		*(double *)dst = d;
 		return 0;
 	}
@@ -357,7 +359,7 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		char list[128] = "";
 		for (int i = 0; k->names[i]; i++)
 			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-				 i ? " | " : "", k->names[i]);
+			         i ? " | " : "", k->names[i]);
 		return perr(p, p->line, "%s: \"%s\" is not one of %s", k->name, v, list);
 	case V_NPROBE:
 		return parse_nprobe(p, k, v, (cfg_index *)base);
@@ -442,8 +444,8 @@ static int check_index(parse *p, size_t xi)
 	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {
 		if (l_order && x->order == CFG_ORDER_CENTROIDS_FIRST)
 			return perr(p, l_order,
-				    "order = centroids-first needs trainer = ivftrain: the builtin "
-				    "trainer runs on rows already inserted");
+			            "order = centroids-first needs trainer = ivftrain: the builtin "
+			            "trainer runs on rows already inserted");
 		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
 	}
 	/* set-centroid stores float32 centroids, which sqlite-vec's quantized cells
@@ -451,16 +453,16 @@ static int check_index(parse *p, size_t xi)
 	int l_quant = seen[key_index(S_INDEX, "quantizer")];
 	if (x->type_ivf && strcmp(x->quantizer, "none") != 0 && x->trainer != CFG_TRAINER_BUILTIN)
 		return perr(p, l_quant,
-			    "quantizer = %s needs trainer = builtin: vec0 cannot use float32 "
-			    "centroids set from outside with quantized cells",
-			    x->quantizer);
+		            "quantizer = %s needs trainer = builtin: vec0 cannot use float32 "
+		            "centroids set from outside with quantized cells",
+		            x->quantizer);
 	for (size_t ki = 0; ki < NKEYS; ki++) {
 		const char *why;
 		if (keys[ki].sec != S_INDEX || !seen[ki])
 			continue;
 		if ((why = not_applicable(x, keys[ki].rules)))
 			return perr(p, seen[ki], "%s does not apply to [%s] (%s)", keys[ki].name,
-				    x->name, why);
+			            x->name, why);
 	}
 	x->metric_set = seen[key_index(S_INDEX, "distance_metric")] != 0;
 	if (x->metric_set)
@@ -482,10 +484,10 @@ static int check_index(parse *p, size_t xi)
 	for (int j = 0; j < x->nnprobe; j++)
 		if (x->nprobe[j] > x->nlist)
 			return perr(p, l_nprobe, "nprobe %d exceeds nlist %d", x->nprobe[j],
-				    x->nlist);
+			            x->nlist);
 	if (x->ntrain && x->ntrain < (size_t)x->nlist)
 		return perr(p, x->ntrain_line, "ntrain %zu is less than nlist %d", x->ntrain,
-			    x->nlist);
+		            x->nlist);
 	return 0;
 }
 
@@ -494,7 +496,7 @@ static int check_all(parse *p)
 	cfg *c = p->c;
 	if (!p->seen_fixed[S_DATASET][key_index(S_DATASET, "path")])
 		return perr(p, p->fixed_line[S_DATASET] ? p->fixed_line[S_DATASET] : p->line,
-			    "[dataset] path is required");
+		            "[dataset] path is required");
 	if (c->nidx == 0)
 		return perr(p, p->line, "no index sections: add one such as [flat] type = flat");
 	/* lines for checks against the dataset; a default is reported at [dataset] */
@@ -514,10 +516,10 @@ static int check_all(parse *p)
 		const cfg_index *x = cfg_find(c, sec);
 		if (!x)
 			return perr(p, p->min_line[i], "min_recall: no section [%s] in this file",
-				    sec);
+			            sec);
 		if (at && !x->type_ivf)
 			return perr(p, p->min_line[i], "min_recall: [%s] is flat, it has no nprobe",
-				    sec);
+			            sec);
 	}
 	return 0;
 }
@@ -550,7 +552,7 @@ int cfg_load(const char *path, cfg *c, char *err)
 	const char *slash = strrchr(path, '/');
 	if (slash)
 		snprintf(p->dir, sizeof p->dir, "%.*s", (int)(slash - path + (slash == path)),
-			 path);
+		         path);
 	p->f = fopen(path, "r");
 	if (!p->f) {
 		rc = err_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));

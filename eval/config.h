@@ -15,9 +15,9 @@
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
  * unknown sections or keys, bad values, keys given twice, keys that do not apply
  * to the section's type or trainer, a quantizer with centroids set from outside
- * (vec0 cannot compare float32 centroids with quantized cells). Relative paths in the file are taken from the
- * file's own folder, so a config runs the same from any working directory.
- * The struct is plain data: copy it, no free.
+ * (vec0 cannot compare float32 centroids with quantized cells). Relative paths in the file are
+ * taken from the file's own folder, so a config runs the same from any working directory. The
+ * struct is plain data: copy it, no free.
  */
 #ifndef IVFKIT_CONFIG_H
 #define IVFKIT_CONFIG_H
@@ -30,7 +30,7 @@
 #include "vtab.h"
 
 #define CFG_PATH 4096
-#define CFG_NAME 64        /* section names are also file names and gate points */
+#define CFG_NAME 64 /* section names are also file names and gate points */
 #define CFG_MAX_INDEX 32
 #define CFG_MAX_NPROBE 32
 
@@ -39,47 +39,47 @@ typedef enum { CFG_ORDER_CENTROIDS_FIRST = 0, CFG_ORDER_INSERT_THEN_TRAIN = 1 } 
 
 typedef struct cfg_index {
 	char name[CFG_NAME];
-	int line;                     /* line of the [NAME] header */
-	int type_ivf;                 /* 0 flat, 1 ivf */
-	int nlist, nlist_line;        /* ivf: centroids */
-	int nprobe[CFG_MAX_NPROBE];   /* ivf: the sweep, in the order given */
+	int line;                   /* line of the [NAME] header */
+	int type_ivf;               /* 0 flat, 1 ivf */
+	int nlist, nlist_line;      /* ivf: centroids */
+	int nprobe[CFG_MAX_NPROBE]; /* ivf: the sweep, in the order given */
 	int nnprobe;
-	size_t ntrain;                /* ivf + ivftrain: sample size; 0 = every train row */
+	size_t ntrain; /* ivf + ivftrain: sample size; 0 = every train row */
 	int ntrain_line;
-	int niter;                    /* ivf + ivftrain: k-means iterations (default 20) */
+	int niter; /* ivf + ivftrain: k-means iterations (default 20) */
 	cfg_trainer trainer;
 	cfg_order order;
-	ivf_assign assign;            /* insert-then-train + ivftrain: reinsert | native */
-	char quantizer[16];           /* ivf: "none", "int8", "binary" */
-	int oversample;               /* ivf with a quantizer: 0 = vec0's default */
-	int metric_set;               /* distance_metric given; else the dataset's */
+	ivf_assign assign;  /* insert-then-train + ivftrain: reinsert | native */
+	char quantizer[16]; /* ivf: "none", "int8", "binary" */
+	int oversample;     /* ivf with a quantizer: 0 = vec0's default */
+	int metric_set;     /* distance_metric given; else the dataset's */
 	vtab_metric metric;
 	int metric_line;
-	int chunk_size;               /* 0 = vec0's default */
-	int page_size;                /* 0 = SQLite's default */
-	char db[CFG_PATH];            /* "" = a fresh file in the run's db_dir */
+	int chunk_size;    /* 0 = vec0's default */
+	int page_size;     /* 0 = SQLite's default */
+	char db[CFG_PATH]; /* "" = a fresh file in the run's db_dir */
 } cfg_index;
 
 typedef struct cfg {
-	char file[CFG_PATH];          /* the config file as given */
+	char file[CFG_PATH]; /* the config file as given */
 	/* [dataset] */
 	char dataset[CFG_PATH];
-	size_t queries;               /* 0 = every test row */
+	size_t queries; /* 0 = every test row */
 	int queries_line;
 	size_t k;
 	int k_line;
 	/* [vec0] */
-	char vec0[CFG_PATH];          /* "" = vec0_find's search order */
+	char vec0[CFG_PATH]; /* "" = vec0_find's search order */
 	/* [run] */
-	char name[CFG_NAME];          /* "" = a UTC timestamp */
-	char results[CFG_PATH];       /* results root (default "results" in the working folder) */
-	char db_dir[CFG_PATH];        /* "" = a fresh folder under $TMPDIR or /var/tmp */
+	char name[CFG_NAME];    /* "" = a UTC timestamp */
+	char results[CFG_PATH]; /* results root (default "results" in the working folder) */
+	char db_dir[CFG_PATH];  /* "" = a fresh folder under $TMPDIR or /var/tmp */
 	int keep_db;
-	uint64_t seed;                /* sampling and k-means (default 1234) */
-	int threads;                  /* k-means threads; 0 = every core */
-	int warmup;                   /* untimed passes over the queries before timing (default 1) */
-	size_t batch;                 /* rows per insert transaction (default 1000) */
-	int overhead_check;           /* time a minimal C query loop on flat sections (default on) */
+	uint64_t seed;      /* sampling and k-means (default 1234) */
+	int threads;        /* k-means threads; 0 = every core */
+	int warmup;         /* untimed passes over the queries before timing (default 1) */
+	size_t batch;       /* rows per insert transaction (default 1000) */
+	int overhead_check; /* time a minimal C query loop on flat sections (default on) */
 	/* [gate] */
 	gate_opts gate;
 	/* index sections, in file order */

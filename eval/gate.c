@@ -30,8 +30,8 @@ int gate_add_min(gate_opts *o, const char *spec, char *err)
 {
 	const char *eq = strrchr(spec, '=');
 	if (!eq || eq == spec)
-		return err_set(err, ERR_INPUT, "min recall \"%s\": expected SECTION[@NPROBE]=RECALL",
-			       spec);
+		return err_set(err, ERR_INPUT,
+		               "min recall \"%s\": expected SECTION[@NPROBE]=RECALL", spec);
 	size_t len = (size_t)(eq - spec);
 	if (len >= GATE_POINT)
 		return err_set(err, ERR_INPUT, "min recall \"%s\": section name too long", spec);
@@ -39,8 +39,8 @@ int gate_add_min(gate_opts *o, const char *spec, char *err)
 	errno = 0;
 	double r = strtod(eq + 1, &end);
 	if (errno || end == eq + 1 || *end || !(r >= 0 && r <= 1))
-		return err_set(err, ERR_INPUT, "min recall \"%s\": recall must be a number in [0, 1]",
-			       spec);
+		return err_set(err, ERR_INPUT,
+		               "min recall \"%s\": recall must be a number in [0, 1]", spec);
 	gate_min m = {.recall = r};
 	memcpy(m.point, spec, len);
 	m.point[len] = 0;
@@ -48,8 +48,9 @@ int gate_add_min(gate_opts *o, const char *spec, char *err)
 	if (at) {
 		long np = strtol(at + 1, &end, 10);
 		if (at == m.point || end == at + 1 || *end || np < 1)
-			return err_set(err, ERR_INPUT,
-				       "min recall \"%s\": expected SECTION@NPROBE with NPROBE >= 1", spec);
+			return err_set(
+			    err, ERR_INPUT,
+			    "min recall \"%s\": expected SECTION@NPROBE with NPROBE >= 1", spec);
 	}
 	for (size_t i = 0; i < o->nmin; i++) {
 		if (strcmp(o->min[i].point, m.point) == 0) {
@@ -73,7 +74,7 @@ void gate_result_free(gate_result *res)
 
 /* Appends a check; ERR_NOMEM when it cannot grow. */
 static int add_check(gate_result *res, gate_verdict v, char *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int add_check(gate_result *res, gate_verdict v, char *err, const char *fmt, ...)
 {
 	if (res->n == res->cap) {
@@ -134,12 +135,12 @@ static int load_results(const char *path, cJSON **out, char *err)
 	    !cJSON_IsString(st) ||
 	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "sections"))) {
 		rc = err_set(err, ERR_INPUT, "%s: not a vecbench results file (format %s)", path,
-			     GATE_FORMAT);
+		             GATE_FORMAT);
 	} else if (strcmp(st->valuestring, "complete") != 0) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
 		rc = err_set(err, ERR_INPUT, "%s: run is %s%s%s, not complete", path,
-			     st->valuestring, cJSON_IsString(e) ? ": " : "",
-			     cJSON_IsString(e) ? e->valuestring : "");
+		             st->valuestring, cJSON_IsString(e) ? ": " : "",
+		             cJSON_IsString(e) ? e->valuestring : "");
 	}
 	if (rc)
 		cJSON_Delete(doc);
@@ -153,7 +154,7 @@ done:
 
 /* A member of obj that must be a number; ERR_INPUT naming file and field. */
 static int get_num(const char *path, const cJSON *obj, const char *where, const char *key,
-		   double *v, char *err)
+                   double *v, char *err)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsNumber(x))
@@ -163,7 +164,7 @@ static int get_num(const char *path, const cJSON *obj, const char *where, const 
 }
 
 static int get_str(const char *path, const cJSON *obj, const char *where, const char *key,
-		   const char **v, char *err)
+                   const char **v, char *err)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsString(x))
@@ -187,14 +188,13 @@ static const cJSON *find_section(const cJSON *doc, const char *name)
 /* The point of sec at nprobe (0: a flat section's only point, or an IVF
  * section's largest nprobe). NULL when there is none; ERR_INPUT when a point is
  * malformed. */
-static int find_point(const char *path, const cJSON *sec, long nprobe, const cJSON **pt,
-		      char *err)
+static int find_point(const char *path, const cJSON *sec, long nprobe, const cJSON **pt, char *err)
 {
 	const cJSON *points = cJSON_GetObjectItemCaseSensitive(sec, "points");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(sec, "name");
 	if (!cJSON_IsArray(points))
 		return err_set(err, ERR_INPUT, "%s: section %s has no points array", path,
-			       cJSON_IsString(name) ? name->valuestring : "?");
+		               cJSON_IsString(name) ? name->valuestring : "?");
 	const cJSON *p, *best = NULL;
 	double best_np = -1;
 	cJSON_ArrayForEach(p, points)
@@ -203,7 +203,7 @@ static int find_point(const char *path, const cJSON *sec, long nprobe, const cJS
 		double v = cJSON_IsNumber(np) ? np->valuedouble : 0;
 		if (!cJSON_IsNumber(np) && !cJSON_IsNull(np))
 			return err_set(err, ERR_INPUT, "%s: a point of section %s has no nprobe",
-				       path, cJSON_IsString(name) ? name->valuestring : "?");
+			               path, cJSON_IsString(name) ? name->valuestring : "?");
 		if (nprobe ? v == (double)nprobe : v > best_np) {
 			best = p;
 			best_np = v;
@@ -226,22 +226,22 @@ static void point_label(const char *sec, const cJSON *pt, char *buf, size_t len)
 /* Resolves a gated point in doc: *pt set when measured; otherwise a failing check
  * saying why is added and *pt is NULL. */
 static int resolve(const char *path, const cJSON *doc, const char *what, const char *section,
-		   long nprobe, const char *label, const cJSON **pt, gate_result *res, char *err)
+                   long nprobe, const char *label, const cJSON **pt, gate_result *res, char *err)
 {
 	*pt = NULL;
 	const cJSON *sec = find_section(doc, section);
 	if (!sec)
 		return add_check(res, GATE_FAIL, err, "%s %s: section missing from %s", what, label,
-				 path);
+		                 path);
 	const char *st = "";
 	int rc = get_str(path, sec, section, "status", &st, err);
 	if (rc)
 		return rc;
 	if (strcmp(st, "ok") != 0) {
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(sec, "reason");
-		return add_check(res, GATE_FAIL, err, "%s %s: section %s in %s%s%s", what, label, st,
-				 path, cJSON_IsString(r) ? ": " : "",
-				 cJSON_IsString(r) ? r->valuestring : "");
+		return add_check(res, GATE_FAIL, err, "%s %s: section %s in %s%s%s", what, label,
+		                 st, path, cJSON_IsString(r) ? ": " : "",
+		                 cJSON_IsString(r) ? r->valuestring : "");
 	}
 	rc = find_point(path, sec, nprobe, pt, err);
 	if (rc == 0 && !*pt)
@@ -250,7 +250,7 @@ static int resolve(const char *path, const cJSON *doc, const char *what, const c
 }
 
 static int check_min(const char *path, const cJSON *doc, const gate_min *m, gate_result *res,
-		     char *err)
+                     char *err)
 {
 	char section[GATE_POINT];
 	snprintf(section, sizeof section, "%s", m->point);
@@ -270,8 +270,8 @@ static int check_min(const char *path, const cJSON *doc, const gate_min *m, gate
 	if ((rc = get_num(path, pt, label, "recall", &r, err)))
 		return rc;
 	return add_check(res, r >= m->recall ? GATE_PASS : GATE_FAIL, err,
-			 "min recall %s: %.4f %s %.4f", label, r, r >= m->recall ? ">=" : "<",
-			 m->recall);
+	                 "min recall %s: %.4f %s %.4f", label, r, r >= m->recall ? ">=" : "<",
+	                 m->recall);
 }
 
 /* Each flat section's recorded exactness check (recall with ties 1.0). */
@@ -292,14 +292,14 @@ static int check_exact(const char *path, const cJSON *doc, gate_result *res, cha
 		const cJSON *pass = cJSON_GetObjectItemCaseSensitive(ex, "pass");
 		double rt = 0, bad = 0;
 		if (!cJSON_IsBool(pass))
-			return err_set(err, ERR_INPUT, "%s: flat section %s has no exact.pass", path,
-				       name);
+			return err_set(err, ERR_INPUT, "%s: flat section %s has no exact.pass",
+			               path, name);
 		if ((rc = get_num(path, ex, name, "recall_ties", &rt, err)) ||
 		    (rc = get_num(path, ex, name, "inexact_queries", &bad, err)))
 			return rc;
 		rc = add_check(res, cJSON_IsTrue(pass) ? GATE_PASS : GATE_FAIL, err,
-			       "flat exact %s: recall with ties %.4f, %.0f queries below 1", name,
-			       rt, bad);
+		               "flat exact %s: recall with ties %.4f, %.0f queries below 1", name,
+		               rt, bad);
 		if (rc)
 			return rc;
 	}
@@ -322,17 +322,18 @@ static int same_dataset(const char *rp, const cJSON *r, const char *bp, const cJ
 	    (rc = get_num(bp, db, "dataset", "queries", &qb, err)))
 		return rc;
 	if (strcmp(nr, nb) != 0 || kr != kb || qr != qb)
-		return err_set(err, ERR_INPUT,
-			       "baseline %s measured %s (k %.0f, %.0f queries), results %s measured "
-			       "%s (k %.0f, %.0f queries): not comparable",
-			       bp, nb, kb, qb, rp, nr, kr, qr);
+		return err_set(
+		    err, ERR_INPUT,
+		    "baseline %s measured %s (k %.0f, %.0f queries), results %s measured "
+		    "%s (k %.0f, %.0f queries): not comparable",
+		    bp, nb, kb, qb, rp, nr, kr, qr);
 	return 0;
 }
 
 /* One baseline point against the same point in the results. */
 static int check_vs_baseline(const char *rp, const cJSON *r, const char *bp, const char *section,
-			     const cJSON *bpt, double max_drop, double max_ratio, gate_result *res,
-			     char *err)
+                             const cJSON *bpt, double max_drop, double max_ratio, gate_result *res,
+                             char *err)
 {
 	char label[GATE_POINT + 16];
 	point_label(section, bpt, label, sizeof label);
@@ -352,8 +353,8 @@ static int check_vs_baseline(const char *rp, const cJSON *r, const char *bp, con
 		/* a hair of slack so a drop printed as equal to the limit passes */
 		int ok = br - cr <= max_drop + 1e-12;
 		rc = add_check(res, ok ? GATE_PASS : GATE_FAIL, err,
-			       "recall drop %s: %.4f -> %.4f (drop %.4f %s %.4f)", label, br, cr,
-			       br - cr, ok ? "<=" : ">", max_drop);
+		               "recall drop %s: %.4f -> %.4f (drop %.4f %s %.4f)", label, br, cr,
+		               br - cr, ok ? "<=" : ">", max_drop);
 		if (rc)
 			return rc;
 	}
@@ -361,14 +362,14 @@ static int check_vs_baseline(const char *rp, const cJSON *r, const char *bp, con
 		double ratio = bl > 0 ? cl / bl : INFINITY;
 		int ok = ratio <= max_ratio;
 		rc = add_check(res, ok ? GATE_PASS : GATE_FAIL, err,
-			       "latency ratio %s: %.3f ms -> %.3f ms (x%.2f %s x%.2f)", label, bl, cl,
-			       ratio, ok ? "<=" : ">", max_ratio);
+		               "latency ratio %s: %.3f ms -> %.3f ms (x%.2f %s x%.2f)", label, bl,
+		               cl, ratio, ok ? "<=" : ">", max_ratio);
 	}
 	return rc;
 }
 
 static int check_baseline(const char *rp, const cJSON *r, const char *bp, const cJSON *b,
-			  const gate_opts *o, gate_result *res, char *err)
+                          const gate_opts *o, gate_result *res, char *err)
 {
 	int rc = same_dataset(rp, r, bp, b, err);
 	double drop = o->max_recall_drop >= 0 ? o->max_recall_drop : GATE_DEFAULT_DROP;
@@ -382,18 +383,20 @@ static int check_baseline(const char *rp, const cJSON *r, const char *bp, const 
 		    (rc = get_str(bp, s, name, "status", &st, err)))
 			return rc;
 		if (strcmp(st, "ok") != 0) {
-			rc = add_check(res, GATE_NOTE, err, "vs baseline %s: %s in the baseline, "
-					    "nothing to compare", name, st);
+			rc = add_check(res, GATE_NOTE, err,
+			               "vs baseline %s: %s in the baseline, "
+			               "nothing to compare",
+			               name, st);
 			continue;
 		}
 		const cJSON *p, *points = cJSON_GetObjectItemCaseSensitive(s, "points");
 		if (!cJSON_IsArray(points))
 			return err_set(err, ERR_INPUT, "%s: section %s has no points array", bp,
-				       name);
+			               name);
 		cJSON_ArrayForEach(p, points)
 		{
 			rc = check_vs_baseline(rp, r, bp, name, p, drop, o->max_latency_ratio, res,
-					       err);
+			                       err);
 			if (rc)
 				return rc;
 		}
@@ -402,7 +405,7 @@ static int check_baseline(const char *rp, const cJSON *r, const char *bp, const 
 }
 
 int gate_run(const char *results, const char *baseline, const gate_opts *o, gate_result *res,
-	     char *err)
+             char *err)
 {
 	cJSON *r = NULL, *b = NULL;
 	gate_result out = {0};

@@ -15,8 +15,8 @@
 #include <stddef.h>
 
 #define GATE_FORMAT "ivfkit-vecbench/1" /* results.json "format" this gate reads */
-#define GATE_POINT 96       /* "SECTION" or "SECTION@NPROBE" with its terminator */
-#define GATE_MAX_MIN 64     /* --min-recall thresholds in one gate */
+#define GATE_POINT 96                   /* "SECTION" or "SECTION@NPROBE" with its terminator */
+#define GATE_MAX_MIN 64                 /* --min-recall thresholds in one gate */
 #define GATE_DEFAULT_DROP 0.005 /* max recall drop when a baseline is given and none is set */
 
 typedef struct gate_min {
@@ -34,14 +34,14 @@ typedef struct gate_opts {
 typedef enum { GATE_PASS = 0, GATE_FAIL = 1, GATE_NOTE = 2 } gate_verdict;
 
 typedef struct gate_check {
-	char text[384];       /* "min recall ivf@8: 0.9910 >= 0.9500" */
+	char text[384]; /* "min recall ivf@8: 0.9910 >= 0.9500" */
 	gate_verdict verdict;
 } gate_check;
 
 typedef struct gate_result {
 	gate_check *checks; /* n entries, owned */
 	size_t n, cap;
-	size_t failed;      /* checks with GATE_FAIL */
+	size_t failed; /* checks with GATE_FAIL */
 } gate_result;
 
 /* Thresholds off, no minimums; max_recall_drop -1 means "GATE_DEFAULT_DROP when a
@@ -57,7 +57,7 @@ int gate_add_min(gate_opts *o, const char *spec, char *err);
  * for unreadable, malformed or incomplete files, or a baseline of another
  * dataset; ERR_NOMEM. On error res is left empty. */
 int gate_run(const char *results, const char *baseline, const gate_opts *o, gate_result *res,
-	     char *err);
+             char *err);
 
 /* Frees what res owns and zeroes it; NULL-safe. */
 void gate_result_free(gate_result *res);

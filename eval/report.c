@@ -58,7 +58,7 @@ static int mkdirs(const char *path, char *err)
 		*p = 0;
 		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
 			return err_set(err, ERR_INPUT, "cannot create results folder %s: %s", buf,
-				       strerror(errno));
+			               strerror(errno));
 		if (!was)
 			return 0;
 		*p = was;
@@ -109,8 +109,10 @@ int rep_prepare(const bench_run *r, char *dir, size_t len, char *err)
 		used |= strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
 	closedir(d);
 	if (used)
-		return err_set(err, ERR_INPUT, "results folder %s already holds files: choose "
-			       "another --name or remove it", dir);
+		return err_set(err, ERR_INPUT,
+		               "results folder %s already holds files: choose "
+		               "another --name or remove it",
+		               dir);
 	/* the message names the file; not being able to write it is bad input */
 	return write_file(dir, REP_MARKER, "running\n", 8, err) < 0 ? ERR_INPUT : 0;
 }
@@ -303,14 +305,14 @@ static cJSON *section_json(const bench_run *r, const bench_section *s)
 		cJSON_AddNumberToObject(ov, "loop_mean_ms", s->loop_mean_s * 1e3);
 		cJSON_AddNumberToObject(ov, "ratio", h / s->loop_mean_s);
 		cJSON_AddBoolToObject(ov, "within_target",
-				      h <= s->loop_mean_s * (1 + BENCH_OVERHEAD_MAX));
+		                      h <= s->loop_mean_s * (1 + BENCH_OVERHEAD_MAX));
 		cJSON_AddNumberToObject(ov, "target", BENCH_OVERHEAD_MAX);
 	}
 	return o;
 }
 
 static char *results_json(const bench_run *r, const machine *m, const char *status,
-			  const char *error, const char *plot, const char *plot_note)
+                          const char *error, const char *plot, const char *plot_note)
 {
 	char t[32];
 	cJSON *o = cJSON_CreateObject();
@@ -364,8 +366,8 @@ static char *results_json(const bench_run *r, const machine *m, const char *stat
 static void write_csv(FILE *f, const bench_run *r)
 {
 	fprintf(f, "section,type,status,nlist,nprobe,quantizer,trainer,order,assign,ntrain,"
-		   "train_s,centroids_s,insert_s,assign_s,verify_s,build_s,file_bytes,queries,"
-		   "mean_ms,p50_ms,p95_ms,p99_ms,qps,recall,recall_ties\n");
+	           "train_s,centroids_s,insert_s,assign_s,verify_s,build_s,file_bytes,queries,"
+	           "mean_ms,p50_ms,p95_ms,p99_ms,qps,recall,recall_ties\n");
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		const cfg_index *x = s->cx;
@@ -373,25 +375,26 @@ static void write_csv(FILE *f, const bench_run *r)
 		for (int p = 0; p < (s->npts ? s->npts : 1); p++) {
 			const bench_point *pt = s->npts ? &s->pts[p] : NULL;
 			fprintf(f, "%s,%s,%s,", x->name, x->type_ivf ? "ivf" : "flat",
-				status_names[s->status]);
+			        status_names[s->status]);
 			if (x->type_ivf)
 				fprintf(f, "%d,%d,%s,%s,%s,%s,%zu,", x->nlist, pt ? pt->nprobe : 0,
-					x->quantizer, cfg_trainer_name(x->trainer),
-					cfg_order_name(x->order),
-					x->order == CFG_ORDER_INSERT_THEN_TRAIN &&
-							x->trainer == CFG_TRAINER_IVFTRAIN
-						? cfg_assign_name(x->assign)
-						: "",
-					b->ntrain);
+				        x->quantizer, cfg_trainer_name(x->trainer),
+				        cfg_order_name(x->order),
+				        x->order == CFG_ORDER_INSERT_THEN_TRAIN &&
+				                x->trainer == CFG_TRAINER_IVFTRAIN
+				            ? cfg_assign_name(x->assign)
+				            : "",
+				        b->ntrain);
 			else
 				fprintf(f, ",,,,,,,");
-			fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,", b->train_s, b->centroids_s,
-				b->insert_s, b->assign_s, b->verify_s, b->total_s,
-				(long long)b->file_bytes);
+			fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,", b->train_s,
+			        b->centroids_s, b->insert_s, b->assign_s, b->verify_s, b->total_s,
+			        (long long)b->file_bytes);
 			if (pt && pt->lat.n)
 				fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.6f,%.6f\n", pt->lat.n,
-					pt->lat.mean * 1e3, pt->lat.p50 * 1e3, pt->lat.p95 * 1e3,
-					pt->lat.p99 * 1e3, pt->lat.qps, pt->recall, pt->recall_ties);
+				        pt->lat.mean * 1e3, pt->lat.p50 * 1e3, pt->lat.p95 * 1e3,
+				        pt->lat.p99 * 1e3, pt->lat.qps, pt->recall,
+				        pt->recall_ties);
 			else
 				fprintf(f, ",,,,,,,\n");
 		}
@@ -440,22 +443,22 @@ static void md_main_table(FILE *f, const bench_run *r)
 		if (s->status != BENCH_OK) {
 			point_label(label, sizeof label, s, NULL);
 			fprintf(f, "| %s | %s%s%s | | | |\n", label, status_names[s->status],
-				s->reason[0] ? ": " : "", s->reason);
+			        s->reason[0] ? ": " : "", s->reason);
 			continue;
 		}
 		for (int p = 0; p < s->npts; p++) {
 			const bench_point *pt = &s->pts[p];
 			point_label(label, sizeof label, s, pt);
-			ratio(rb, sizeof rb, s->build.total_s, fl && fl != s ? fl->build.total_s : 0);
-			ratio(rq, sizeof rq, pt->lat.mean,
-			      fl && fl != s ? fl->pts[0].lat.mean : 0);
+			ratio(rb, sizeof rb, s->build.total_s,
+			      fl && fl != s ? fl->build.total_s : 0);
+			ratio(rq, sizeof rq, pt->lat.mean, fl && fl != s ? fl->pts[0].lat.mean : 0);
 			if (s->build.reused)
 				fprintf(f, "| %s | (existing table) ", label);
 			else
 				fprintf(f, "| %s | %.2f%s ", label, s->build.total_s, rb);
 			fprintf(f, "| %.1f MiB | %.3f%s | %.3f |\n",
-				(double)s->build.file_bytes / MIB, pt->lat.mean * 1e3, rq,
-				pt->recall);
+			        (double)s->build.file_bytes / MIB, pt->lat.mean * 1e3, rq,
+			        pt->recall);
 		}
 	}
 }
@@ -463,9 +466,11 @@ static void md_main_table(FILE *f, const bench_run *r)
 static void md_build_table(FILE *f, const bench_run *r)
 {
 	fprintf(f, "| section | type | trainer | order | assign | ntrain | train (s) | "
-		   "centroids (s) | insert (s) | assign (s) | verify (s) | total (s) | size | "
-		   "free | rows | centroids | unassigned |\n");
-	fprintf(f, "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	           "centroids (s) | insert (s) | assign (s) | verify (s) | total (s) | size | "
+	           "free | rows | centroids | unassigned |\n");
+	fprintf(
+	    f,
+	    "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		const cfg_index *x = s->cx;
@@ -475,20 +480,22 @@ static void md_build_table(FILE *f, const bench_run *r)
 		int itt = x->type_ivf && x->order == CFG_ORDER_INSERT_THEN_TRAIN;
 		fprintf(f, "| %s | %s", x->name, x->type_ivf ? "ivf" : "flat");
 		if (x->type_ivf)
-			fprintf(f, " nlist=%d%s%s", x->nlist, strcmp(x->quantizer, "none") ? " " : "",
-				strcmp(x->quantizer, "none") ? x->quantizer : "");
+			fprintf(f, " nlist=%d%s%s", x->nlist,
+			        strcmp(x->quantizer, "none") ? " " : "",
+			        strcmp(x->quantizer, "none") ? x->quantizer : "");
 		fprintf(f, " | %s | %s | %s | ", x->type_ivf ? cfg_trainer_name(x->trainer) : "",
-			x->type_ivf ? cfg_order_name(x->order) : "",
-			itt && x->trainer == CFG_TRAINER_IVFTRAIN ? cfg_assign_name(x->assign) : "");
+		        x->type_ivf ? cfg_order_name(x->order) : "",
+		        itt && x->trainer == CFG_TRAINER_IVFTRAIN ? cfg_assign_name(x->assign)
+		                                                  : "");
 		if (b->ntrain)
 			fprintf(f, "%zu", b->ntrain);
-		fprintf(f, " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f MiB | %.1f MiB | %lld |",
-			b->train_s, b->centroids_s, b->insert_s, b->assign_s, b->verify_s,
-			b->total_s, (double)b->file_bytes / MIB, (double)b->free_bytes / MIB,
-			(long long)b->rows);
+		fprintf(
+		    f, " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f MiB | %.1f MiB | %lld |",
+		    b->train_s, b->centroids_s, b->insert_s, b->assign_s, b->verify_s, b->total_s,
+		    (double)b->file_bytes / MIB, (double)b->free_bytes / MIB, (long long)b->rows);
 		if (x->type_ivf)
 			fprintf(f, " %lld | %lld |\n", (long long)b->ncentroids,
-				(long long)b->unassigned);
+			        (long long)b->unassigned);
 		else
 			fprintf(f, " | |\n");
 	}
@@ -496,8 +503,10 @@ static void md_build_table(FILE *f, const bench_run *r)
 
 static void md_query_table(FILE *f, const bench_run *r)
 {
-	fprintf(f, "| configuration | mean (ms) | p50 (ms) | p95 (ms) | p99 (ms) | QPS | "
-		   "recall@%zu | recall@%zu (ties) |\n", r->k, r->k);
+	fprintf(f,
+	        "| configuration | mean (ms) | p50 (ms) | p95 (ms) | p99 (ms) | QPS | "
+	        "recall@%zu | recall@%zu (ties) |\n",
+	        r->k, r->k);
 	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
@@ -507,9 +516,9 @@ static void md_query_table(FILE *f, const bench_run *r)
 			if (!pt->lat.n)
 				continue;
 			point_label(label, sizeof label, s, pt);
-			fprintf(f, "| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %.4f | %.4f |\n", label,
-				pt->lat.mean * 1e3, pt->lat.p50 * 1e3, pt->lat.p95 * 1e3,
-				pt->lat.p99 * 1e3, pt->lat.qps, pt->recall, pt->recall_ties);
+			fprintf(f, "| %s | %.3f | %.3f | %.3f | %.3f | %.1f | %.4f | %.4f |\n",
+			        label, pt->lat.mean * 1e3, pt->lat.p50 * 1e3, pt->lat.p95 * 1e3,
+			        pt->lat.p99 * 1e3, pt->lat.qps, pt->recall, pt->recall_ties);
 		}
 	}
 }
@@ -523,60 +532,72 @@ static void md_checks(FILE *f, const bench_run *r)
 		if (s->status != BENCH_OK)
 			continue;
 		if (!x->type_ivf) {
-			fprintf(f, "- **%s exact**: %s: recall@%zu with ties %.4f, %zu of %zu "
-				   "queries below 1.\n", x->name, s->exact_pass ? "pass" : "FAIL",
-				r->k, s->pts[0].recall_ties, s->pts[0].inexact, r->nq);
+			fprintf(f,
+			        "- **%s exact**: %s: recall@%zu with ties %.4f, %zu of %zu "
+			        "queries below 1.\n",
+			        x->name, s->exact_pass ? "pass" : "FAIL", r->k,
+			        s->pts[0].recall_ties, s->pts[0].inexact, r->nq);
 			if (s->loop_mean_s > 0) {
 				double h = s->pts[0].lat.mean, l = s->loop_mean_s;
-				fprintf(f, "- **harness overhead** (%s): vecbench's mean %.3f ms vs a "
-					   "minimal C loop's %.3f ms over the same queries, %+.2f%% "
-					   "(target within %.0f%%: %s).\n", x->name, h * 1e3, l * 1e3,
-					100 * (h / l - 1), 100 * BENCH_OVERHEAD_MAX,
-					h <= l * (1 + BENCH_OVERHEAD_MAX) ? "met" : "NOT met");
+				fprintf(f,
+				        "- **harness overhead** (%s): vecbench's mean %.3f ms vs a "
+				        "minimal C loop's %.3f ms over the same queries, %+.2f%% "
+				        "(target within %.0f%%: %s).\n",
+				        x->name, h * 1e3, l * 1e3, 100 * (h / l - 1),
+				        100 * BENCH_OVERHEAD_MAX,
+				        h <= l * (1 + BENCH_OVERHEAD_MAX) ? "met" : "NOT met");
 			}
 		} else if (x->trainer == CFG_TRAINER_BUILTIN) {
-			fprintf(f, "- %s: train is sqlite-vec's compute-centroids, which also "
-				   "assigns every row (single-threaded, inside the write "
-				   "transaction).\n", x->name);
+			fprintf(f,
+			        "- %s: train is sqlite-vec's compute-centroids, which also "
+			        "assigns every row (single-threaded, inside the write "
+			        "transaction).\n",
+			        x->name);
 		} else if (x->order == CFG_ORDER_INSERT_THEN_TRAIN &&
-			   x->assign == IVF_ASSIGN_NATIVE) {
-			fprintf(f, "- %s: assign = native uses sqlite-vec's assign-vectors, which "
-				   "misplaces rows in releases so far: its low recall is that bug, "
-				   "shown on purpose.\n", x->name);
+		           x->assign == IVF_ASSIGN_NATIVE) {
+			fprintf(f,
+			        "- %s: assign = native uses sqlite-vec's assign-vectors, which "
+			        "misplaces rows in releases so far: its low recall is that bug, "
+			        "shown on purpose.\n",
+			        x->name);
 		}
 		if (x->type_ivf && strcmp(x->quantizer, "int8") == 0 && r->max_abs > 1)
-			fprintf(f, "- %s: vec0's int8 quantizer clamps each value to [-1, 1] before "
-				   "scaling by 127; this dataset's values reach %g, so the quantized "
-				   "cells keep little more than their sign.\n", x->name, r->max_abs);
+			fprintf(f,
+			        "- %s: vec0's int8 quantizer clamps each value to [-1, 1] before "
+			        "scaling by 127; this dataset's values reach %g, so the quantized "
+			        "cells keep little more than their sign.\n",
+			        x->name, r->max_abs);
 		if (s->build.reused)
 			fprintf(f, "- %s: measured the existing table in %s; nothing was built.\n",
-				x->name, s->db_path);
+			        x->name, s->db_path);
 	}
 }
 
 static void write_md(FILE *f, const bench_run *r, const machine *m, const char *status,
-		     const char *error, const char *plot, const char *plot_note)
+                     const char *error, const char *plot, const char *plot_note)
 {
 	char started[32], vdesc[512];
 	iso_time(r->started, started, sizeof started);
 	vec0_describe(&r->ext, vdesc, sizeof vdesc);
 	fprintf(f, "# vecbench: %s\n\n", r->dataset_name);
 	if (strcmp(status, "complete") != 0)
-		fprintf(f, "**INCOMPLETE (%s)%s%s**: these results are partial; do not use "
-			   "them as a complete run.\n\n", status, error ? ": " : "",
-			error ? error : "");
-	fprintf(f, "%zu train vectors x %zu dimensions (%s), %zu queries, k = %zu. %s; "
-		   "SQLite %s. Machine: %s, %ld cores, %.1f GiB, %s. Started %s.\n\n",
-		r->ds.n, r->ds.d, r->ds.distance, r->nq, r->k, vdesc, sqlite3_libversion(),
-		m->cpu, m->cores, m->mem_bytes / (MIB * 1024), m->os, started);
+		fprintf(f,
+		        "**INCOMPLETE (%s)%s%s**: these results are partial; do not use "
+		        "them as a complete run.\n\n",
+		        status, error ? ": " : "", error ? error : "");
+	fprintf(f,
+	        "%zu train vectors x %zu dimensions (%s), %zu queries, k = %zu. %s; "
+	        "SQLite %s. Machine: %s, %ld cores, %.1f GiB, %s. Started %s.\n\n",
+	        r->ds.n, r->ds.d, r->ds.distance, r->nq, r->k, vdesc, sqlite3_libversion(), m->cpu,
+	        m->cores, m->mem_bytes / (MIB * 1024), m->os, started);
 	md_main_table(f, r);
 	fprintf(f, "\ninsert (s): every build phase (train + centroids + insert + assign + "
-		   "verify); query (ms): mean latency of one query, each timed alone after a "
-		   "warm-up pass; ratios vs the flat baseline.\n\n## Build phases\n\n");
+	           "verify); query (ms): mean latency of one query, each timed alone after a "
+	           "warm-up pass; ratios vs the flat baseline.\n\n## Build phases\n\n");
 	md_build_table(f, r);
 	fprintf(f, "\nsize: the database file as built; free: pages left by rows moved from "
-		   "unassigned cells, given back only by VACUUM; verify: ivftrain's self-queries "
-		   "before COMMIT and integrity check after.\n\n## Query latency\n\n");
+	           "unassigned cells, given back only by VACUUM; verify: ivftrain's self-queries "
+	           "before COMMIT and integrity check after.\n\n## Query latency\n\n");
 	md_query_table(f, r);
 	fprintf(f, "\n## Checks and notes\n\n");
 	md_checks(f, r);
@@ -593,13 +614,14 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 static int plot_render(const bench_run *r, FILE *fd, FILE *fg)
 {
 	int blocks = 0;
-	fprintf(fg, "# Draws " REP_PLOT ".png from " REP_PLOT ".dat: cd here, then gnuplot "
-		    REP_PLOT ".gp\nset terminal pngcairo size 1000,650 noenhanced\n"
-		    "set output '" REP_PLOT ".png'\nset title 'recall@%zu vs mean query "
-		    "latency, %zu queries'\nset xlabel 'recall@%zu'\nset ylabel 'mean query "
-		    "latency (ms)'\nset logscale y\nset grid\nset key outside right\n"
-		    "set xrange [*:1.02]\nplot ",
-		r->k, r->nq, r->k);
+	fprintf(fg,
+	        "# Draws " REP_PLOT ".png from " REP_PLOT ".dat: cd here, then gnuplot " REP_PLOT
+	        ".gp\nset terminal pngcairo size 1000,650 noenhanced\n"
+	        "set output '" REP_PLOT ".png'\nset title 'recall@%zu vs mean query "
+	        "latency, %zu queries'\nset xlabel 'recall@%zu'\nset ylabel 'mean query "
+	        "latency (ms)'\nset logscale y\nset grid\nset key outside right\n"
+	        "set xrange [*:1.02]\nplot ",
+	        r->k, r->nq, r->k);
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		if (s->status != BENCH_OK)
@@ -607,15 +629,18 @@ static int plot_render(const bench_run *r, FILE *fd, FILE *fg)
 		fprintf(fd, "# %s: recall mean_ms nprobe\n", s->cx->name);
 		for (int p = 0; p < s->npts; p++)
 			fprintf(fd, "%.6f %.6f %d\n", s->pts[p].recall, s->pts[p].lat.mean * 1e3,
-				s->pts[p].nprobe);
+			        s->pts[p].nprobe);
 		fprintf(fd, "\n\n");
 		/* explicit line types: the label plots would otherwise use up colours */
-		fprintf(fg, "%s'" REP_PLOT ".dat' index %d using 1:2 with linespoints lt %d pt %d "
-			    "title '%s'", blocks ? ", \\\n     " : "", blocks, blocks + 1,
-			blocks + 1, s->cx->name);
+		fprintf(fg,
+		        "%s'" REP_PLOT ".dat' index %d using 1:2 with linespoints lt %d pt %d "
+		        "title '%s'",
+		        blocks ? ", \\\n     " : "", blocks, blocks + 1, blocks + 1, s->cx->name);
 		if (s->cx->type_ivf)
-			fprintf(fg, ", \\\n     '' index %d using 1:2:3 with labels offset 0,0.8 "
-				    "tc lt %d notitle", blocks, blocks + 1);
+			fprintf(fg,
+			        ", \\\n     '' index %d using 1:2:3 with labels offset 0,0.8 "
+			        "tc lt %d notitle",
+			        blocks, blocks + 1);
 		blocks++;
 	}
 	fputc('\n', fg);
@@ -639,8 +664,9 @@ static void plot_run(const char *dir, const char **plot, char *note, size_t len)
 		e = errno;
 	*plot = NULL;
 	if (e == ENOENT)
-		snprintf(note, len, "gnuplot not found (Debian: apt install gnuplot-nox); "
-			 "run `gnuplot " REP_PLOT ".gp` in this folder to draw it");
+		snprintf(note, len,
+		         "gnuplot not found (Debian: apt install gnuplot-nox); "
+		         "run `gnuplot " REP_PLOT ".gp` in this folder to draw it");
 	else if (e)
 		snprintf(note, len, "could not run gnuplot: %s", strerror(e));
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -650,8 +676,8 @@ static void plot_run(const char *dir, const char **plot, char *note, size_t len)
 }
 
 /* recall-latency.dat/.gp, then gnuplot in dir (see plot_run for plot/note). */
-static int draw_plot(const bench_run *r, const char *dir, const char **plot, char *note,
-		     size_t len, char *err)
+static int draw_plot(const bench_run *r, const char *dir, const char **plot, char *note, size_t len,
+                     char *err)
 {
 	char *dat = NULL, *gp = NULL;
 	size_t dl = 0, gl = 0;
@@ -667,7 +693,7 @@ static int draw_plot(const bench_run *r, const char *dir, const char **plot, cha
 	else if (blocks == 0)
 		snprintf(note, len, "no section was measured");
 	else if ((rc = write_file(dir, REP_PLOT ".dat", dat, dl, err)) == 0 &&
-		 (rc = write_file(dir, REP_PLOT ".gp", gp, gl, err)) == 0)
+	         (rc = write_file(dir, REP_PLOT ".gp", gp, gl, err)) == 0)
 		plot_run(dir, plot, note, len);
 	free(dat);
 	free(gp);
@@ -684,8 +710,7 @@ static int write_rendered(const char *dir, const char *name, char *buf, size_t l
 	return write_file(dir, name, buf, len, err);
 }
 
-int rep_write(const bench_run *r, const char *dir, const char *status, const char *error,
-	      char *err)
+int rep_write(const bench_run *r, const char *dir, const char *status, const char *error, char *err)
 {
 	int complete = strcmp(status, "complete") == 0, rc = 0;
 	const char *plot = NULL;
@@ -720,9 +745,9 @@ int rep_write(const bench_run *r, const char *dir, const char *status, const cha
 	if (!complete) {
 		char mark[ERR_LEN + 32];
 		int n = snprintf(mark, sizeof mark, "%s%s%s\n", status, error ? ": " : "",
-				 error ? error : "");
-		rc = write_file(dir, REP_MARKER, mark, (size_t)n < sizeof mark ? (size_t)n
-								       : sizeof mark - 1, err);
+		                 error ? error : "");
+		rc = write_file(dir, REP_MARKER, mark,
+		                (size_t)n < sizeof mark ? (size_t)n : sizeof mark - 1, err);
 	}
 	if (rc == 0)
 		rc = write_rendered(dir, "results.json", json, json ? strlen(json) : 0, err);

@@ -26,6 +26,6 @@ int rep_prepare(const bench_run *r, char *dir, size_t len, char *err);
  * "interrupted" or "failed"; error says why (NULL when none). "complete" draws
  * the plot and then removes the marker; any other status rewrites the marker. */
 int rep_write(const bench_run *r, const char *dir, const char *status, const char *error,
-	      char *err);
+              char *err);
 
 #endif

@@ -17,10 +17,10 @@
 #define STATS_TIE_EPS 1e-3
 
 typedef struct stats_lat {
-	size_t n;       /* samples */
-	double mean;    /* seconds */
+	size_t n;                       /* samples */
+	double mean;                    /* seconds */
 	double p50, p95, p99, min, max; /* seconds */
-	double qps;     /* n / sum of samples: queries a second, one at a time */
+	double qps;                     /* n / sum of samples: queries a second, one at a time */
 } stats_lat;
 
 /* The p-th percentile (0..100) of n >= 1 ascending values. */

@@ -23,54 +23,69 @@
 #define VB_PROG "vecbench"
 #define VB_DEFAULT_CONFIG "configs/fashion-mnist.ini"
 
-enum { OPT_NAME = 256, OPT_RESULTS, OPT_VEC0, OPT_DATASET, OPT_QUERIES, OPT_KEEP_DB,
-       OPT_BASELINE, OPT_MIN_RECALL, OPT_MAX_DROP, OPT_MAX_RATIO, OPT_CONFIG, OPT_HELP };
+enum {
+	OPT_NAME = 256,
+	OPT_RESULTS,
+	OPT_VEC0,
+	OPT_DATASET,
+	OPT_QUERIES,
+	OPT_KEEP_DB,
+	OPT_BASELINE,
+	OPT_MIN_RECALL,
+	OPT_MAX_DROP,
+	OPT_MAX_RATIO,
+	OPT_CONFIG,
+	OPT_HELP
+};
 
 typedef struct vb_opt {
 	const char *name;
 	int id;
-	const char *arg;  /* value name, NULL for a flag */
+	const char *arg; /* value name, NULL for a flag */
 	const char *help;
 } vb_opt;
 
 static const vb_opt vb_opts[] = {
-	{"name", OPT_NAME, "NAME", "results folder name (default: [run] name, else a UTC time)"},
-	{"results", OPT_RESULTS, "DIR", "results root (default: [run] results, else ./results)"},
-	{"vec0", OPT_VEC0, "PATH", "sqlite-vec build to load (default: [vec0] path, else "
-				   "$VEC0_PATH, /usr/local/lib/vec0.so, the npm copy)"},
-	{"dataset", OPT_DATASET, "FILE", "ann-benchmarks HDF5 file instead of [dataset] path"},
-	{"queries", OPT_QUERIES, "N", "test queries to use instead of [dataset] queries"},
-	{"keep-db", OPT_KEEP_DB, NULL, "keep the database files (their paths go in results.json)"},
-	{"baseline", OPT_BASELINE, "OLD.json", "compare with an earlier results.json"},
-	{"min-recall", OPT_MIN_RECALL, "SECTION[@NPROBE]=R",
-	 "fail when recall@k is below R (repeatable; SECTION alone: an IVF section's largest "
-	 "nprobe)"},
-	{"max-recall-drop", OPT_MAX_DROP, "X", "with --baseline: largest recall drop allowed per "
-					       "point (default 0.005)"},
-	{"max-latency-ratio", OPT_MAX_RATIO, "X", "with --baseline: largest mean latency ratio "
-						  "allowed per point (default: not checked)"},
-	{"config", OPT_CONFIG, "CONFIG", "take thresholds from its [gate] section first"},
-	{"help", OPT_HELP, NULL, "show this help"},
+    {"name", OPT_NAME, "NAME", "results folder name (default: [run] name, else a UTC time)"},
+    {"results", OPT_RESULTS, "DIR", "results root (default: [run] results, else ./results)"},
+    {"vec0", OPT_VEC0, "PATH",
+     "sqlite-vec build to load (default: [vec0] path, else "
+     "$VEC0_PATH, /usr/local/lib/vec0.so, the npm copy)"},
+    {"dataset", OPT_DATASET, "FILE", "ann-benchmarks HDF5 file instead of [dataset] path"},
+    {"queries", OPT_QUERIES, "N", "test queries to use instead of [dataset] queries"},
+    {"keep-db", OPT_KEEP_DB, NULL, "keep the database files (their paths go in results.json)"},
+    {"baseline", OPT_BASELINE, "OLD.json", "compare with an earlier results.json"},
+    {"min-recall", OPT_MIN_RECALL, "SECTION[@NPROBE]=R",
+     "fail when recall@k is below R (repeatable; SECTION alone: an IVF section's largest "
+     "nprobe)"},
+    {"max-recall-drop", OPT_MAX_DROP, "X",
+     "with --baseline: largest recall drop allowed per "
+     "point (default 0.005)"},
+    {"max-latency-ratio", OPT_MAX_RATIO, "X",
+     "with --baseline: largest mean latency ratio "
+     "allowed per point (default: not checked)"},
+    {"config", OPT_CONFIG, "CONFIG", "take thresholds from its [gate] section first"},
+    {"help", OPT_HELP, NULL, "show this help"},
 };
 #define VB_NOPTS (sizeof vb_opts / sizeof *vb_opts)
 
 typedef struct vb_args {
-	const char *pos;         /* the positional argument, NULL when none */
+	const char *pos; /* the positional argument, NULL when none */
 	const char *name, *results, *vec0, *dataset, *baseline, *config;
-	long long queries;       /* 0: not given */
+	long long queries; /* 0: not given */
 	int keep_db;
 	const char *mins[GATE_MAX_MIN]; /* --min-recall specs, applied after the config's */
 	size_t nmins;
-	double drop, ratio;      /* --max-recall-drop, --max-latency-ratio */
+	double drop, ratio; /* --max-recall-drop, --max-latency-ratio */
 	int drop_set, ratio_set;
 } vb_args;
 
 typedef struct vb_cmd {
 	const char *name;
 	const char *args;
-	int pos_required;        /* the positional argument must be given */
+	int pos_required; /* the positional argument must be given */
 	const char *summary;
-	int opts[12];            /* option ids the command takes, 0-terminated */
+	int opts[12]; /* option ids the command takes, 0-terminated */
 	int (*run)(const vb_args *a, char *err);
 } vb_cmd;
 
@@ -78,14 +93,20 @@ static int vb_run(const vb_args *a, char *err);
 static int vb_gate(const vb_args *a, char *err);
 
 static const vb_cmd vb_cmds[] = {
-	{"run", "[CONFIG]", 0, "build the configured indexes, measure them, write results/ "
-			    "(CONFIG default " VB_DEFAULT_CONFIG ")",
-	 {OPT_NAME, OPT_RESULTS, OPT_VEC0, OPT_DATASET, OPT_QUERIES, OPT_KEEP_DB, OPT_HELP, 0},
-	 vb_run},
-	{"gate", "RESULTS.json", 1, "check results against thresholds and a baseline (exit 1 on "
-				 "a regression)",
-	 {OPT_BASELINE, OPT_MIN_RECALL, OPT_MAX_DROP, OPT_MAX_RATIO, OPT_CONFIG, OPT_HELP, 0},
-	 vb_gate},
+    {"run",
+     "[CONFIG]",
+     0,
+     "build the configured indexes, measure them, write results/ "
+     "(CONFIG default " VB_DEFAULT_CONFIG ")",
+     {OPT_NAME, OPT_RESULTS, OPT_VEC0, OPT_DATASET, OPT_QUERIES, OPT_KEEP_DB, OPT_HELP, 0},
+     vb_run},
+    {"gate",
+     "RESULTS.json",
+     1,
+     "check results against thresholds and a baseline (exit 1 on "
+     "a regression)",
+     {OPT_BASELINE, OPT_MIN_RECALL, OPT_MAX_DROP, OPT_MAX_RATIO, OPT_CONFIG, OPT_HELP, 0},
+     vb_gate},
 };
 #define VB_NCMDS (sizeof vb_cmds / sizeof *vb_cmds)
 
@@ -104,30 +125,29 @@ static void vb_usage(FILE *f, const vb_cmd *cmd)
 		for (size_t i = 0; i < VB_NCMDS; i++)
 			fprintf(f, "  %-6s %s\n", vb_cmds[i].name, vb_cmds[i].summary);
 		fprintf(f, "\n" VB_PROG " COMMAND --help shows its options. Exit status: 0 ok, 1 "
-			   "failure or regression, 2 bad usage or input, 130 interrupted.\n");
+		           "failure or regression, 2 bad usage or input, 130 interrupted.\n");
 		return;
 	}
 	fprintf(f, "usage: " VB_PROG " %s [options] %s\n%s\n\noptions:\n", cmd->name, cmd->args,
-		cmd->summary);
+	        cmd->summary);
 	for (const int *id = cmd->opts; *id; id++) {
 		const vb_opt *o = vb_opt_by_id(*id);
 		char left[64];
 		snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
-			 o->arg ? o->arg : "");
+		         o->arg ? o->arg : "");
 		fprintf(f, "  %-28s %s\n", left, o->help);
 	}
 }
 
 /* A number in [min, max] from an option value; ERR_INPUT naming the option. */
-static int vb_double(const char *opt, const char *v, double min, double max, double *out,
-		     char *err)
+static int vb_double(const char *opt, const char *v, double min, double max, double *out, char *err)
 {
 	char *end;
 	errno = 0;
 	double x = strtod(v, &end);
 	if (errno || end == v || *end || !(x >= min && x <= max))
-		return err_set(err, ERR_INPUT, "--%s: '%s' is not a number in [%g, %g]", opt, v, min,
-			       max);
+		return err_set(err, ERR_INPUT, "--%s: '%s' is not a number in [%g, %g]", opt, v,
+		               min, max);
 	*out = x;
 	return 0;
 }
@@ -139,8 +159,8 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 	size_t n = 0;
 	for (const int *id = cmd->opts; *id; id++) {
 		const vb_opt *o = vb_opt_by_id(*id);
-		lo[n++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-					  o->id};
+		lo[n++] =
+		    (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->id};
 	}
 	lo[n] = (struct option){0};
 	memset(a, 0, sizeof *a);
@@ -156,19 +176,33 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 		case OPT_HELP:
 			vb_usage(stdout, cmd);
 			exit(0);
-		case OPT_NAME: a->name = optarg; break;
-		case OPT_RESULTS: a->results = optarg; break;
-		case OPT_VEC0: a->vec0 = optarg; break;
-		case OPT_DATASET: a->dataset = optarg; break;
-		case OPT_KEEP_DB: a->keep_db = 1; break;
-		case OPT_BASELINE: a->baseline = optarg; break;
-		case OPT_CONFIG: a->config = optarg; break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
+		case OPT_RESULTS:
+			a->results = optarg;
+			break;
+		case OPT_VEC0:
+			a->vec0 = optarg;
+			break;
+		case OPT_DATASET:
+			a->dataset = optarg;
+			break;
+		case OPT_KEEP_DB:
+			a->keep_db = 1;
+			break;
+		case OPT_BASELINE:
+			a->baseline = optarg;
+			break;
+		case OPT_CONFIG:
+			a->config = optarg;
+			break;
 		case OPT_QUERIES:
 			errno = 0;
 			a->queries = strtoll(optarg, &end, 10);
 			if (errno || end == optarg || *end || a->queries < 1)
 				rc = err_set(err, ERR_INPUT, "--queries: '%s' is not a count >= 1",
-					     optarg);
+				             optarg);
 			break;
 		case OPT_MIN_RECALL:
 			if ((rc = gate_add_min(&scratch, optarg, err)) == 0)
@@ -186,16 +220,17 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 			rc = err_set(err, ERR_INPUT, "%s needs a value", argv[optind - 1]);
 			break;
 		default:
-			rc = err_set(err, ERR_INPUT, "unknown option %s (see " VB_PROG " %s --help)",
-				     argv[optind - 1], cmd->name);
+			rc =
+			    err_set(err, ERR_INPUT, "unknown option %s (see " VB_PROG " %s --help)",
+			            argv[optind - 1], cmd->name);
 		}
 	}
 	if (rc)
 		return rc;
 	int npos = argc - optind;
 	if (npos > 1 || (npos == 0 && cmd->pos_required))
-		return err_set(err, ERR_INPUT, "%s takes %s (see " VB_PROG " %s --help)",
-			       cmd->name, cmd->args, cmd->name);
+		return err_set(err, ERR_INPUT, "%s takes %s (see " VB_PROG " %s --help)", cmd->name,
+		               cmd->args, cmd->name);
 	a->pos = npos ? argv[optind] : NULL;
 	return 0;
 }
@@ -207,8 +242,10 @@ static int vb_override(const vb_args *a, cfg *c, char *err)
 {
 	if (a->name) {
 		if (!cfg_valid_name(a->name))
-			return err_set(err, ERR_INPUT, "--name: use up to %d letters, digits, '-', "
-				       "'_', '.'", CFG_NAME - 1);
+			return err_set(err, ERR_INPUT,
+			               "--name: use up to %d letters, digits, '-', "
+			               "'_', '.'",
+			               CFG_NAME - 1);
 		snprintf(c->name, sizeof c->name, "%s", a->name);
 	}
 	if (a->results)
@@ -259,7 +296,8 @@ static int vb_measure(bench_run *r, const char *dir, char *err)
 			char why[ERR_LEN];
 			snprintf(why, sizeof why, "%s", err);
 			rep_write(r, dir, rc == ERR_INTR ? "interrupted" : "failed", why, err);
-			snprintf(err, ERR_LEN, "%.300s (results in %.180s are incomplete)", why, dir);
+			snprintf(err, ERR_LEN, "%.300s (results in %.180s are incomplete)", why,
+			         dir);
 			return rc;
 		}
 		vb_section_line(r, &r->sec[i]);
@@ -275,9 +313,11 @@ static int vb_check_exact(const bench_run *r, char *err)
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		if (s->status == BENCH_OK && !s->cx->type_ivf && !s->exact_pass)
-			return err_set(err, ERR_FAIL, "flat baseline [%s] is not exact: recall@%zu "
-				       "with ties %.4f, %zu of %zu queries below 1", s->cx->name,
-				       r->k, s->pts[0].recall_ties, s->pts[0].inexact, r->nq);
+			return err_set(err, ERR_FAIL,
+			               "flat baseline [%s] is not exact: recall@%zu "
+			               "with ties %.4f, %zu of %zu queries below 1",
+			               s->cx->name, r->k, s->pts[0].recall_ties, s->pts[0].inexact,
+			               r->nq);
 	}
 	return 0;
 }
@@ -344,8 +384,9 @@ static int vb_gate(const vb_args *a, char *err)
 	if (a->ratio_set)
 		o.max_latency_ratio = a->ratio;
 	if (!a->baseline && o.nmin == 0)
-		return err_set(err, ERR_INPUT, "nothing to gate: give --baseline, --min-recall or "
-			       "--config with a [gate] section");
+		return err_set(err, ERR_INPUT,
+		               "nothing to gate: give --baseline, --min-recall or "
+		               "--config with a [gate] section");
 	gate_result res;
 	int rc = gate_run(a->pos, a->baseline, &o, &res, err);
 	if (rc < 0)

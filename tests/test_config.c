@@ -35,51 +35,50 @@ static const char *write_file(const char *name, const char *text)
 
 static void test_config__full_file_read_back(void **state)
 {
-	const char *p = write_file("full.ini",
-				   "# a comment\n"
-				   "[dataset]\n"
-				   "path = data/fm.hdf5\n"
-				   "queries = 100\n"
-				   "k = 10 ; inline comment\n"
-				   "\n"
-				   "[vec0]\n"
-				   "path = /usr/local/lib/vec0.so\n"
-				   "[run]\n"
-				   "name = ci-run\n"
-				   "seed = 42\n"
-				   "threads = 2\n"
-				   "warmup = 0\n"
-				   "keep_db = yes\n"
-				   "[gate]\n"
-				   "min_recall = flat=0.999\n"
-				   "min_recall = ivf-cf@8=0.9\n"
-				   "max_recall_drop = 0.01\n"
-				   "[flat]\n"
-				   "type = flat\n"
-				   "chunk_size = 256\n"
-				   "[ivf-cf]\n"
-				   "type = ivf\n"
-				   "nlist = 64\n"
-				   "nprobe = 8, 1,2\n"
-				   "ntrain = 1000\n"
-				   "niter = 10\n"
-				   "page_size = 8192\n"
-				   "[ivf-itt]\n"
-				   "type = ivf\n"
-				   "nlist = 64\n"
-				   "order = insert-then-train\n"
-				   "assign = native\n"
-				   "[ivf-builtin]\n"
-				   "type = ivf\n"
-				   "nlist = 64\n"
-				   "trainer = builtin\n"
-				   "distance_metric = l2\n"
-				   "[ivf-int8]\n"
-				   "type = ivf\n"
-				   "nlist = 8\n"
-				   "trainer = builtin\n"
-				   "quantizer = int8\n"
-				   "oversample = 4\n");
+	const char *p = write_file("full.ini", "# a comment\n"
+	                                       "[dataset]\n"
+	                                       "path = data/fm.hdf5\n"
+	                                       "queries = 100\n"
+	                                       "k = 10 ; inline comment\n"
+	                                       "\n"
+	                                       "[vec0]\n"
+	                                       "path = /usr/local/lib/vec0.so\n"
+	                                       "[run]\n"
+	                                       "name = ci-run\n"
+	                                       "seed = 42\n"
+	                                       "threads = 2\n"
+	                                       "warmup = 0\n"
+	                                       "keep_db = yes\n"
+	                                       "[gate]\n"
+	                                       "min_recall = flat=0.999\n"
+	                                       "min_recall = ivf-cf@8=0.9\n"
+	                                       "max_recall_drop = 0.01\n"
+	                                       "[flat]\n"
+	                                       "type = flat\n"
+	                                       "chunk_size = 256\n"
+	                                       "[ivf-cf]\n"
+	                                       "type = ivf\n"
+	                                       "nlist = 64\n"
+	                                       "nprobe = 8, 1,2\n"
+	                                       "ntrain = 1000\n"
+	                                       "niter = 10\n"
+	                                       "page_size = 8192\n"
+	                                       "[ivf-itt]\n"
+	                                       "type = ivf\n"
+	                                       "nlist = 64\n"
+	                                       "order = insert-then-train\n"
+	                                       "assign = native\n"
+	                                       "[ivf-builtin]\n"
+	                                       "type = ivf\n"
+	                                       "nlist = 64\n"
+	                                       "trainer = builtin\n"
+	                                       "distance_metric = l2\n"
+	                                       "[ivf-int8]\n"
+	                                       "type = ivf\n"
+	                                       "nlist = 8\n"
+	                                       "trainer = builtin\n"
+	                                       "quantizer = int8\n"
+	                                       "oversample = 4\n");
 	cfg *c = malloc(sizeof *c);
 	char err[ERR_LEN];
 	cfg_defaults(c);
@@ -172,57 +171,56 @@ static const struct bad_case {
 	int line;
 	const char *words;
 } bad[] = {
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ncolor = red\n", 5, "unknown key \"color\""},
-	{"[dataset]\npath = d.hdf5\nk = ten\n[f]\ntype = flat\n", 3, "k: \"ten\" is not an integer"},
-	{"[dataset]\npath = d.hdf5\nk = 0\n[f]\ntype = flat\n", 3, "[1, 10000]"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = hnsw\n", 4, "not one of flat | ivf"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ntype = ivf\n", 5, "given twice"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\n[f]\ntype = flat\n", 5,
-	 "section [f] given twice (first on line 3)"},
-	{"[dataset]\npath = d.hdf5\n[dataset]\nk = 5\n[f]\ntype = flat\n", 3, "given twice"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,8\n", 6,
-	 "nprobe 8 exceeds nlist 4"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,,2\n", 6,
-	 "nprobe: \"\" is not an integer"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 2,2\n", 6,
-	 "2 listed twice"},
-	{"[dataset]\npath = d.hdf5\n[f]\nnlist = 8\ntype = flat\n", 4,
-	 "nlist does not apply to [f] (type = flat)"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\ntrainer = builtin\nntrain = 100\n",
-	 7, "ntrain does not apply to [i] (trainer = builtin)"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\norder = centroids-first\n"
-	 "trainer = builtin\n",
-	 6, "needs trainer = ivftrain"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\noversample = 4\n", 6,
-	 "(quantizer = none)"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nassign = native\n", 6,
-	 "(order = centroids-first)"},
-	{"[dataset]\nk = 10\n[f]\ntype = flat\n", 1, "[dataset] path is required"},
-	{"[dataset]\npath = d.hdf5\n", 2, "no index sections"},
-	{"[dataset]\npath = d.hdf5\n\n[i]\ntype = ivf\n", 4, "[i] has type = ivf but no nlist"},
-	{"[dataset]\npath = d.hdf5\n[f]\n", 3, "[f] has no type"},
-	{"[dataset]\npath = d.hdf5\n[f]\n  type = flat\n", 4, "indented line"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype flat\n", 4, "expected \"key = value\""},
-	{"k = 3\n[dataset]\npath = d.hdf5\n[f]\ntype = flat\n", 1, "before any [section]"},
-	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = nope=0.9\n[f]\ntype = flat\n", 4,
-	 "no section [nope]"},
-	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f@4=0.9\n[f]\ntype = flat\n", 4,
-	 "[f] is flat"},
-	{"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f=1.5\n[f]\ntype = flat\n", 4,
-	 "recall must be a number in [0, 1]"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\npage_size = 1000\n", 5, "power of two"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\nchunk_size = 12\n", 5, "multiple of 8"},
-	{"[dataset]\npath = d.hdf5\n[a b]\ntype = flat\n", 3, "section name [a b]"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 64\nntrain = 10\n", 6,
-	 "ntrain 10 is less than nlist 64"},
-	{"[dataset]\npath = d.hdf5\n[run]\nkeep_db = maybe\n[f]\ntype = flat\n", 4,
-	 "not true or false"},
-	{"[dataset]\npath = d.hdf5\n[run]\nseed = -1\n[f]\ntype = flat\n", 4,
-	 "not an unsigned integer"},
-	{"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ndistance_metric = dot\n", 5,
-	 "not one of l2 | cosine | l1"},
-	{"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\n", 6,
-	 "quantizer = int8 needs trainer = builtin"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ncolor = red\n", 5, "unknown key \"color\""},
+    {"[dataset]\npath = d.hdf5\nk = ten\n[f]\ntype = flat\n", 3, "k: \"ten\" is not an integer"},
+    {"[dataset]\npath = d.hdf5\nk = 0\n[f]\ntype = flat\n", 3, "[1, 10000]"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = hnsw\n", 4, "not one of flat | ivf"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ntype = ivf\n", 5, "given twice"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\n[f]\ntype = flat\n", 5,
+     "section [f] given twice (first on line 3)"},
+    {"[dataset]\npath = d.hdf5\n[dataset]\nk = 5\n[f]\ntype = flat\n", 3, "given twice"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,8\n", 6,
+     "nprobe 8 exceeds nlist 4"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 1,,2\n", 6,
+     "nprobe: \"\" is not an integer"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 4\nnprobe = 2,2\n", 6, "2 listed twice"},
+    {"[dataset]\npath = d.hdf5\n[f]\nnlist = 8\ntype = flat\n", 4,
+     "nlist does not apply to [f] (type = flat)"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\ntrainer = builtin\nntrain = 100\n", 7,
+     "ntrain does not apply to [i] (trainer = builtin)"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\norder = centroids-first\n"
+     "trainer = builtin\n",
+     6, "needs trainer = ivftrain"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\noversample = 4\n", 6,
+     "(quantizer = none)"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nassign = native\n", 6,
+     "(order = centroids-first)"},
+    {"[dataset]\nk = 10\n[f]\ntype = flat\n", 1, "[dataset] path is required"},
+    {"[dataset]\npath = d.hdf5\n", 2, "no index sections"},
+    {"[dataset]\npath = d.hdf5\n\n[i]\ntype = ivf\n", 4, "[i] has type = ivf but no nlist"},
+    {"[dataset]\npath = d.hdf5\n[f]\n", 3, "[f] has no type"},
+    {"[dataset]\npath = d.hdf5\n[f]\n  type = flat\n", 4, "indented line"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype flat\n", 4, "expected \"key = value\""},
+    {"k = 3\n[dataset]\npath = d.hdf5\n[f]\ntype = flat\n", 1, "before any [section]"},
+    {"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = nope=0.9\n[f]\ntype = flat\n", 4,
+     "no section [nope]"},
+    {"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f@4=0.9\n[f]\ntype = flat\n", 4,
+     "[f] is flat"},
+    {"[dataset]\npath = d.hdf5\n[gate]\nmin_recall = f=1.5\n[f]\ntype = flat\n", 4,
+     "recall must be a number in [0, 1]"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\npage_size = 1000\n", 5, "power of two"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\nchunk_size = 12\n", 5, "multiple of 8"},
+    {"[dataset]\npath = d.hdf5\n[a b]\ntype = flat\n", 3, "section name [a b]"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 64\nntrain = 10\n", 6,
+     "ntrain 10 is less than nlist 64"},
+    {"[dataset]\npath = d.hdf5\n[run]\nkeep_db = maybe\n[f]\ntype = flat\n", 4,
+     "not true or false"},
+    {"[dataset]\npath = d.hdf5\n[run]\nseed = -1\n[f]\ntype = flat\n", 4,
+     "not an unsigned integer"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ndistance_metric = dot\n", 5,
+     "not one of l2 | cosine | l1"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\n", 6,
+     "quantizer = int8 needs trainer = builtin"},
 };
 
 static void test_config__errors_name_file_and_line(void **state)
@@ -238,7 +236,7 @@ static void test_config__errors_name_file_and_line(void **state)
 		if (rc != ERR_INPUT || strncmp(err, want, strlen(want)) != 0 ||
 		    !strstr(err, bad[i].words))
 			fail_msg("case %zu: rc %d, message \"%s\"; wanted \"%s...%s\"", i, rc, err,
-				 want, bad[i].words);
+			         want, bad[i].words);
 		/* the caller's struct is left as it was */
 		assert_int_equal(c->nidx, 0);
 		assert_string_equal(c->dataset, "");
@@ -301,12 +299,12 @@ static void test_config__bundled_configs_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config__full_file_read_back),
-		cmocka_unit_test(test_config__defaults),
-		cmocka_unit_test(test_config__errors_name_file_and_line),
-		cmocka_unit_test(test_config__long_line_refused),
-		cmocka_unit_test(test_config__missing_file),
-		cmocka_unit_test(test_config__bundled_configs_parse),
+	    cmocka_unit_test(test_config__full_file_read_back),
+	    cmocka_unit_test(test_config__defaults),
+	    cmocka_unit_test(test_config__errors_name_file_and_line),
+	    cmocka_unit_test(test_config__long_line_refused),
+	    cmocka_unit_test(test_config__missing_file),
+	    cmocka_unit_test(test_config__bundled_configs_parse),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

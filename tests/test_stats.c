@@ -88,7 +88,7 @@ static void test_recall__distance_ties_count(void **state)
 static void test_distance__euclidean_and_angular(void **state)
 {
 	const float o[] = {0, 0}, a[] = {3, 4}, x[] = {1, 0}, y[] = {0, 1}, x2[] = {2, 0},
-		    nx[] = {-1, 0};
+	            nx[] = {-1, 0};
 	assert_float_equal(stats_distance(o, a, 2, 0), 5.0, 1e-12);
 	assert_float_equal(stats_distance(x, y, 2, 1), 1.0, 1e-12);
 	assert_float_equal(stats_distance(x, x2, 2, 1), 0.0, 1e-12);
@@ -99,12 +99,12 @@ static void test_distance__euclidean_and_angular(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_percentile__interpolates_between_ranks),
-		cmocka_unit_test(test_latency__summary_of_unsorted_samples),
-		cmocka_unit_test(test_latency__rejects_empty_and_bad_samples),
-		cmocka_unit_test(test_recall__by_id),
-		cmocka_unit_test(test_recall__distance_ties_count),
-		cmocka_unit_test(test_distance__euclidean_and_angular),
+	    cmocka_unit_test(test_percentile__interpolates_between_ranks),
+	    cmocka_unit_test(test_latency__summary_of_unsorted_samples),
+	    cmocka_unit_test(test_latency__rejects_empty_and_bad_samples),
+	    cmocka_unit_test(test_recall__by_id),
+	    cmocka_unit_test(test_recall__distance_ties_count),
+	    cmocka_unit_test(test_distance__euclidean_and_angular),
 	};
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 }
