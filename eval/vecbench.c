@@ -205,7 +205,10 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 				             optarg);
 			break;
 		case OPT_MIN_RECALL:
-			if ((rc = gate_add_min(&scratch, optarg, err)) == 0)
+			if (a->nmins == GATE_MAX_MIN)
+				rc = err_set(err, ERR_INPUT, "more than %d --min-recall",
+				             GATE_MAX_MIN);
+			else if ((rc = gate_add_min(&scratch, optarg, err)) == 0)
 				a->mins[a->nmins++] = optarg;
 			break;
 		case OPT_MAX_DROP:
