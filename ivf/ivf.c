@@ -11,6 +11,7 @@
  */
 #include "ivf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,18 +541,28 @@ static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_op
 	return rc;
 }
 
-/* Ends a failed transaction; the message says the database is unchanged (or
- * why that cannot be promised). */
+/* Ends a failed transaction; the message says the database is unchanged, or
+ * why that cannot be promised. After an I/O error (disk full, file too large)
+ * SQLite leaves the journal for later: a read right after the ROLLBACK makes
+ * it play the journal back now, while this process still holds the file. */
 static int roll_back(sqlite3 *db, int rc, char *err)
 {
-	char why[ERR_LEN];
+	char why[ERR_LEN], io[96] = "";
+	int oserr = sqlite3_system_errno(db);
 	snprintf(why, sizeof why, "%s", err);
+	if (oserr)
+		snprintf(io, sizeof io, " (last I/O error: %s)", strerror(oserr));
 	/* SQLite may already have rolled back on its own (disk full, I/O error) */
 	if (!sqlite3_get_autocommit(db) &&
 	    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-		return err_set(err, ERR_FAIL, "%s; ROLLBACK failed too: %s", why,
+		return err_set(err, ERR_FAIL, "%s%s; ROLLBACK failed too: %s", why, io,
 		               sqlite3_errmsg(db));
-	return err_set(err, rc, "%s; rolled back, the database is unchanged", why);
+	if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL,
+		               "%s%s; rolled back, but the journal is not played back "
+		               "yet (%s): the next open of the database will restore it",
+		               why, io, sqlite3_errmsg(db));
+	return err_set(err, rc, "%s%s; rolled back, the database is unchanged", why, io);
 }
 
 int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,

@@ -330,8 +330,11 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 		goto out;
 	}
 	rc = 0;
+	const char *file = sqlite3_db_filename(db, "main");
+	if (!file || !*file)
+		file = "the database";
 	if (table && !seen)
-		rc = err_set(err, ERR_INPUT, "no table %s in the database", table);
+		rc = err_set(err, ERR_INPUT, "no table %s in %s", table, file);
 	else if (table && !matches && first_err[0])
 		rc = err_set(err, ERR_INPUT, "%s", first_err);
 	else if (table && !matches)

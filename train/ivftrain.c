@@ -1,0 +1,725 @@
+/*
+ * ivftrain.c - the `ivftrain` CLI: train IVF centroids for a vec0 table offline,
+ * then write them and assign every row in one short, verified transaction.
+ *
+ *   ivftrain [options] DB.sqlite
+ *   ivftrain --from DATA.hdf5 --dry-run [options]     k-means alone, no database
+ *
+ * A thin main over ivf/ (vec0, tables, the write) and train/kmeans: options come
+ * from one table that also prints --help. Everything that can be checked is
+ * checked before any work; sampling and training hold no lock, so Ctrl-C there
+ * leaves the database untouched; ivf_write_centroids is the only writer and
+ * either commits a verified index or rolls back. Exit status: 0 ok, 1 failure,
+ * 2 bad usage or input, 130 interrupted.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "err.h"
+#include "h5ds.h"
+#include "intr.h"
+#include "ivf.h"
+#include "kmeans.h"
+#include "progress.h"
+#include "rng.h"
+#include "timing.h"
+#include "vec0.h"
+#include "vtab.h"
+
+#define PROG "ivftrain"
+#define IVFTRAIN_VERSION "0.1.0"
+#define MAX_NLIST 65536 /* sqlite-vec's own limit */
+#define NTRAIN_PER_CENTROID                                                                        \
+	256               /* default sample: faiss stops sampling here too; more rows              \
+	                     rarely move the centroids but cost time and ntrain*d*4 bytes */
+#define DEFAULT_NLIST 128 /* sqlite-vec's default, for --from without a database */
+#define CENTROIDS_DATASET "centroids"
+
+enum {
+	OPT_NLIST = 256,
+	OPT_NTRAIN,
+	OPT_NITER,
+	OPT_TOL,
+	OPT_SEED,
+	OPT_THREADS,
+	OPT_INIT,
+	OPT_TABLE,
+	OPT_COLUMN,
+	OPT_VEC0,
+	OPT_ASSIGN,
+	OPT_VERIFY,
+	OPT_BATCH,
+	OPT_BUSY,
+	OPT_VACUUM,
+	OPT_DRY_RUN,
+	OPT_SAVE,
+	OPT_LOAD,
+	OPT_FROM,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_VERSION
+};
+
+typedef struct opt_doc {
+	const char *name;
+	int id;
+	const char *arg; /* value name, NULL for a flag */
+	const char *help;
+} opt_doc;
+
+static const opt_doc docs[] = {
+    {"nlist", OPT_NLIST, "N", "centroids, 1..65536 (default: the table's declared nlist)"},
+    {"ntrain", OPT_NTRAIN, "N", "rows sampled for training (default: min(rows, 256 x nlist))"},
+    {"niter", OPT_NITER, "N", "k-means iterations at most (default 20)"},
+    {"tol", OPT_TOL, "X", "stop when inertia improves by less than X (default 1e-4; 0: never)"},
+    {"seed", OPT_SEED, "N", "seed for sampling, initialisation and verification (default 1234)"},
+    {"threads", OPT_THREADS, "N", "training threads (default: all cores, or OMP_NUM_THREADS)"},
+    {"init", OPT_INIT, "kmeans++|random", "centroid initialisation (default kmeans++)"},
+    {"table", OPT_TABLE, "NAME", "vec0 table (default: the only one with an IVF column)"},
+    {"column", OPT_COLUMN, "NAME", "vector column (default: the IVF one)"},
+    {"vec0", OPT_VEC0, "PATH",
+     "sqlite-vec build to load (default: $VEC0_PATH, "
+     "/usr/local/lib/vec0.so, the npm copy)"},
+    {"assign", OPT_ASSIGN, "reinsert|native|none",
+     "how rows reach their cells: reinsert (default, correct on every release), native "
+     "(sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids only)"},
+    {"verify", OPT_VERIFY, "N",
+     "rows self-queried at nprobe 1 before COMMIT (default 200; 0: off)"},
+    {"batch", OPT_BATCH, "N", "rows moved per batch (default 1000)"},
+    {"busy-timeout", OPT_BUSY, "MS", "wait this long for another writer (default 5000)"},
+    {"vacuum", OPT_VACUUM, NULL, "VACUUM afterwards: give the pages the move freed back"},
+    {"dry-run", OPT_DRY_RUN, NULL, "sample and train, report, write nothing to the database"},
+    {"save-centroids", OPT_SAVE, "FILE",
+     "also write the centroids to FILE (HDF5, dataset "
+     "'centroids')"},
+    {"load-centroids", OPT_LOAD, "FILE", "write these centroids instead of training"},
+    {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
+    {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
+    {"help", OPT_HELP, NULL, "show this help"},
+    {"version", OPT_VERSION, NULL, "show versions"},
+};
+#define NDOCS (sizeof docs / sizeof *docs)
+
+typedef struct opts {
+	const char *db, *table, *column, *vec0, *from, *save, *load;
+	long nlist, ntrain; /* 0: not given */
+	long niter, threads, verify, batch, busy_ms;
+	double tol;
+	uint64_t seed;
+	km_init init;
+	ivf_assign assign;
+	int vacuum, dry_run, json;
+} opts;
+
+/* Everything one run found, measured and owns. */
+typedef struct run {
+	vec0_ext ext;
+	sqlite3 *db;
+	vtab t;
+	int64_t rows;  /* rows in the table */
+	h5_dataset ds; /* --from */
+	float *x;      /* ntrain x d training sample */
+	size_t ntrain, d, nlist;
+	int spherical;
+	const char *source; /* "table", "hdf5" or "centroids" */
+	float *loaded;      /* --load-centroids, k x d */
+	km_result km;
+	ivf_write_stats ws;
+	double sample_s, train_s, t0;
+	int wrote;
+} run;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
+	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
+	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
+	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
+	for (size_t i = 0; i < NDOCS; i++) {
+		char left[48];
+		snprintf(left, sizeof left, "--%s%s%s", docs[i].name, docs[i].arg ? " " : "",
+		         docs[i].arg ? docs[i].arg : "");
+		fprintf(f, "  %-28s %s\n", left, docs[i].help);
+	}
+	fprintf(f, "\nExit status: 0 ok, 1 failure (database unchanged unless the summary says it "
+	           "was written),\n2 bad usage or input, 130 interrupted.\n");
+}
+
+static void version(void)
+{
+	printf(PROG " (ivfkit) " IVFTRAIN_VERSION ", SQLite %s, HDF5 %s\n", sqlite3_libversion(),
+	       h5_version());
+}
+
+/* An integer in [lo, hi] from an option value; ERR_INPUT naming the option. */
+static int parse_long(const char *opt, const char *v, long lo, long hi, long *out, char *err)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return err_set(err, ERR_INPUT, "--%s: '%s' is not an integer in [%ld, %ld]", opt, v,
+		               lo, hi);
+	*out = x;
+	return 0;
+}
+
+static int parse_opt(int id, const char *v, opts *o, char *err)
+{
+	char *end;
+	switch (id) {
+	case OPT_NLIST:
+		return parse_long("nlist", v, 1, MAX_NLIST, &o->nlist, err);
+	case OPT_NTRAIN:
+		return parse_long("ntrain", v, 1, 1L << 40, &o->ntrain, err);
+	case OPT_NITER:
+		return parse_long("niter", v, 1, 100000, &o->niter, err);
+	case OPT_THREADS:
+		return parse_long("threads", v, 0, 4096, &o->threads, err);
+	case OPT_VERIFY:
+		return parse_long("verify", v, 0, 1000000, &o->verify, err);
+	case OPT_BATCH:
+		return parse_long("batch", v, 1, 1000000, &o->batch, err);
+	case OPT_BUSY:
+		return parse_long("busy-timeout", v, 0, 86400000, &o->busy_ms, err);
+	case OPT_TOL:
+		errno = 0;
+		o->tol = strtod(v, &end);
+		if (errno || end == v || *end || !(o->tol >= 0 && o->tol < 1))
+			return err_set(err, ERR_INPUT, "--tol: '%s' is not a number in [0, 1)", v);
+		return 0;
+	case OPT_SEED:
+		errno = 0;
+		o->seed = strtoull(v, &end, 10);
+		if (errno || end == v || *end || *v == '-')
+			return err_set(err, ERR_INPUT, "--seed: '%s' is not an unsigned integer",
+			               v);
+		return 0;
+	case OPT_INIT:
+		if (!strcmp(v, "kmeans++"))
+			o->init = KM_INIT_KMEANSPP;
+		else if (!strcmp(v, "random"))
+			o->init = KM_INIT_RANDOM;
+		else
+			return err_set(err, ERR_INPUT, "--init: '%s' is not kmeans++ or random", v);
+		return 0;
+	case OPT_ASSIGN:
+		if (!strcmp(v, "reinsert"))
+			o->assign = IVF_ASSIGN_REINSERT;
+		else if (!strcmp(v, "native"))
+			o->assign = IVF_ASSIGN_NATIVE;
+		else if (!strcmp(v, "none"))
+			o->assign = IVF_ASSIGN_NONE;
+		else
+			return err_set(err, ERR_INPUT,
+			               "--assign: '%s' is not reinsert, native or none", v);
+		return 0;
+	case OPT_TABLE:
+		o->table = v;
+		return 0;
+	case OPT_COLUMN:
+		o->column = v;
+		return 0;
+	case OPT_VEC0:
+		o->vec0 = v;
+		return 0;
+	case OPT_SAVE:
+		o->save = v;
+		return 0;
+	case OPT_LOAD:
+		o->load = v;
+		return 0;
+	case OPT_FROM:
+		o->from = v;
+		return 0;
+	case OPT_VACUUM:
+		o->vacuum = 1;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = 1;
+		return 0;
+	case OPT_JSON:
+		o->json = 1;
+		return 0;
+	}
+	return err_set(err, ERR_INPUT, "unhandled option");
+}
+
+/* Fills o from argv; 1 when --help or --version was answered. */
+static int parse_args(int argc, char **argv, opts *o, char *err)
+{
+	struct option lo[NDOCS + 1];
+	km_params kp;
+	ivf_write_opts wo;
+	km_defaults(&kp);
+	ivf_write_defaults(&wo);
+	memset(o, 0, sizeof *o);
+	o->niter = kp.niter;
+	o->tol = kp.tol;
+	o->seed = kp.seed;
+	o->init = kp.init;
+	o->threads = kp.nthreads;
+	o->assign = wo.assign;
+	o->verify = wo.verify_samples;
+	o->batch = (long)wo.batch;
+	o->busy_ms = wo.busy_ms;
+	for (size_t i = 0; i < NDOCS; i++)
+		lo[i] = (struct option){docs[i].name, docs[i].arg ? required_argument : no_argument,
+		                        NULL, docs[i].id};
+	lo[NDOCS] = (struct option){0};
+	opterr = 0;
+	int id, rc = 0;
+	while (!rc && (id = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (id == 'h' || id == OPT_HELP) {
+			usage(stdout);
+			return 1;
+		}
+		if (id == OPT_VERSION) {
+			version();
+			return 1;
+		}
+		if (id == ':')
+			return err_set(err, ERR_INPUT, "%s needs a value", argv[optind - 1]);
+		if (id == '?')
+			return err_set(err, ERR_INPUT, "unknown option %s (see " PROG " --help)",
+			               argv[optind - 1]);
+		rc = parse_opt(id, optarg, o, err);
+	}
+	if (rc)
+		return rc;
+	if (argc - optind > 1)
+		return err_set(err, ERR_INPUT, "one database at most, got '%s' and '%s'",
+		               argv[optind], argv[optind + 1]);
+	o->db = optind < argc ? argv[optind] : NULL;
+	if (!o->db && !(o->from && o->dry_run))
+		return err_set(err, ERR_INPUT,
+		               "missing DB.sqlite (only --from DATA.hdf5 --dry-run "
+		               "runs without one; see " PROG " --help)");
+	if (o->from && o->load)
+		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
+	if (o->load && o->ntrain)
+		return err_set(err, ERR_INPUT, "--ntrain has no use with --load-centroids");
+	return 0;
+}
+
+/* ---- steps ------------------------------------------------------------------ */
+
+/* Opens the database, loads vec0 and finds the table; checks everything the
+ * write will need before any work is done. */
+static int open_table(const opts *o, run *r, char *err)
+{
+	int rc = vec0_find(o->vec0, &r->ext, err);
+	int flags = o->dry_run ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (!rc)
+		rc = vec0_open(o->db, flags, (int)o->busy_ms, &r->ext, &r->db, err);
+	if (rc)
+		return rc;
+	if (!r->ext.has_ivf)
+		return err_set(err, ERR_INPUT,
+		               "vec0 %s (%s) has no IVF support; load a build made "
+		               "with SQLITE_VEC_EXPERIMENTAL_IVF_ENABLE=1 (--vec0 PATH)",
+		               r->ext.version, r->ext.path);
+	if ((rc = vtab_find(r->db, o->table, o->column, 1, &r->t, err)) < 0)
+		return rc;
+	if (strcmp(r->t.elem, "float") != 0)
+		return err_set(err, ERR_INPUT,
+		               "column %s.%s holds %s vectors; ivftrain trains "
+		               "float32 columns",
+		               r->t.name, r->t.column, r->t.elem);
+	if (strcmp(r->t.quantizer, "none") != 0)
+		return err_set(err, ERR_INPUT,
+		               "table %s uses quantizer=%s: sqlite-vec's "
+		               "set-centroid stores float32 centroids its quantized insert path "
+		               "cannot use; only quantizer=none tables can be trained",
+		               r->t.name, r->t.quantizer);
+	if ((rc = vtab_count(r->db, &r->t, &r->rows, err)) < 0)
+		return rc;
+	if (r->rows == 0)
+		return err_set(err, ERR_INPUT, "table %s is empty: nothing to train on or assign",
+		               r->t.name);
+	r->d = r->t.d;
+	r->spherical = r->t.metric == VTAB_COSINE;
+	return 0;
+}
+
+/* Decides nlist, and ntrain against the avail rows of what there are. */
+static int size_training(const opts *o, run *r, int64_t avail, const char *what, char *err)
+{
+	if (o->nlist)
+		r->nlist = (size_t)o->nlist;
+	else if (r->db && r->t.nlist < 1)
+		return err_set(err, ERR_INPUT, "table %s declares nlist=%d: pass --nlist",
+		               r->t.name, r->t.nlist);
+	else
+		r->nlist = r->db ? (size_t)r->t.nlist : DEFAULT_NLIST;
+	if (r->nlist > MAX_NLIST)
+		return err_set(err, ERR_INPUT, "nlist %zu > %d", r->nlist, MAX_NLIST);
+	if ((int64_t)r->nlist > avail)
+		return err_set(err, ERR_INPUT,
+		               "nlist %zu > the %lld rows of %s: k-means needs a row "
+		               "per centroid",
+		               r->nlist, (long long)avail, what);
+	size_t dflt = r->nlist * NTRAIN_PER_CENTROID;
+	r->ntrain = o->ntrain ? (size_t)o->ntrain : dflt;
+	if (o->ntrain && (int64_t)o->ntrain > avail)
+		fprintf(stderr,
+		        PROG ": warning: --ntrain %ld > the %lld rows of %s: training on all "
+		             "of them\n",
+		        o->ntrain, (long long)avail, what);
+	if ((int64_t)r->ntrain > avail)
+		r->ntrain = (size_t)avail;
+	if (r->ntrain < r->nlist)
+		return err_set(err, ERR_INPUT,
+		               "--ntrain %zu < nlist %zu: k-means needs a row per "
+		               "centroid",
+		               r->ntrain, r->nlist);
+	return 0;
+}
+
+/* ntrain rows of --from's train set, uniformly without replacement. */
+static int sample_dataset(const run *r, uint64_t seed, float **x, char *err)
+{
+	uint64_t *pick = malloc(r->ntrain * sizeof *pick);
+	float *out = malloc(r->ntrain * r->d * sizeof *out);
+	if (!pick || !out) {
+		free(pick);
+		free(out);
+		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu floats", r->ntrain,
+		               r->d);
+	}
+	rng_t g;
+	rng_seed(&g, seed);
+	rng_sample(&g, r->ds.n, r->ntrain, pick);
+	for (size_t i = 0; i < r->ntrain; i++)
+		memcpy(out + i * r->d, r->ds.train + pick[i] * r->d, r->d * sizeof *out);
+	free(pick);
+	*x = out;
+	return 0;
+}
+
+/* The training sample, from --from or the table. */
+static int sample(const opts *o, run *r, prog_t *pg, char *err)
+{
+	double t0 = tm_now();
+	int rc;
+	if (o->from) {
+		if ((rc = h5_read(o->from, 0, &r->ds, err)) < 0)
+			return rc;
+		if (r->db && r->ds.d != r->d)
+			return err_set(err, ERR_INPUT,
+			               "--from %s: %zu dimensions, column %s.%s has %zu", o->from,
+			               r->ds.d, r->t.name, r->t.column, r->d);
+		if (!r->db) {
+			r->d = r->ds.d;
+			r->spherical = !strcmp(r->ds.distance, "angular");
+		}
+		r->source = "hdf5";
+		if ((rc = size_training(o, r, (int64_t)r->ds.n, o->from, err)) < 0)
+			return rc;
+		rc = sample_dataset(r, o->seed, &r->x, err);
+	} else {
+		char what[VTAB_NAME + 8];
+		snprintf(what, sizeof what, "table %s", r->t.name);
+		r->source = "table";
+		if ((rc = size_training(o, r, r->rows, what, err)) < 0)
+			return rc;
+		size_t got = 0;
+		rc = vtab_sample(r->db, &r->t, r->ntrain, o->seed, &r->x, &got, pg, err);
+		r->ntrain = got;
+	}
+	r->sample_s = tm_now() - t0;
+	if (rc == ERR_INTR)
+		return err_set(err, ERR_INTR,
+		               "interrupted while sampling; the database is unchanged");
+	return rc;
+}
+
+static int train(const opts *o, run *r, prog_t *pg, char *err)
+{
+	km_params p;
+	km_defaults(&p);
+	p.k = r->nlist;
+	p.niter = (int)o->niter;
+	p.tol = o->tol;
+	p.init = o->init;
+	p.seed = o->seed;
+	p.spherical = r->spherical;
+	p.nthreads = (int)o->threads;
+	double t0 = tm_now();
+	int rc = km_train(r->x, r->ntrain, r->d, &p, &r->km, pg, err);
+	r->train_s = tm_now() - t0;
+	if (rc == ERR_INTR)
+		return err_set(err, ERR_INTR, "interrupted during training; %s",
+		               r->db ? "the database is unchanged" : "nothing written");
+	return rc;
+}
+
+/* --load-centroids: a k x d matrix that must fit the column. */
+static int load_centroids(const opts *o, run *r, char *err)
+{
+	char distance[32] = "";
+	size_t k = 0, d = 0;
+	int rc = h5_read_matrix(o->load, CENTROIDS_DATASET, &r->loaded, &k, &d, distance,
+	                        sizeof distance, err);
+	if (rc < 0)
+		return rc;
+	r->source = "centroids";
+	if (d != r->d)
+		return err_set(err, ERR_INPUT,
+		               "--load-centroids %s: centroids have %zu dimensions, "
+		               "column %s.%s has %zu",
+		               o->load, d, r->t.name, r->t.column, r->d);
+	if (o->nlist && (size_t)o->nlist != k)
+		return err_set(err, ERR_INPUT,
+		               "--load-centroids %s holds %zu centroids, --nlist "
+		               "says %ld",
+		               o->load, k, o->nlist);
+	if (k < 1 || k > MAX_NLIST)
+		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids, not in [1, %d]",
+		               o->load, k, MAX_NLIST);
+	if ((int64_t)k > r->rows)
+		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids for %lld rows",
+		               o->load, k, (long long)r->rows);
+	if (distance[0] && strcmp(distance, r->spherical ? "angular" : "euclidean") != 0)
+		fprintf(stderr,
+		        PROG ": warning: %s was trained for %s distance, table %s uses %s\n",
+		        o->load, distance, r->t.name, r->spherical ? "cosine" : "l2/l1");
+	r->nlist = k;
+	return 0;
+}
+
+static const float *centroids(const run *r)
+{
+	return r->loaded ? r->loaded : r->km.centroids;
+}
+
+static int write_index(const opts *o, run *r, prog_t *pg, char *err)
+{
+	ivf_write_opts wo;
+	ivf_write_defaults(&wo);
+	wo.assign = o->assign;
+	wo.verify_samples = (int)o->verify;
+	wo.batch = (size_t)o->batch;
+	wo.seed = o->seed;
+	wo.busy_ms = (int)o->busy_ms;
+	int rc = ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
+	r->wrote = rc == 0;
+	if (rc == 0 && o->vacuum)
+		rc = ivf_vacuum(r->db, &r->ws, err);
+	return rc;
+}
+
+static int run_all(const opts *o, run *r, char *err)
+{
+	prog_t pg;
+	int rc = 0;
+	if (o->db && (rc = open_table(o, r, err)) < 0)
+		return rc;
+	/* a bad output path should not cost a training run */
+	if (o->save && (rc = h5_check_output(o->save, err)) < 0)
+		return rc;
+	if (o->load) {
+		if ((rc = load_centroids(o, r, err)) < 0)
+			return rc;
+	} else {
+		if ((rc = sample(o, r, &pg, err)) < 0 || (rc = train(o, r, &pg, err)) < 0)
+			return rc;
+		free(r->x); /* the sample is done with: the write needs the memory more */
+		r->x = NULL;
+	}
+	if (o->save &&
+	    (rc = h5_write_matrix(o->save, CENTROIDS_DATASET, centroids(r), r->nlist, r->d,
+	                          r->spherical ? "angular" : "euclidean", err)) < 0)
+		return rc;
+	if (o->dry_run)
+		return 0;
+	return write_index(o, r, &pg, err);
+}
+
+/* ---- reports ---------------------------------------------------------------- */
+
+static const char *metric_name(const run *r)
+{
+	if (!r->db)
+		return r->spherical ? "angular" : "euclidean";
+	return r->t.metric == VTAB_COSINE ? "cosine" : r->t.metric == VTAB_L1 ? "l1" : "l2";
+}
+
+static const char *assign_name(ivf_assign a)
+{
+	return a == IVF_ASSIGN_NATIVE ? "native" : a == IVF_ASSIGN_NONE ? "none" : "reinsert";
+}
+
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+static void print_text(const opts *o, const run *r)
+{
+	const ivf_write_stats *w = &r->ws;
+	char desc[5000];
+	if (r->db) {
+		vec0_describe(&r->ext, desc, sizeof desc);
+		printf("%-9s %s\n", "vec0", desc);
+		printf("%-9s %s.%s in %s: %zu dims, %s, %lld rows, declared nlist %d nprobe %d\n",
+		       "table", r->t.name, r->t.column, o->db, r->d, metric_name(r),
+		       (long long)r->rows, r->t.nlist, r->t.nprobe);
+	}
+	if (r->loaded) {
+		printf("%-9s %zu centroids from %s\n", "load", r->nlist, o->load);
+	} else {
+		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->ntrain,
+		       o->from ? (long long)r->ds.n : (long long)r->rows,
+		       o->from ? o->from : r->t.name, r->sample_s);
+		printf("%-9s k-means%s %s, k %zu, %d iterations   %.2f s (init %.2f s)\n", "train",
+		       r->spherical ? " (spherical)" : "",
+		       o->init == KM_INIT_RANDOM ? "random init" : "k-means++ init", r->nlist,
+		       r->km.niter, r->train_s, r->km.init_s);
+		printf("%-9s inertia %.6g, imbalance %.3f\n", "", r->km.inertia, r->km.imbalance);
+	}
+	if (o->save)
+		printf("%-9s centroids written to %s\n", "save", o->save);
+	if (o->dry_run) {
+		printf("%-9s dry run: the database was not written\n", "write");
+	} else if (r->wrote) {
+		printf("%-9s %s%zu centroids (%s syntax)   %.2f s\n", "write",
+		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
+		       ivf_syntax_name(r->t.syntax), w->clear_s + w->set_s);
+		printf("%-9s %s: %lld rows moved   %.2f s\n", "assign", assign_name(o->assign),
+		       (long long)w->rows_moved, w->assign_s);
+		printf("%-9s %d/%d sampled rows found themselves at nprobe 1   %.2f s\n", "verify",
+		       w->verify_checked - w->verify_failed, w->verify_checked, w->verify_s);
+		printf("%-9s write lock held %.2f s (waited %.2f s, commit %.2f s)\n", "lock",
+		       w->lock_s, w->wait_s, w->commit_s);
+		printf("%-9s %lld centroids, %lld unassigned rows, imbalance %.3f, integrity ok "
+		       "(%.2f s)\n",
+		       "index", (long long)w->ncentroids, (long long)w->unassigned, w->imbalance,
+		       w->integrity_s);
+		printf("%-9s %.1f MiB, %lld free pages (%.1f MiB)%s\n", "file",
+		       (double)w->file_bytes / 1048576.0, (long long)w->free_pages,
+		       (double)(w->free_pages * w->page_size) / 1048576.0,
+		       o->vacuum       ? ", after VACUUM"
+		       : w->free_pages ? "; --vacuum reclaims them"
+		                       : "");
+	}
+	printf("%-9s %.2f s, peak RSS %.1f MiB\n", "total", tm_now() - r->t0,
+	       (double)peak_rss_kib() / 1024.0);
+}
+
+static void print_json(const opts *o, const run *r)
+{
+	const ivf_write_stats *w = &r->ws;
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "ivftrain", IVFTRAIN_VERSION);
+	cJSON_AddStringToObject(j, "sqlite", sqlite3_libversion());
+	if (r->db) {
+		cJSON *v = cJSON_AddObjectToObject(j, "vec0");
+		cJSON_AddStringToObject(v, "path", r->ext.path);
+		cJSON_AddStringToObject(v, "source", r->ext.source);
+		cJSON_AddStringToObject(v, "version", r->ext.version);
+		cJSON_AddBoolToObject(v, "ivf", r->ext.has_ivf);
+		cJSON_AddStringToObject(j, "database", o->db);
+		cJSON_AddStringToObject(j, "table", r->t.name);
+		cJSON_AddStringToObject(j, "column", r->t.column);
+		cJSON_AddStringToObject(j, "syntax", ivf_syntax_name(r->t.syntax));
+	} else {
+		cJSON_AddNullToObject(j, "database");
+	}
+	cJSON_AddStringToObject(j, "metric", metric_name(r));
+	cJSON_AddNumberToObject(j, "d", (double)r->d);
+	cJSON_AddNumberToObject(j, "rows", (double)r->rows);
+	cJSON_AddStringToObject(j, "source", r->source ? r->source : "");
+	if (o->from)
+		cJSON_AddStringToObject(j, "from", o->from);
+	cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
+	cJSON *p = cJSON_AddObjectToObject(j, "params");
+	cJSON_AddNumberToObject(p, "nlist", (double)r->nlist);
+	cJSON_AddNumberToObject(p, "ntrain", (double)r->ntrain);
+	cJSON_AddNumberToObject(p, "niter", (double)o->niter);
+	cJSON_AddNumberToObject(p, "tol", o->tol);
+	cJSON_AddNumberToObject(p, "seed", (double)o->seed);
+	cJSON_AddNumberToObject(p, "threads",
+	                        o->threads ? (double)o->threads : (double)omp_get_max_threads());
+	cJSON_AddStringToObject(p, "init", o->init == KM_INIT_RANDOM ? "random" : "kmeans++");
+	cJSON_AddBoolToObject(p, "spherical", r->spherical);
+	cJSON_AddStringToObject(p, "assign", assign_name(o->assign));
+	cJSON_AddNumberToObject(p, "verify", (double)o->verify);
+	cJSON_AddNumberToObject(p, "batch", (double)o->batch);
+	cJSON_AddNumberToObject(j, "sample_s", r->sample_s);
+	cJSON_AddNumberToObject(j, "train_s", r->train_s);
+	if (!r->loaded) {
+		cJSON *k = cJSON_AddObjectToObject(j, "kmeans");
+		cJSON_AddNumberToObject(k, "iterations", r->km.niter);
+		cJSON_AddNumberToObject(k, "inertia", r->km.inertia);
+		cJSON_AddNumberToObject(k, "imbalance", r->km.imbalance);
+		cJSON_AddNumberToObject(k, "init_s", r->km.init_s);
+		cJSON *in = cJSON_AddArrayToObject(k, "inertia_per_iter");
+		cJSON *ts = cJSON_AddArrayToObject(k, "iter_s");
+		for (int i = 0; i < r->km.niter; i++) {
+			cJSON_AddItemToArray(in, cJSON_CreateNumber(r->km.iters[i].inertia));
+			cJSON_AddItemToArray(ts, cJSON_CreateNumber(r->km.iters[i].time_s));
+		}
+	}
+	if (r->wrote) {
+		cJSON_AddNumberToObject(j, "write_s", w->clear_s + w->set_s);
+		cJSON_AddNumberToObject(j, "clear_s", w->clear_s);
+		cJSON_AddNumberToObject(j, "set_s", w->set_s);
+		cJSON_AddNumberToObject(j, "assign_s", w->assign_s);
+		cJSON_AddNumberToObject(j, "verify_s", w->verify_s);
+		cJSON_AddNumberToObject(j, "commit_s", w->commit_s);
+		cJSON_AddNumberToObject(j, "lock_s", w->lock_s);
+		cJSON_AddNumberToObject(j, "wait_s", w->wait_s);
+		cJSON_AddNumberToObject(j, "integrity_s", w->integrity_s);
+		cJSON_AddNumberToObject(j, "vacuum_s", w->vacuum_s);
+		cJSON *x = cJSON_AddObjectToObject(j, "index");
+		cJSON_AddNumberToObject(x, "centroids", (double)w->ncentroids);
+		cJSON_AddNumberToObject(x, "unassigned", (double)w->unassigned);
+		cJSON_AddNumberToObject(x, "rows_moved", (double)w->rows_moved);
+		cJSON_AddNumberToObject(x, "imbalance", w->imbalance);
+		cJSON_AddNumberToObject(x, "verify_checked", w->verify_checked);
+		cJSON_AddNumberToObject(x, "verify_failed", w->verify_failed);
+		cJSON_AddBoolToObject(x, "was_trained", w->was_trained);
+		cJSON_AddNumberToObject(j, "file_bytes", (double)w->file_bytes);
+		cJSON_AddNumberToObject(j, "free_pages", (double)w->free_pages);
+		cJSON_AddNumberToObject(j, "page_size", (double)w->page_size);
+	}
+	cJSON_AddNumberToObject(j, "total_s", tm_now() - r->t0);
+	cJSON_AddNumberToObject(j, "peak_rss_kib", (double)peak_rss_kib());
+	char *s = cJSON_PrintUnformatted(j);
+	if (s)
+		puts(s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+int main(int argc, char **argv)
+{
+	opts o;
+	run r;
+	char err[ERR_LEN] = "";
+	memset(&r, 0, sizeof r);
+	r.t0 = tm_now();
+	int rc = parse_args(argc, argv, &o, err);
+	if (rc == 1)
+		return 0;
+	if (rc == 0) {
+		intr_install();
+		rc = run_all(&o, &r, err);
+	}
+	if (rc == 0)
+		(o.json ? print_json : print_text)(&o, &r);
+	km_result_free(&r.km);
+	h5_free(&r.ds);
+	free(r.x);
+	free(r.loaded);
+	sqlite3_close(r.db);
+	return err_report(PROG, rc, err);
+}
