@@ -8,9 +8,12 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "err.h"
+#include "intr.h"
 #include "ivf.h"
 #include "rng.h"
 #include "vec0.h"
@@ -797,6 +800,65 @@ static void test_ivf__locked_by_another_writer(void **state)
 	free(x);
 }
 
+static void test_vtab__sample_holds_no_read_lock(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(10, c);
+	sqlite3 *db = ivf_table("nolock.db", "", x);
+	vtab t;
+	float *s = NULL;
+	size_t got;
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	assert_int_equal(vtab_sample(db, &t, 50, 1, &s, &got, NULL, err), 0);
+	/* training follows a sample: another writer must be able to commit meanwhile */
+	sqlite3 *other = NULL;
+	assert_int_equal(sqlite3_open(tu_path(dir, "nolock.db"), &other), SQLITE_OK);
+	exec(other, "CREATE TABLE notes(a); INSERT INTO notes VALUES (1)");
+	sqlite3_close(other);
+	sqlite3_close(db);
+	free(s);
+	free(x);
+}
+
+static void test_ivf__interrupted_write_rolled_back(void **state)
+{
+	REQUIRE_IVF();
+	float c[NBLOB * D];
+	float *x = blobs(11, c);
+	sqlite3 *db = ivf_table("intr.db", "", x);
+	sqlite3_close(db);
+	size_t n;
+	char *before = slurp(tu_path(dir, "intr.db"), &n);
+	/* Ctrl-C is a process-wide flag that stays set: take it in a child */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[ERR_LEN];
+		vtab t;
+		ivf_write_opts o;
+		ivf_write_stats s;
+		ivf_write_defaults(&o);
+		o.batch = 100;
+		db = open_db("intr.db");
+		intr_install();
+		raise(SIGINT);
+		int rc = vtab_find(db, "t", NULL, 1, &t, err) ||
+		         ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err) != ERR_INTR ||
+		         !strstr(err, "rolled back") || s.rows_moved != 100;
+		sqlite3_close(db);
+		_exit(rc);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_same_file(tu_path(dir, "intr.db"), before, n);
+	free(before);
+	free(x);
+}
+
 static void test_ivf__quantized_table_refused(void **state)
 {
 	REQUIRE_IVF();
@@ -853,6 +915,8 @@ int main(void)
 	    cmocka_unit_test(test_ivf__assign_none_leaves_rows_unassigned),
 	    cmocka_unit_test(test_ivf__disk_full_rolled_back),
 	    cmocka_unit_test(test_ivf__locked_by_another_writer),
+	    cmocka_unit_test(test_vtab__sample_holds_no_read_lock),
+	    cmocka_unit_test(test_ivf__interrupted_write_rolled_back),
 	    cmocka_unit_test(test_ivf__quantized_table_refused),
 	};
 	return cmocka_run_group_tests_name("vec0", tests, setup, teardown);

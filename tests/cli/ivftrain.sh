@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# tests/cli/ivftrain.sh - ivftrain end to end on real Fashion-MNIST rows in a real
+# vec0 IVF table: training, assignment checked through the shadow tables and KNN
+# (self-queries at nprobe 1, recall against exact ground truth), JSON, dry runs,
+# centroid files, and every bad input with its exit code, a one-line message and
+# the database's sha256 unchanged. @per-vec0: run once per vec0 build (VEC0_PATH);
+# what needs IVF skips with the reason on builds without it.
+. "$(dirname "$0")/lib.sh"
+
+VEC0=${VEC0_PATH:?run through tests/run, which sets VEC0_PATH}
+PY=/usr/bin/python3 # Debian's python: its sqlite3 module can load extensions
+NPM_VEC0=$ROOT/.deps/npm/node_modules/sqlite-vec-linux-x64/vec0.so
+N=3000     # train rows in the table
+NLIST=32
+
+# Sanitizer builds: sqlite-vec leaks a string per row inserted with auxiliary
+# columns, through the system libsqlite3 (no frame pointers, so the leak cannot
+# be told apart from SQLite's own): suppressed, as in tests/test_vec0.c.
+echo "leak:libsqlite3.so" >"$TMP/lsan.supp"
+export LSAN_OPTIONS="suppressions=$TMP/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
+# Helpers that need sqlite3 with vec0 loaded, numpy or h5py.
+cat >"$TMP/h.py" <<'EOF'
+import json, sqlite3, struct, sys, time
+import h5py, numpy as np
+
+def connect(vec0, path):
+    db = sqlite3.connect(path, isolation_level=None)
+    db.enable_load_extension(True)
+    db.load_extension(vec0)
+    return db
+
+def command(db, table, cmd):
+    hidden = any(r[1] == table and r[6] for r in db.execute(f'pragma table_xinfo("{table}")'))
+    db.execute(f'insert into "{table}"("{table if hidden else "id"}") values (?)', (cmd,))
+
+def mkdb(vec0, h5, path, nlist, n, extra=""):
+    """An untrained IVF table items(id, emb [, +label text]) with rows 0..n-1."""
+    n, nlist = int(n), int(nlist)
+    with h5py.File(h5) as f:
+        x = np.asarray(f["train"][:n], dtype=np.float32)
+    db = connect(vec0, path)
+    aux = ", +label text" if extra == "aux" else ""
+    db.execute(f"create virtual table items using vec0(id integer primary key, "
+               f"emb float[{x.shape[1]}] indexed by ivf(nlist={nlist}, nprobe=8){aux})")
+    db.execute("begin")
+    if aux:
+        db.executemany("insert into items(id, emb, label) values (?, ?, ?)",
+                       ((i, x[i].tobytes(), f"item {i}") for i in range(len(x))))
+    else:
+        db.executemany("insert into items(id, emb) values (?, ?)",
+                       ((i, x[i].tobytes()) for i in range(len(x))))
+    db.execute("commit")
+    db.close()  # vec0 leaves a statement stepped: VACUUM on a connection of its own
+    # no free pages: a rolled-back write then leaves every byte as it was (SQLite
+    # does not journal reused free pages, whose old bytes carry no data)
+    connect(vec0, path).execute("vacuum")
+
+def check(vec0, h5, path, nlist):
+    """Shadow tables and KNN agree with the centroids; prints recall@10 at nprobe 8."""
+    nlist = int(nlist)
+    db = connect(vec0, path)
+    c = {cid: np.frombuffer(b, dtype=np.float32)
+         for cid, b in db.execute("select centroid_id, centroid from items_ivf_centroids00")}
+    assert len(c) == nlist, f"{len(c)} centroids"
+    un = db.execute("select coalesce(sum(n_vectors), 0) from items_ivf_cells00 "
+                    "where centroid_id = -1").fetchone()[0]
+    assert un == 0, f"{un} unassigned"
+    ids = sorted(c)
+    cm = np.stack([c[i] for i in ids])
+    rows = db.execute("select m.rowid, c.centroid_id from items_ivf_rowid_map00 m "
+                      "join items_ivf_cells00 c on c.rowid = m.cell_id").fetchall()
+    with h5py.File(h5) as f:
+        x = np.asarray(f["train"], dtype=np.float32)
+        q = np.asarray(f["test"], dtype=np.float32)
+        gt = np.asarray(f["neighbors"])[:, :10]
+    n = db.execute("select count(*) from items").fetchone()[0]
+    assert len(rows) == n, f"{len(rows)} mapped of {n}"
+    for rid, cid in rows:
+        d = ((cm - x[rid]) ** 2).sum(1)
+        assert ids[int(d.argmin())] == cid or d[ids.index(cid)] <= d.min() * (1 + 1e-5), \
+            f"row {rid} in cell of centroid {cid}, nearest {ids[int(d.argmin())]}"
+    command(db, "items", "nprobe=1")
+    for rid in range(0, n, 37):
+        got = [r[0] for r in db.execute("select id from items where emb match ? and k = 5",
+                                        (x[rid].tobytes(),))]
+        assert rid in got, f"row {rid} not found by its own query at nprobe 1: {got}"
+    command(db, "items", "nprobe=8")
+    hit = 0
+    for i in range(len(q)):
+        got = [r[0] for r in db.execute("select id from items where emb match ? and k = 10",
+                                        (q[i].tobytes(),))]
+        hit += len(set(got) & set(gt[i].tolist()))
+    print(f"{hit / (10 * len(q)):.3f}")
+
+def poison(path, rid):
+    """Row rid's stored vector gets a NaN, as a build that did not check would have
+    stored it (newer builds refuse non-finite inserts)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    cell, slot = db.execute("select cell_id, slot from items_ivf_rowid_map00 where rowid = ?",
+                            (int(rid),)).fetchone()
+    v = bytearray(db.execute("select vectors from items_ivf_cells00 where rowid = ?",
+                             (cell,)).fetchone()[0])
+    d = len(v) // 4 // 64
+    struct.pack_into("<f", v, (slot * d + 5) * 4, float("nan"))
+    db.execute("update items_ivf_cells00 set vectors = ? where rowid = ?", (bytes(v), cell))
+
+def hold(path, marker, seconds):
+    """Holds the write lock (BEGIN IMMEDIATE) for a while; touches marker once held."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("begin immediate")
+    open(marker, "w").close()
+    time.sleep(float(seconds))
+    db.execute("rollback")
+
+def centroids_equal(vec0, path, h5):
+    db = connect(vec0, path)
+    got = np.stack([np.frombuffer(b, dtype=np.float32) for (b,) in
+                    db.execute("select centroid from items_ivf_centroids00 order by centroid_id")])
+    with h5py.File(h5) as f:
+        want = np.asarray(f["centroids"], dtype=np.float32)
+    assert got.shape == want.shape and np.array_equal(got, want), "centroids differ"
+
+def matrix(path, k, d):
+    with h5py.File(path, "w") as f:
+        f["centroids"] = np.zeros((int(k), int(d)), dtype=np.float32)
+
+def field(expr):
+    d = json.load(sys.stdin)
+    print(eval(expr, {"d": d}))
+
+globals()[sys.argv[1]](*sys.argv[2:])
+EOF
+h() { "$PY" "$TMP/h.py" "$@"; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# json EXPR: evaluates EXPR over the JSON on stdin (as d).
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+# What this build can do, and the data, once for all tests.
+IVF=$("$PY" - "$VEC0" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(":memory:"); db.enable_load_extension(True); db.load_extension(sys.argv[1])
+try:
+    db.execute("create virtual table p using vec0(v float[8] indexed by ivf())"); print(1)
+except sqlite3.Error:
+    print(0)
+EOF
+)
+VERSION=$("$PY" -c 'import sqlite3,sys; db=sqlite3.connect(":memory:"); db.enable_load_extension(True); db.load_extension(sys.argv[1]); print(db.execute("select vec_version()").fetchone()[0])' "$VEC0")
+"$BIN/vecdata" fashion-mnist "$TMP/fm.hdf5" --train $N --test 100 >/dev/null 2>&1 ||
+	echo "  setup: vecdata fashion-mnist failed"
+if [ "$IVF" = 1 ] && ! h mkdb "$VEC0" "$TMP/fm.hdf5" "$TMP/base.db" $NLIST $N; then
+	echo "  setup: cannot build the IVF table"
+	IVF=setup-failed
+fi
+
+need_ivf() {
+	[ "$IVF" != setup-failed ] || fail "setup failed: no IVF table to test with"
+	[ "$IVF" != setup-failed ] || exit 1
+	[ "$IVF" = 1 ] || skip_test "vec0 $VERSION ($VEC0) has no IVF support"
+}
+# fresh NAME: a copy of the untrained table, path in $DB.
+fresh() { DB=$TMP/$1.db; cp "$TMP/base.db" "$DB"; }
+ivftrain() { "$BIN/ivftrain" --vec0 "$VEC0" "$@"; }
+
+# expect_refused CODE REGEX ARGS...: exit CODE, one line matching REGEX, $DB unchanged.
+expect_refused() {
+	local code=$1 re=$2; shift 2
+	local before; before=$(sha "$DB")
+	expect_status "$code" ivftrain "$@"
+	expect_one_line "$ERR" "ivftrain $*"
+	expect_match "$ERR" "^ivftrain: error: .*$re" "ivftrain $*"
+	[ "$(sha "$DB")" = "$before" ] || fail "ivftrain $*: database changed"
+	[ ! -e "$DB-journal" ] || fail "ivftrain $*: journal left behind"
+}
+
+test_trains_assigns_and_reports_json() {
+	need_ivf
+	fresh train
+	expect_status 0 ivftrain --json --seed 7 "$DB"
+	[ "$(json 'd["index"]["centroids"], d["index"]["unassigned"], d["index"]["verify_failed"]' <<<"$OUT")" = "($NLIST, 0, 0)" ] ||
+		fail "index summary: $OUT"
+	[ "$(json 'd["index"]["rows_moved"] == d["rows"] == '$N <<<"$OUT")" = True ] || fail "rows moved: $OUT"
+	[ "$(json 'd["lock_s"] <= d["total_s"] and d["assign_s"] > 0 and d["vec0"]["ivf"]' <<<"$OUT")" = True ] ||
+		fail "timings: $OUT"
+	local recall
+	recall=$(h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST) || fail "check: $recall"
+	echo "  recall@10 at nprobe 8: $recall"
+	[ "$("$PY" -c "print($recall >= 0.95)")" = True ] || fail "recall $recall < 0.95"
+}
+
+test_text_summary_names_build_and_phases() {
+	need_ivf
+	fresh text
+	expect_status 0 ivftrain --nlist 16 --niter 5 "$DB"
+	for w in "vec0 $VERSION from" "IVF: yes" sample train write assign verify "write lock held" \
+		"16 centroids, 0 unassigned" "free pages"; do
+		expect_match "$OUT" "$w" "summary"
+	done
+}
+
+test_retrains_a_trained_table() {
+	need_ivf
+	fresh retrain
+	expect_status 0 ivftrain --nlist 8 --niter 5 "$DB"
+	expect_status 0 ivftrain --json --vacuum "$DB"
+	[ "$(json 'd["index"]["was_trained"], d["index"]["centroids"], d["free_pages"]' <<<"$OUT")" = "(True, $NLIST, 0)" ] ||
+		fail "retrain: $OUT"
+	h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null || fail "check after retrain"
+}
+
+test_dry_run_writes_nothing() {
+	need_ivf
+	fresh dry
+	local before; before=$(sha "$DB")
+	expect_status 0 ivftrain --dry-run --json "$DB"
+	[ "$(json 'd["dry_run"], d["kmeans"]["iterations"] > 0, "index" in d' <<<"$OUT")" = "(True, True, False)" ] ||
+		fail "dry run: $OUT"
+	[ "$(sha "$DB")" = "$before" ] || fail "dry run changed the database"
+}
+
+test_kmeans_alone_from_hdf5_without_database() {
+	expect_status 0 "$BIN/ivftrain" --from "$TMP/fm.hdf5" --nlist 16 --niter 5 --threads 2 --dry-run --json
+	[ "$(json 'd["database"], d["source"], d["params"]["nlist"], d["params"]["ntrain"], d["kmeans"]["inertia"] > 0' <<<"$OUT")" = "(None, 'hdf5', 16, $N, True)" ] ||
+		fail "--from: $OUT"
+	expect_status 2 "$BIN/ivftrain" --from "$TMP/fm.hdf5" --nlist 16
+	expect_match "$ERR" "missing DB.sqlite" "--from without --dry-run"
+}
+
+test_save_and_load_centroids_round_trip() {
+	need_ivf
+	fresh save
+	expect_status 0 ivftrain --dry-run --nlist 12 --niter 5 --save-centroids "$TMP/c.h5" "$DB"
+	fresh load
+	expect_status 0 ivftrain --load-centroids "$TMP/c.h5" "$DB"
+	h centroids_equal "$VEC0" "$DB" "$TMP/c.h5" || fail "loaded centroids differ from the file"
+	h check "$VEC0" "$TMP/fm.hdf5" "$DB" 12 >/dev/null || fail "check after --load-centroids"
+}
+
+test_from_hdf5_into_table() {
+	need_ivf
+	fresh from
+	expect_status 0 ivftrain --from "$TMP/fm.hdf5" --json "$DB"
+	[ "$(json 'd["source"], d["index"]["centroids"]' <<<"$OUT")" = "('hdf5', $NLIST)" ] || fail "$OUT"
+}
+
+test_aux_columns_survive() {
+	need_ivf
+	DB=$TMP/aux.db
+	h mkdb "$VEC0" "$TMP/fm.hdf5" "$DB" 16 500 aux 2>/dev/null ||
+		skip_test "vec0 $VERSION allows no auxiliary columns with IVF"
+	expect_status 0 ivftrain "$DB"
+	local n
+	n=$("$PY" -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[2]); db.enable_load_extension(True); db.load_extension(sys.argv[1]); print(db.execute("select count(*) from items where label = printf(\"item %d\", id)").fetchone()[0])' "$VEC0" "$DB")
+	[ "$n" = 500 ] || fail "$n of 500 labels intact"
+}
+
+test_native_assign_caught_and_rolled_back() {
+	need_ivf
+	fresh native
+	local before; before=$(sha "$DB")
+	expect_status 1 ivftrain --assign native "$DB"
+	expect_one_line "$ERR" "--assign native"
+	expect_match "$ERR" "verification failed: .* rolled back, the database is unchanged" "--assign native"
+	[ "$(sha "$DB")" = "$before" ] || fail "--assign native changed the database"
+}
+
+test_bad_options_exit_2() {
+	need_ivf
+	fresh opts
+	expect_refused 2 "--nlist: '0' is not an integer" --nlist 0 "$DB"
+	expect_refused 2 "--nlist: '65537' is not an integer" --nlist 65537 "$DB"
+	expect_refused 2 "nlist 3001 > the 3000 rows of table items" --nlist 3001 "$DB"
+	expect_refused 2 "--ntrain 20 < nlist 32" --ntrain 20 "$DB"
+	expect_refused 2 "--ntrain 100 < nlist 200" --nlist 200 --ntrain 100 "$DB"
+	expect_refused 2 "--threads: 'many'" --threads many "$DB"
+	expect_refused 2 "--init: 'best'" --init best "$DB"
+	expect_refused 2 "--assign: 'fast'" --assign fast "$DB"
+	expect_refused 2 "unknown option --frobnicate" --frobnicate "$DB"
+	expect_refused 2 "one database at most" "$DB" "$DB"
+}
+
+test_ntrain_above_rows_warns_and_uses_all() {
+	need_ivf
+	fresh ntrain
+	expect_status 0 ivftrain --ntrain 999999 --json "$DB"
+	expect_match "$ERR" "warning: --ntrain 999999 > the 3000 rows of table items" "warning"
+	[ "$(json 'd["params"]["ntrain"]' <<<"$OUT")" = $N ] || fail "ntrain: $OUT"
+}
+
+test_missing_database_not_created() {
+	DB=$TMP/missing.db
+	expect_status 2 ivftrain "$DB"
+	expect_one_line "$ERR" "missing db"
+	expect_match "$ERR" "missing.db: No such file" "missing db"
+	[ ! -e "$DB" ] || fail "missing database was created"
+}
+
+test_not_sqlite() {
+	DB=$TMP/notdb.db
+	head -c 20000 /dev/urandom >"$DB"
+	expect_refused 2 "is not an SQLite database" "$DB"
+}
+
+test_no_vec0_loadable() {
+	DB=$TMP/plain.db
+	sqlite3 "$DB" "create table t(a)"
+	expect_refused 2 "vec0 extension /no/such/vec0.so" --vec0 /no/such/vec0.so "$DB"
+	expect_refused 2 "cannot load vec0 extension" --vec0 /etc/hostname "$DB"
+}
+
+test_vec0_without_ivf() {
+	DB=$TMP/plain2.db
+	sqlite3 "$DB" "create table t(a)"
+	local build=$VEC0
+	if [ "$IVF" = 1 ]; then
+		[ -f "$NPM_VEC0" ] || skip_test "no build without IVF to try (run scripts/install-deps)"
+		build=$NPM_VEC0
+	fi
+	local before; before=$(sha "$DB")
+	expect_status 2 "$BIN/ivftrain" --vec0 "$build" "$DB"
+	expect_one_line "$ERR" "no IVF"
+	expect_match "$ERR" "has no IVF support" "no IVF"
+	[ "$(sha "$DB")" = "$before" ] || fail "database changed"
+}
+
+test_bad_tables() {
+	need_ivf
+	fresh tables
+	"$PY" - "$VEC0" "$DB" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[2]); db.enable_load_extension(True); db.load_extension(sys.argv[1])
+db.execute("create table plain(a, b)")
+db.execute("create virtual table flat using vec0(v float[4])")
+db.execute("create virtual table empty using vec0(id integer primary key, v float[4] indexed by ivf(nlist=2))")
+db.commit()
+EOF
+	expect_refused 2 "no table nope in" --table nope "$DB"
+	expect_refused 2 "table plain is not a vec0 virtual table" --table plain "$DB"
+	expect_refused 2 "table flat has no vector column indexed by ivf" --table flat "$DB"
+	expect_refused 2 "2 vec0 tables with an IVF column \(empty, items\): name one" "$DB"
+	expect_refused 2 "table empty is empty" --table empty "$DB"
+	expect_refused 2 "table items has no vector column nope" --table items --column nope "$DB"
+}
+
+test_nan_in_sample_refused() {
+	need_ivf
+	fresh nan
+	h poison "$DB" 1234
+	expect_refused 2 "table items, id 1234: items.emb\[5\] is nan" "$DB"
+}
+
+test_load_centroids_wrong_dimension() {
+	need_ivf
+	fresh dim
+	h matrix "$TMP/small.h5" 8 100
+	expect_refused 2 "centroids have 100 dimensions, column items.emb has 784" \
+		--load-centroids "$TMP/small.h5" "$DB"
+	expect_refused 2 "nope.h5" --load-centroids "$TMP/nope.h5" "$DB"
+}
+
+test_locked_by_another_writer() {
+	need_ivf
+	fresh locked
+	rm -f "$TMP/held"
+	h hold "$DB" "$TMP/held" 20 &
+	local holder=$!
+	for _ in $(seq 100); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+	expect_refused 1 "cannot lock .*locked.db for writing \(another writer holds it\)" \
+		--busy-timeout 300 --niter 2 "$DB"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null || true
+}
+
+test_disk_full_mid_way_rolled_back() {
+	need_ivf
+	fresh full
+	# the file may not grow past 2 MiB more than it is: a real write failure,
+	# part-way through moving the rows (SIGXFSZ ignored, so writes fail with EFBIG)
+	local kib=$(( $(stat -c %s "$DB") / 1024 + 2048 ))
+	local before; before=$(sha "$DB")
+	( trap '' XFSZ; ulimit -f "$kib"; exec "$BIN/ivftrain" --vec0 "$VEC0" "$DB" ) >"$TMP/.out" 2>"$TMP/.err"
+	local rc=$?
+	ERR=$(cat "$TMP/.err")
+	[ "$rc" -eq 1 ] || fail "exit $rc, expected 1: $ERR"
+	expect_one_line "$ERR" "disk full"
+	expect_match "$ERR" "File too large.*rolled back, the database is unchanged" "disk full"
+	[ "$(sha "$DB")" = "$before" ] || fail "database changed"
+	[ ! -e "$DB-journal" ] || fail "journal left behind"
+}
+
+test_ctrl_c_during_training_leaves_database() {
+	need_ivf
+	fresh intr
+	local before; before=$(sha "$DB")
+	# long enough to be interrupted (tol 0: no early stop), bounded if the signal is lost
+	"$BIN/ivftrain" --vec0 "$VEC0" --nlist 64 --niter 3000 --tol 0 "$DB" >"$TMP/.out" 2>"$TMP/.err" &
+	local pid=$!
+	sleep 1.5
+	kill -INT "$pid"
+	wait "$pid"
+	local rc=$?
+	ERR=$(cat "$TMP/.err")
+	[ "$rc" -eq 130 ] || fail "exit $rc after Ctrl-C, expected 130: $ERR"
+	expect_one_line "$ERR" "Ctrl-C"
+	expect_match "$ERR" "interrupted .*the database is unchanged" "Ctrl-C"
+	[ "$(sha "$DB")" = "$before" ] || fail "database changed"
+}
+
+run_tests
