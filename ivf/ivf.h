@@ -28,6 +28,8 @@ typedef struct ivf_write_opts {
 	int verify_samples;   /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
 	uint64_t seed;        /* which rows are verified */
 	int busy_ms;          /* wait for another writer this long (default 5000) */
+	int cache_mib;        /* page cache while writing: 0 = auto (twice the file, at most
+				 a quarter of RAM), < 0 = the connection's own */
 } ivf_write_opts;
 
 typedef struct ivf_write_stats {
@@ -41,8 +43,11 @@ typedef struct ivf_write_stats {
 	int64_t file_bytes, free_pages, page_size;
 	int64_t rows;        /* rows in the table */
 	double imbalance;    /* of the committed index: sum(cell size^2) * k / rows^2 */
+	double read_s, delete_s, insert_s; /* the reinsert move's three steps */
+	double drop_s;       /* assign-vectors (after a reinsert: dropping emptied cells) */
 	double integrity_s;  /* PRAGMA integrity_check after commit */
 	double vacuum_s;     /* ivf_vacuum, when run */
+	int64_t cache_kib;   /* page cache the write ran with */
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);
@@ -62,6 +67,10 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
  * message says why. Then integrity_check and the post-commit state into stats.
  * Tables with quantizer=int8/binary are refused (ERR_INPUT): set-centroid stores
  * float32 centroids that sqlite-vec's quantized insert path cannot compare with.
+ * A rollback restores every page in use byte for byte (after an I/O error too:
+ * the journal is played back before returning); pages on SQLite's freelist may
+ * be left holding other unused bytes, since SQLite does not journal a free page
+ * it reuses. A file without free pages is byte-identical.
  * After a rollback reopen the database before using the table on this
  * connection: sqlite-vec caches "trained" per connection and does not reset it
  * on ROLLBACK. */

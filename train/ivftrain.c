@@ -40,6 +40,8 @@
 	                     rarely move the centroids but cost time and ntrain*d*4 bytes */
 #define DEFAULT_NLIST 128 /* sqlite-vec's default, for --from without a database */
 #define CENTROIDS_DATASET "centroids"
+#define HELP_WIDTH 100 /* --help lines, as the tree's code */
+#define HELP_INDENT 31
 
 enum {
 	OPT_NLIST = 256,
@@ -56,6 +58,7 @@ enum {
 	OPT_VERIFY,
 	OPT_BATCH,
 	OPT_BUSY,
+	OPT_CACHE,
 	OPT_VACUUM,
 	OPT_DRY_RUN,
 	OPT_SAVE,
@@ -84,8 +87,7 @@ static const opt_doc docs[] = {
     {"table", OPT_TABLE, "NAME", "vec0 table (default: the only one with an IVF column)"},
     {"column", OPT_COLUMN, "NAME", "vector column (default: the IVF one)"},
     {"vec0", OPT_VEC0, "PATH",
-     "sqlite-vec build to load (default: $VEC0_PATH, "
-     "/usr/local/lib/vec0.so, the npm copy)"},
+     "sqlite-vec build to load (default: $VEC0_PATH, /usr/local/lib/vec0.so, the npm copy)"},
     {"assign", OPT_ASSIGN, "reinsert|native|none",
      "how rows reach their cells: reinsert (default, correct on every release), native "
      "(sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids only)"},
@@ -93,11 +95,12 @@ static const opt_doc docs[] = {
      "rows self-queried at nprobe 1 before COMMIT (default 200; 0: off)"},
     {"batch", OPT_BATCH, "N", "rows moved per batch (default 1000)"},
     {"busy-timeout", OPT_BUSY, "MS", "wait this long for another writer (default 5000)"},
+    {"cache-mib", OPT_CACHE, "N",
+     "SQLite page cache while writing (default: twice the file, at most a quarter of RAM)"},
     {"vacuum", OPT_VACUUM, NULL, "VACUUM afterwards: give the pages the move freed back"},
     {"dry-run", OPT_DRY_RUN, NULL, "sample and train, report, write nothing to the database"},
     {"save-centroids", OPT_SAVE, "FILE",
-     "also write the centroids to FILE (HDF5, dataset "
-     "'centroids')"},
+     "also write the centroids to FILE (HDF5, dataset 'centroids')"},
     {"load-centroids", OPT_LOAD, "FILE", "write these centroids instead of training"},
     {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
     {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
@@ -109,7 +112,7 @@ static const opt_doc docs[] = {
 typedef struct opts {
 	const char *db, *table, *column, *vec0, *from, *save, *load;
 	long nlist, ntrain; /* 0: not given */
-	long niter, threads, verify, batch, busy_ms;
+	long niter, threads, verify, batch, busy_ms, cache_mib;
 	double tol;
 	uint64_t seed;
 	km_init init;
@@ -135,6 +138,27 @@ typedef struct run {
 	int wrote;
 } run;
 
+/* Prints text from column indent, wrapped at HELP_WIDTH on spaces. */
+static void wrap(FILE *f, const char *text, int indent)
+{
+	int col = indent;
+	while (*text) {
+		int w = (int)strcspn(text, " ");
+		if (col > indent && col + 1 + w > HELP_WIDTH) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", w, text);
+		col += w;
+		text += w;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
@@ -145,10 +169,14 @@ static void usage(FILE *f)
 		char left[48];
 		snprintf(left, sizeof left, "--%s%s%s", docs[i].name, docs[i].arg ? " " : "",
 		         docs[i].arg ? docs[i].arg : "");
-		fprintf(f, "  %-28s %s\n", left, docs[i].help);
+		if (strlen(left) < HELP_INDENT - 3)
+			fprintf(f, "  %-*s ", HELP_INDENT - 3, left);
+		else
+			fprintf(f, "  %s\n%*s", left, HELP_INDENT, "");
+		wrap(f, docs[i].help, HELP_INDENT);
 	}
-	fprintf(f, "\nExit status: 0 ok, 1 failure (database unchanged unless the summary says it "
-	           "was written),\n2 bad usage or input, 130 interrupted.\n");
+	fprintf(f, "\nExit status: 0 ok, 1 failure (the database unchanged unless the summary "
+	           "says it was\nwritten), 2 bad usage or input, 130 interrupted.\n");
 }
 
 static void version(void)
@@ -188,6 +216,8 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 		return parse_long("batch", v, 1, 1000000, &o->batch, err);
 	case OPT_BUSY:
 		return parse_long("busy-timeout", v, 0, 86400000, &o->busy_ms, err);
+	case OPT_CACHE:
+		return parse_long("cache-mib", v, 1, 1L << 20, &o->cache_mib, err);
 	case OPT_TOL:
 		errno = 0;
 		o->tol = strtod(v, &end);
@@ -508,6 +538,7 @@ static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 	wo.batch = (size_t)o->batch;
 	wo.seed = o->seed;
 	wo.busy_ms = (int)o->busy_ms;
+	wo.cache_mib = (int)o->cache_mib;
 	int rc = ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
 	r->wrote = rc == 0;
 	if (rc == 0 && o->vacuum)
@@ -579,10 +610,9 @@ static void print_text(const opts *o, const run *r)
 		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->ntrain,
 		       o->from ? (long long)r->ds.n : (long long)r->rows,
 		       o->from ? o->from : r->t.name, r->sample_s);
-		printf("%-9s k-means%s %s, k %zu, %d iterations   %.2f s (init %.2f s)\n", "train",
-		       r->spherical ? " (spherical)" : "",
-		       o->init == KM_INIT_RANDOM ? "random init" : "k-means++ init", r->nlist,
-		       r->km.niter, r->train_s, r->km.init_s);
+		printf("%-9s k %zu, %s init%s, %d iterations   %.2f s (init %.2f s)\n", "train",
+		       r->nlist, o->init == KM_INIT_RANDOM ? "random" : "k-means++",
+		       r->spherical ? ", spherical" : "", r->km.niter, r->train_s, r->km.init_s);
 		printf("%-9s inertia %.6g, imbalance %.3f\n", "", r->km.inertia, r->km.imbalance);
 	}
 	if (o->save)
@@ -593,12 +623,15 @@ static void print_text(const opts *o, const run *r)
 		printf("%-9s %s%zu centroids (%s syntax)   %.2f s\n", "write",
 		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
 		       ivf_syntax_name(r->t.syntax), w->clear_s + w->set_s);
-		printf("%-9s %s: %lld rows moved   %.2f s\n", "assign", assign_name(o->assign),
-		       (long long)w->rows_moved, w->assign_s);
+		printf("%-9s %s: %lld rows moved   %.2f s (read %.2f, delete %.2f, insert %.2f, "
+		       "assign-vectors %.2f)\n",
+		       "assign", assign_name(o->assign), (long long)w->rows_moved, w->assign_s,
+		       w->read_s, w->delete_s, w->insert_s, w->drop_s);
 		printf("%-9s %d/%d sampled rows found themselves at nprobe 1   %.2f s\n", "verify",
 		       w->verify_checked - w->verify_failed, w->verify_checked, w->verify_s);
-		printf("%-9s write lock held %.2f s (waited %.2f s, commit %.2f s)\n", "lock",
-		       w->lock_s, w->wait_s, w->commit_s);
+		printf("%-9s write lock held %.2f s (waited %.2f s, commit %.2f s, page cache %.0f "
+		       "MiB)\n",
+		       "lock", w->lock_s, w->wait_s, w->commit_s, (double)w->cache_kib / 1024);
 		printf("%-9s %lld centroids, %lld unassigned rows, imbalance %.3f, integrity ok "
 		       "(%.2f s)\n",
 		       "index", (long long)w->ncentroids, (long long)w->unassigned, w->imbalance,
@@ -673,9 +706,15 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddNumberToObject(j, "clear_s", w->clear_s);
 		cJSON_AddNumberToObject(j, "set_s", w->set_s);
 		cJSON_AddNumberToObject(j, "assign_s", w->assign_s);
+		cJSON *m = cJSON_AddObjectToObject(j, "move");
+		cJSON_AddNumberToObject(m, "read_s", w->read_s);
+		cJSON_AddNumberToObject(m, "delete_s", w->delete_s);
+		cJSON_AddNumberToObject(m, "insert_s", w->insert_s);
+		cJSON_AddNumberToObject(m, "assign_vectors_s", w->drop_s);
 		cJSON_AddNumberToObject(j, "verify_s", w->verify_s);
 		cJSON_AddNumberToObject(j, "commit_s", w->commit_s);
 		cJSON_AddNumberToObject(j, "lock_s", w->lock_s);
+		cJSON_AddNumberToObject(j, "cache_kib", (double)w->cache_kib);
 		cJSON_AddNumberToObject(j, "wait_s", w->wait_s);
 		cJSON_AddNumberToObject(j, "integrity_s", w->integrity_s);
 		cJSON_AddNumberToObject(j, "vacuum_s", w->vacuum_s);
