@@ -413,8 +413,15 @@ static int size_training(const opts *o, run *r, int64_t avail, const char *what,
 }
 
 /* ntrain rows of --from's train set, uniformly without replacement. */
-static int sample_dataset(const run *r, uint64_t seed, float **x, char *err)
+/* ntrain rows of --from's train set, uniformly without replacement; all of
+ * them are taken over as they are, not copied (half the peak memory). */
+static int sample_dataset(run *r, uint64_t seed, char *err)
 {
+	if (r->ntrain == r->ds.n) {
+		r->x = r->ds.train;
+		r->ds.train = NULL;
+		return 0;
+	}
 	uint64_t *pick = malloc(r->ntrain * sizeof *pick);
 	float *out = malloc(r->ntrain * r->d * sizeof *out);
 	if (!pick || !out) {
@@ -429,7 +436,7 @@ static int sample_dataset(const run *r, uint64_t seed, float **x, char *err)
 	for (size_t i = 0; i < r->ntrain; i++)
 		memcpy(out + i * r->d, r->ds.train + pick[i] * r->d, r->d * sizeof *out);
 	free(pick);
-	*x = out;
+	r->x = out;
 	return 0;
 }
 
@@ -452,7 +459,7 @@ static int sample(const opts *o, run *r, prog_t *pg, char *err)
 		r->source = "hdf5";
 		if ((rc = size_training(o, r, (int64_t)r->ds.n, o->from, err)) < 0)
 			return rc;
-		rc = sample_dataset(r, o->seed, &r->x, err);
+		rc = sample_dataset(r, o->seed, err);
 	} else {
 		char what[VTAB_NAME + 8];
 		snprintf(what, sizeof what, "table %s", r->t.name);
@@ -587,10 +594,23 @@ static const char *assign_name(ivf_assign a)
 	return a == IVF_ASSIGN_NATIVE ? "native" : a == IVF_ASSIGN_NONE ? "none" : "reinsert";
 }
 
+/* Peak resident memory of this program in KiB: VmHWM belongs to the address
+ * space, so it starts afresh at exec (getrusage's maxrss carries over what the
+ * parent had when it forked us). */
 static long peak_rss_kib(void)
 {
+	long kib = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
 	struct rusage ru;
-	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+	if (!kib && getrusage(RUSAGE_SELF, &ru) == 0)
+		kib = ru.ru_maxrss;
+	return kib;
 }
 
 static void print_text(const opts *o, const run *r)
@@ -668,7 +688,7 @@ static void print_json(const opts *o, const run *r)
 	}
 	cJSON_AddStringToObject(j, "metric", metric_name(r));
 	cJSON_AddNumberToObject(j, "d", (double)r->d);
-	cJSON_AddNumberToObject(j, "rows", (double)r->rows);
+	cJSON_AddNumberToObject(j, "rows", r->db ? (double)r->rows : (double)r->ds.n);
 	cJSON_AddStringToObject(j, "source", r->source ? r->source : "");
 	if (o->from)
 		cJSON_AddStringToObject(j, "from", o->from);
