@@ -41,8 +41,9 @@ def mkdb(vec0, h5, path, nlist, n, extra=""):
         x = np.asarray(f["train"][:n], dtype=np.float32)
     db = connect(vec0, path)
     aux = ", +label text" if extra == "aux" else ""
+    metric = " distance_metric=cosine" if extra == "cosine" else ""
     db.execute(f"create virtual table items using vec0(id integer primary key, "
-               f"emb float[{x.shape[1]}] indexed by ivf(nlist={nlist}, nprobe=8){aux})")
+               f"emb float[{x.shape[1]}]{metric} indexed by ivf(nlist={nlist}, nprobe=8){aux})")
     db.execute("begin")
     if aux:
         db.executemany("insert into items(id, emb, label) values (?, ?, ?)",
@@ -112,6 +113,12 @@ def hold(path, marker, seconds):
     open(marker, "w").close()
     time.sleep(float(seconds))
     db.execute("rollback")
+
+def unit_centroids(vec0, path):
+    db = connect(vec0, path)
+    for (b,) in db.execute("select centroid from items_ivf_centroids00"):
+        n = float(np.linalg.norm(np.frombuffer(b, dtype=np.float32)))
+        assert abs(n - 1) < 1e-4, f"centroid norm {n}"
 
 def centroids_equal(vec0, path, h5):
     db = connect(vec0, path)
@@ -272,6 +279,16 @@ test_aux_columns_survive() {
 	local n
 	n=$("$PY" -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[2]); db.enable_load_extension(True); db.load_extension(sys.argv[1]); print(db.execute("select count(*) from items where label = printf(\"item %d\", id)").fetchone()[0])' "$VEC0" "$DB")
 	[ "$n" = 500 ] || fail "$n of 500 labels intact"
+}
+
+test_cosine_table_gets_spherical_centroids() {
+	need_ivf
+	DB=$TMP/cosine.db
+	h mkdb "$VEC0" "$TMP/fm.hdf5" "$DB" 16 1000 cosine
+	expect_status 0 ivftrain --json "$DB"
+	[ "$(json 'd["metric"], d["params"]["spherical"], d["index"]["verify_failed"], d["index"]["unassigned"]' <<<"$OUT")" = "('cosine', True, 0, 0)" ] ||
+		fail "cosine: $OUT"
+	h unit_centroids "$VEC0" "$DB" || fail "centroids of a cosine table are not unit-norm"
 }
 
 test_native_assign_caught_and_rolled_back() {
