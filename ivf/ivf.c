@@ -11,7 +11,6 @@
  */
 #include "ivf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,42 +41,16 @@ const char *ivf_syntax_name(vtab_cmd_syntax s)
 	return s == VTAB_CMD_HIDDEN ? "hidden column" : s == VTAB_CMD_ID ? "id column" : "unknown";
 }
 
-/* Prepares SQL built by sqlite3_mprintf (NULL when that ran out of memory). */
-static int prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
-{
-	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;
-	if (rc != SQLITE_OK)
-		err_set(err, ERR_FAIL, "cannot prepare %s: %s", sql ? sql : "a statement",
-		        sqlite3_errmsg(db));
-	sqlite3_free(sql);
-	return rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
-}
-
-/* One integer from a one-row query. */
-static int scalar(sqlite3 *db, char *sql, int64_t *out, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(db, sql, &st, err);
-	if (rc < 0)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		rc = err_set(err, ERR_FAIL, "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* alpha.2 and later declare a hidden column named after the table (FTS5 style);
  * alpha.1 has none and reads commands from the id column. */
 static int detect_syntax(sqlite3 *db, vtab *t, char *err)
 {
 	int64_t hidden = 0;
-	int rc = scalar(db,
-	                sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) "
-	                                "WHERE hidden != 0 AND name = %Q COLLATE NOCASE",
-	                                t->name, t->name),
-	                &hidden, err);
+	int rc = vtab_scalar(db,
+	                     sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) "
+	                                     "WHERE hidden != 0 AND name = %Q COLLATE NOCASE",
+	                                     t->name, t->name),
+	                     &hidden, err);
 	if (rc < 0)
 		return rc;
 	t->syntax = hidden ? VTAB_CMD_HIDDEN : VTAB_CMD_ID;
@@ -96,7 +69,7 @@ static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, 
 	    vec ? sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)", t->name,
 	                          target, t->column)
 	        : sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\") VALUES (?1)", t->name, target);
-	if ((rc = prepare(db, sql, &st, err)) < 0)
+	if ((rc = vtab_prepare(db, sql, &st, err)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
 	if (vec)
@@ -131,13 +104,14 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
 	char *c = shadow(t, "centroids"), *cells = shadow(t, "cells");
 	int rc = c && cells ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", c), ncentroids, err);
+		rc =
+		    vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", c), ncentroids, err);
 	if (!rc)
-		rc = scalar(db,
-		            sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s "
-		                            "WHERE centroid_id = -1",
-		                            cells),
-		            unassigned, err);
+		rc = vtab_scalar(db,
+		                 sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s "
+		                                 "WHERE centroid_id = -1",
+		                                 cells),
+		                 unassigned, err);
 	if (rc < 0) {
 		char why[ERR_LEN];
 		snprintf(why, sizeof why, "%s", err);
@@ -155,11 +129,11 @@ static int shadow_counts(sqlite3 *db, const vtab *t, int64_t *in_cells, int64_t 
 	char *cells = shadow(t, "cells"), *map = shadow(t, "rowid_map");
 	int rc = cells && map ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc =
-		    scalar(db, sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s", cells),
-		           in_cells, err);
+		rc = vtab_scalar(
+		    db, sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s", cells),
+		    in_cells, err);
 	if (!rc)
-		rc = scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", map), mapped, err);
+		rc = vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", map), mapped, err);
 	sqlite3_free(cells);
 	sqlite3_free(map);
 	return rc;
@@ -170,7 +144,8 @@ static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, ch
 {
 	sqlite3_stmt *st = NULL;
 	double sum = 0, sq = 0;
-	int rc = prepare(db,
+	int rc =
+	    vtab_prepare(db,
 	                 sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
 	                                 "GROUP BY centroid_id",
 	                                 shadow(t, "cells")),
@@ -214,7 +189,8 @@ static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
 	sqlite3_stmt *cols = NULL;
 	sqlite3_str *sel = sqlite3_str_new(db), *ins = sqlite3_str_new(db),
 	            *vals = sqlite3_str_new(db);
-	int rc = prepare(db,
+	int rc =
+	    vtab_prepare(db,
 	                 sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden = 0 "
 	                                 "ORDER BY cid",
 	                                 t->name),
@@ -236,17 +212,17 @@ static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
 	if (!s || !i || !v) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 	} else {
-		rc = prepare(db,
-		             sqlite3_mprintf("SELECT %s FROM \"%w\" WHERE \"%w\" = ?1", s, t->name,
-		                             vtab_key(t)),
-		             &mv->sel, err);
+		rc = vtab_prepare(db,
+		                  sqlite3_mprintf("SELECT %s FROM \"%w\" WHERE \"%w\" = ?1", s,
+		                                  t->name, vtab_key(t)),
+		                  &mv->sel, err);
 		if (!rc)
-			rc = prepare(db,
-			             sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\" = ?1",
-			                             t->name, vtab_key(t)),
-			             &mv->del, err);
+			rc = vtab_prepare(db,
+			                  sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\" = ?1",
+			                                  t->name, vtab_key(t)),
+			                  &mv->del, err);
 		if (!rc)
-			rc = prepare(
+			rc = vtab_prepare(
 			    db,
 			    sqlite3_mprintf("INSERT INTO \"%w\"(%s) VALUES (%s)", t->name, i, v),
 			    &mv->ins, err);
@@ -370,16 +346,17 @@ static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_wri
 	char cmd[32];
 	int rc = pick ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = prepare(db,
-		             sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
-		                             t->column, t->name, vtab_key(t)),
-		             &get, err);
+		rc = vtab_prepare(db,
+		                  sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
+		                                  t->column, t->name, vtab_key(t)),
+		                  &get, err);
 	if (!rc)
-		rc = prepare(db,
-		             sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" "
-		                             "MATCH ?1 AND k = %d",
-		                             vtab_key(t), t->name, t->column, IVF_VERIFY_K),
-		             &knn, err);
+		rc =
+		    vtab_prepare(db,
+		                 sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" "
+		                                 "MATCH ?1 AND k = %d",
+		                                 vtab_key(t), t->name, t->column, IVF_VERIFY_K),
+		                 &knn, err);
 	if (!rc)
 		rc = run_command(db, t, "nprobe=1", NULL, err);
 	if (rc < 0)
@@ -463,11 +440,11 @@ static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf
 static int file_stats(sqlite3 *db, ivf_write_stats *s, char *err)
 {
 	int64_t pages = 0;
-	int rc = scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, err);
+	int rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, err);
 	if (!rc)
-		rc = scalar(db, sqlite3_mprintf("PRAGMA page_size"), &s->page_size, err);
+		rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &s->page_size, err);
 	if (!rc)
-		rc = scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &s->free_pages, err);
+		rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &s->free_pages, err);
 	s->file_bytes = pages * s->page_size;
 	return rc;
 }
@@ -488,8 +465,8 @@ static int64_t cache_kib(sqlite3 *db, const ivf_write_opts *o, int64_t current)
 		want = (int64_t)o->cache_mib * 1024;
 	} else {
 		char ignore[ERR_LEN];
-		if (scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
-		    scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+		if (vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
+		    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
 			return current;
 		int64_t ram = (int64_t)sysconf(_SC_PHYS_PAGES) / 4 * sysconf(_SC_PAGESIZE) / 1024;
 		want = 2 * pages * psize / 1024;
@@ -504,8 +481,8 @@ static int64_t current_cache_kib(sqlite3 *db)
 {
 	int64_t v = 0, psize = 0;
 	char ignore[ERR_LEN];
-	if (scalar(db, sqlite3_mprintf("PRAGMA cache_size"), &v, ignore) < 0 ||
-	    scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+	if (vtab_scalar(db, sqlite3_mprintf("PRAGMA cache_size"), &v, ignore) < 0 ||
+	    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
 		return 2000;
 	return v < 0 ? -v : v * psize / 1024;
 }
@@ -572,7 +549,7 @@ static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_op
 {
 	sqlite3_stmt *st = NULL;
 	double t0 = tm_now();
-	int rc = prepare(db, sqlite3_mprintf("PRAGMA integrity_check"), &st, err);
+	int rc = vtab_prepare(db, sqlite3_mprintf("PRAGMA integrity_check"), &st, err);
 	if (rc < 0)
 		return rc;
 	const char *ok =
@@ -637,6 +614,8 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	if (k < 1 || k > IVF_MAX_NLIST)
 		return err_set(err, ERR_INPUT, "nlist %zu out of range [1, %d]", k, IVF_MAX_NLIST);
 
+	if (intr_pending())
+		return err_set(err, ERR_INTR, "interrupted before writing; the database is unchanged");
 	double t0 = tm_now();
 	int64_t cache_was = current_cache_kib(db);
 	s.cache_kib = cache_kib(db, opts, cache_was);

@@ -340,8 +340,8 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 	else if (table && !matches)
 		rc = err_set(err, ERR_INPUT, "table %s is not a vec0 virtual table", table);
 	else if (!matches)
-		rc = err_set(err, ERR_INPUT, "no vec0 table%s in the database",
-		             require_ivf ? " with an IVF column" : "");
+		rc = err_set(err, ERR_INPUT, "no vec0 table%s in %s",
+		             require_ivf ? " with an IVF column" : "", file);
 	else if (matches > 1)
 		rc = err_set(err, ERR_INPUT, "%d vec0 tables%s (%s): name one (--table)", matches,
 		             require_ivf ? " with an IVF column" : "", names);
@@ -358,30 +358,39 @@ const char *vtab_key(const vtab *t)
 	return t->pk[0] ? t->pk : "rowid";
 }
 
-/* Prepares SQL built with sqlite3_mprintf (which may have failed: NULL). */
-static int prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
+int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
 {
 	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;
-	if (rc != SQLITE_OK)
-		err_set(err, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL, "cannot prepare %s: %s",
-		        sql ? sql : "a statement", sqlite3_errmsg(db));
+	int code = rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
+	if (code)
+		err_set(err, code, "cannot prepare %s: %s", sql ? sql : "a statement",
+		        sqlite3_errmsg(db));
 	sqlite3_free(sql);
-	return rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
+	return code;
+}
+
+int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = vtab_prepare(db, sql, &st, err);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = err_set(err, ERR_FAIL, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), &st, err);
-	if (rc < 0)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*n = sqlite3_column_int64(st, 0);
-	} else {
-		rc = err_set(err, ERR_FAIL, "cannot count the rows of %s: %s", t->name,
-		             sqlite3_errmsg(db));
+	int rc = vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), n, err);
+	if (rc < 0) {
+		char why[ERR_LEN];
+		snprintf(why, sizeof why, "%s", err);
+		err_set(err, rc, "cannot count the rows of %s: %s", t->name, why);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -428,8 +437,8 @@ int vtab_ids_read(sqlite3 *db, const vtab *t, vtab_ids *ids, char *err)
 	sqlite3_stmt *st = NULL;
 	vtab_ids got = {0};
 	size_t cap = 0;
-	int rc = prepare(db, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\"", vtab_key(t), t->name),
-	                 &st, err);
+	int rc = vtab_prepare(
+	    db, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\"", vtab_key(t), t->name), &st, err);
 	if (rc < 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -527,10 +536,10 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 	rng_t r;
 	rng_seed(&r, seed);
 	rng_sample(&r, ids.n, m, pick);
-	rc = prepare(db,
-	             sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
-	                             t->name, vtab_key(t)),
-	             &st, err);
+	rc = vtab_prepare(db,
+	                  sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
+	                                  t->name, vtab_key(t)),
+	                  &st, err);
 	if (rc < 0)
 		goto out;
 	prog_begin(prog, "sample", m);
@@ -641,10 +650,10 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 	sqlite3_stmt *st = NULL;
 	int own = sqlite3_get_autocommit(db), in_txn = 0;
 	char row[VTAB_NAME + 48];
-	int rc = prepare(db,
-	                 sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
-	                                 t->name, vtab_key(t), t->column),
-	                 &st, err);
+	int rc = vtab_prepare(db,
+	                      sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
+	                                      t->name, vtab_key(t), t->column),
+	                      &st, err);
 	if (rc < 0)
 		return rc;
 	if (batch < 1)
@@ -694,12 +703,12 @@ int vtab_query_prepare(sqlite3 *db, const vtab *t, size_t k, vtab_query *q, char
 	if (t->pk_text)
 		return err_set(err, ERR_INPUT,
 		               "table %s has a text primary key; KNN ids are integers", t->name);
-	int rc =
-	    prepare(db,
-	            sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
-	                            "AND k = ?2",
-	                            vtab_key(t), t->name, t->column),
-	            &q->stmt, err);
+	int rc = vtab_prepare(
+	    db,
+	    sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
+	                    "AND k = ?2",
+	                    vtab_key(t), t->name, t->column),
+	    &q->stmt, err);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(q->stmt, 2, (sqlite3_int64)k);

@@ -66,6 +66,12 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
 
+/* Prepares sql (built by sqlite3_mprintf and freed here; NULL means that ran out
+ * of memory) into *st: ERR_FAIL or ERR_NOMEM naming the statement otherwise. */
+int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err);
+/* The integer in the first column of a one-row query, sql as for vtab_prepare. */
+int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err);
+
 /* The column naming a row: the declared primary key, or "rowid". */
 const char *vtab_key(const vtab *t);
 
