@@ -3,7 +3,9 @@
 #   make             build bin/vecdata, bin/ivftrain, bin/vecbench
 #   make test        build and run the test suite (unit + CLI)
 #   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench       benchmarks on full Fashion-MNIST; results go to results/
+#   make run         the main job: build the Fashion-MNIST file if absent, then
+#                    vecbench run configs/fashion-mnist.ini (results/ gets the report)
+#   make bench       every benchmark on full Fashion-MNIST; results go to results/
 #   make dataset     datasets/fashion-mnist-784-euclidean.hdf5 from Debian's IDX files
 
 CC      ?= cc
@@ -27,9 +29,11 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libivfkit.a
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench_*.c)
+BENCHES   := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROG_BINS := $(addprefix $(BIN)/,$(filter $(PROGS),$(notdir $(basename $(wildcard $(PROG_SRCS))))))
 
-.PHONY: all test test-asan bench dataset clean
+.PHONY: all test test-asan bench dataset run clean
 .SECONDARY:
 all: $(PROG_BINS)
 
@@ -57,20 +61,23 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 test: all $(TESTS)
 	IVFKIT_BIN=$(abspath $(BIN)) IVFKIT_TESTS=$(abspath $(BUILD)/tests) tests/run
 
-# Sanitizers need their own objects; leaks inside OpenBLAS/OpenMP/HDF5 runtimes
-# are theirs, so leak checking stays off and ASan/UBSan catch our own bugs.
+# Sanitizers need their own objects. Leak checking stays on; tests that load
+# sqlite-vec suppress the leaks inside libsqlite3 that are sqlite-vec's own.
 test-asan:
 	$(MAKE) test BUILD=build/asan BIN=build/asan/bin ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
-bench: all
+bench: all $(BENCHES)
 	scripts/bench
 
 dataset: all
 	scripts/make-dataset
 
+run: dataset
+	$(BIN)/vecbench run configs/fashion-mnist.ini
+
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(TESTS:=.d) $(PROG_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(TESTS:=.d) $(BENCHES:=.d) $(PROG_SRCS:%.c=$(BUILD)/%.d)
