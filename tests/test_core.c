@@ -1,11 +1,13 @@
 /*
  * test_core.c - the shared core: RNG sampling, GEMM distances and exact top-k
- * against a naive double-precision loop, errors.
+ * against a naive double-precision loop, errors, option tables and numbers.
  */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 
+#include "cli.h"
 #include "dist.h"
 #include "err.h"
 #include "rng.h"
@@ -171,6 +173,85 @@ static void test_err__codes_and_messages(void **state)
 	assert_int_equal(err_exit_status(ERR_OK), 0);
 }
 
+/* What each parser accepts and the message it gives, value untouched on failure. */
+static void test_cli__numbers_in_range_or_one_line_error(void **state)
+{
+	static const struct {
+		const char *text;
+		long min, max;
+		int rc;
+		long want;       /* when rc is 0 */
+		const char *msg; /* when it is not */
+	} cases[] = {
+	    {"12", 1, 100, 0, 12, NULL},
+	    {"-5", -10, 10, 0, -5, NULL},
+	    {"0", 1, 65536, ERR_INPUT, 0, "--n: '0' is not an integer in [1, 65536]"},
+	    {"12x", 1, 100, ERR_INPUT, 0, "--n: '12x' is not an integer in [1, 100]"},
+	    {"", 1, 100, ERR_INPUT, 0, "--n: '' is not an integer in [1, 100]"},
+	    {"99999999999999999999", 0, LONG_MAX, ERR_INPUT, 0,
+	     "--n: '99999999999999999999' is not an integer >= 0"},
+	};
+	char err[ERR_LEN];
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		long v = 777;
+		err[0] = 0;
+		assert_int_equal(
+		    cli_parse_long("n", cases[i].text, cases[i].min, cases[i].max, &v, err),
+		    cases[i].rc);
+		if (cases[i].rc) {
+			assert_int_equal(v, 777);
+			assert_string_equal(err, cases[i].msg);
+		} else {
+			assert_int_equal(v, cases[i].want);
+		}
+	}
+	size_t z = 7;
+	assert_int_equal(cli_parse_size("q", "42", 1, SIZE_MAX, &z, err), 0);
+	assert_int_equal(z, 42);
+	assert_int_equal(cli_parse_size("q", " -1", 0, SIZE_MAX, &z, err), ERR_INPUT);
+	assert_string_equal(err, "--q: ' -1' is not an integer >= 0");
+	assert_int_equal(cli_parse_size("q", "11", 1, 10, &z, err), ERR_INPUT);
+	assert_string_equal(err, "--q: '11' is not an integer in [1, 10]");
+	assert_int_equal(z, 42);
+	double x = 5;
+	assert_int_equal(cli_parse_double("x", "0.25", 0, 1, &x, err), 0);
+	assert_true(x == 0.25);
+	assert_int_equal(cli_parse_double("x", "nan", 0, 1, &x, err), ERR_INPUT);
+	assert_string_equal(err, "--x: 'nan' is not a number in [0, 1]");
+	assert_int_equal(cli_parse_double("x", "1.5", 0, 1, &x, NULL), ERR_INPUT);
+	assert_true(x == 0.25);
+}
+
+/* A subset of the table, in the listed order, for getopt_long and for --help. */
+static void test_cli__longopts_and_help_follow_the_ids(void **state)
+{
+	static const cli_opt opts[] = {
+	    {"alpha", 256, "N", "the first one"},
+	    {"beta", 257, NULL, "a flag"},
+	    {"a-rather-long-option", 258, "VALUE", "goes on a line of its own"},
+	};
+	static const int ids[] = {258, 257, 0};
+	struct option lo[4];
+	cli_longopts(opts, 3, ids, lo);
+	assert_string_equal(lo[0].name, "a-rather-long-option");
+	assert_int_equal(lo[0].has_arg, required_argument);
+	assert_int_equal(lo[1].val, 257);
+	assert_int_equal(lo[1].has_arg, no_argument);
+	assert_null(lo[2].name);
+	cli_longopts(opts, 3, NULL, lo);
+	assert_string_equal(lo[2].name, "a-rather-long-option");
+	assert_null(lo[3].name);
+
+	char buf[512] = "";
+	FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+	assert_non_null(f);
+	cli_help(f, opts, 3, ids, 16);
+	fclose(f);
+	assert_string_equal(buf, "  --a-rather-long-option VALUE\n"
+	                         "                goes on a line of its own\n"
+	                         "  --beta        a flag\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +262,8 @@ int main(void)
 		cmocka_unit_test(test_dist__knn_matches_naive),
 		cmocka_unit_test(test_dist__knn_k_equals_n),
 		cmocka_unit_test(test_err__codes_and_messages),
+		cmocka_unit_test(test_cli__numbers_in_range_or_one_line_error),
+		cmocka_unit_test(test_cli__longopts_and_help_follow_the_ids),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
