@@ -7,13 +7,14 @@
  * Exit status: 0 ok, 1 failure or regression (including a flat baseline that is
  * not exact), 2 bad usage or input, 130 interrupted.
  */
-#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "gate.h"
@@ -22,6 +23,7 @@
 
 #define VB_PROG "vecbench"
 #define VB_DEFAULT_CONFIG "configs/fashion-mnist.ini"
+#define VB_HELP_COL 31 /* --help: where the options' help text starts */
 
 enum {
 	OPT_NAME = 256,
@@ -38,14 +40,7 @@ enum {
 	OPT_HELP
 };
 
-typedef struct vb_opt {
-	const char *name;
-	int id;
-	const char *arg; /* value name, NULL for a flag */
-	const char *help;
-} vb_opt;
-
-static const vb_opt vb_opts[] = {
+static const cli_opt vb_opts[] = {
     {"name", OPT_NAME, "NAME", "results folder name (default: [run] name, else a UTC time)"},
     {"results", OPT_RESULTS, "DIR", "results root (default: [run] results, else ./results)"},
     {"vec0", OPT_VEC0, "PATH",
@@ -72,7 +67,7 @@ static const vb_opt vb_opts[] = {
 typedef struct vb_args {
 	const char *pos; /* the positional argument, NULL when none */
 	const char *name, *results, *vec0, *dataset, *baseline, *config;
-	long long queries; /* 0: not given */
+	size_t queries; /* 0: not given */
 	int keep_db;
 	const char *mins[GATE_MAX_MIN]; /* --min-recall specs, applied after the config's */
 	size_t nmins;
@@ -110,14 +105,6 @@ static const vb_cmd vb_cmds[] = {
 };
 #define VB_NCMDS (sizeof vb_cmds / sizeof *vb_cmds)
 
-static const vb_opt *vb_opt_by_id(int id)
-{
-	for (size_t i = 0; i < VB_NOPTS; i++)
-		if (vb_opts[i].id == id)
-			return &vb_opts[i];
-	return NULL;
-}
-
 static void vb_usage(FILE *f, const vb_cmd *cmd)
 {
 	if (!cmd) {
@@ -130,39 +117,14 @@ static void vb_usage(FILE *f, const vb_cmd *cmd)
 	}
 	fprintf(f, "usage: " VB_PROG " %s [options] %s\n%s\n\noptions:\n", cmd->name, cmd->args,
 	        cmd->summary);
-	for (const int *id = cmd->opts; *id; id++) {
-		const vb_opt *o = vb_opt_by_id(*id);
-		char left[64];
-		snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
-		         o->arg ? o->arg : "");
-		fprintf(f, "  %-28s %s\n", left, o->help);
-	}
+	cli_help(f, vb_opts, VB_NOPTS, cmd->opts, VB_HELP_COL);
 }
 
-/* A number in [min, max] from an option value; ERR_INPUT naming the option. */
-static int vb_double(const char *opt, const char *v, double min, double max, double *out, char *err)
-{
-	char *end;
-	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || end == v || *end || !(x >= min && x <= max))
-		return err_set(err, ERR_INPUT, "--%s: '%s' is not a number in [%g, %g]", opt, v,
-		               min, max);
-	*out = x;
-	return 0;
-}
-
-/* Parses argv (after the command name) for cmd into a. */
+/* Parses argv (after the command name) for cmd into a; 1 when --help was shown. */
 static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *err)
 {
 	struct option lo[VB_NOPTS + 1];
-	size_t n = 0;
-	for (const int *id = cmd->opts; *id; id++) {
-		const vb_opt *o = vb_opt_by_id(*id);
-		lo[n++] =
-		    (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->id};
-	}
-	lo[n] = (struct option){0};
+	cli_longopts(vb_opts, VB_NOPTS, cmd->opts, lo);
 	memset(a, 0, sizeof *a);
 	gate_opts scratch; /* --min-recall specs are checked here, applied by the command */
 	gate_defaults(&scratch);
@@ -170,12 +132,11 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 	optind = 1;
 	int c, rc = 0;
 	while (rc == 0 && (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'h':
 		case OPT_HELP:
 			vb_usage(stdout, cmd);
-			exit(0);
+			return 1;
 		case OPT_NAME:
 			a->name = optarg;
 			break;
@@ -198,11 +159,7 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 			a->config = optarg;
 			break;
 		case OPT_QUERIES:
-			errno = 0;
-			a->queries = strtoll(optarg, &end, 10);
-			if (errno || end == optarg || *end || a->queries < 1)
-				rc = err_set(err, ERR_INPUT, "--queries: '%s' is not a count >= 1",
-				             optarg);
+			rc = cli_parse_size("queries", optarg, 1, SIZE_MAX, &a->queries, err);
 			break;
 		case OPT_MIN_RECALL:
 			if (a->nmins == GATE_MAX_MIN)
@@ -212,11 +169,12 @@ static int vb_parse(const vb_cmd *cmd, int argc, char **argv, vb_args *a, char *
 				a->mins[a->nmins++] = optarg;
 			break;
 		case OPT_MAX_DROP:
-			rc = vb_double("max-recall-drop", optarg, 0, 1, &a->drop, err);
+			rc = cli_parse_double("max-recall-drop", optarg, 0, 1, &a->drop, err);
 			a->drop_set = 1;
 			break;
 		case OPT_MAX_RATIO:
-			rc = vb_double("max-latency-ratio", optarg, 1e-9, 1e9, &a->ratio, err);
+			rc = cli_parse_double("max-latency-ratio", optarg, 1e-9, 1e9, &a->ratio,
+			                      err);
 			a->ratio_set = 1;
 			break;
 		case ':':
@@ -258,7 +216,7 @@ static int vb_override(const vb_args *a, cfg *c, char *err)
 	if (a->dataset)
 		snprintf(c->dataset, sizeof c->dataset, "%s", a->dataset);
 	if (a->queries) {
-		c->queries = (size_t)a->queries;
+		c->queries = a->queries;
 		c->queries_line = 0;
 	}
 	c->keep_db |= a->keep_db;
@@ -415,6 +373,8 @@ int main(int argc, char **argv)
 			continue;
 		vb_args a;
 		int rc = vb_parse(&vb_cmds[i], argc - 1, argv + 1, &a, err);
+		if (rc == 1)
+			return 0;
 		if (rc == 0)
 			rc = vb_cmds[i].run(&a, err);
 		return err_report(VB_PROG, rc, err);

@@ -13,7 +13,6 @@
  * 2 bad usage or input, 130 interrupted.
  */
 #include <cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli.h"
 #include "err.h"
 #include "h5ds.h"
 #include "intr.h"
@@ -40,8 +40,7 @@
 	                     rarely move the centroids but cost time and ntrain*d*4 bytes */
 #define DEFAULT_NLIST 128 /* sqlite-vec's default, for --from without a database */
 #define CENTROIDS_DATASET "centroids"
-#define HELP_WIDTH 100 /* --help lines, as the tree's code */
-#define HELP_INDENT 31
+#define HELP_COL 31 /* --help: where the options' help text starts */
 
 enum {
 	OPT_NLIST = 256,
@@ -69,14 +68,7 @@ enum {
 	OPT_VERSION
 };
 
-typedef struct opt_doc {
-	const char *name;
-	int id;
-	const char *arg; /* value name, NULL for a flag */
-	const char *help;
-} opt_doc;
-
-static const opt_doc docs[] = {
+static const cli_opt docs[] = {
     {"nlist", OPT_NLIST, "N", "centroids, 1..65536 (default: the table's declared nlist)"},
     {"ntrain", OPT_NTRAIN, "N", "rows sampled for training (default: min(rows, 256 x nlist))"},
     {"niter", OPT_NITER, "N", "k-means iterations at most (default 20)"},
@@ -138,43 +130,13 @@ typedef struct run {
 	int wrote;
 } run;
 
-/* Prints text from column indent, wrapped at HELP_WIDTH on spaces. */
-static void wrap(FILE *f, const char *text, int indent)
-{
-	int col = indent;
-	while (*text) {
-		int w = (int)strcspn(text, " ");
-		if (col > indent && col + 1 + w > HELP_WIDTH) {
-			fprintf(f, "\n%*s", indent, "");
-			col = indent;
-		} else if (col > indent) {
-			fputc(' ', f);
-			col++;
-		}
-		fprintf(f, "%.*s", w, text);
-		col += w;
-		text += w;
-		text += strspn(text, " ");
-	}
-	fputc('\n', f);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
 	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
-	for (size_t i = 0; i < NDOCS; i++) {
-		char left[48];
-		snprintf(left, sizeof left, "--%s%s%s", docs[i].name, docs[i].arg ? " " : "",
-		         docs[i].arg ? docs[i].arg : "");
-		if (strlen(left) < HELP_INDENT - 3)
-			fprintf(f, "  %-*s ", HELP_INDENT - 3, left);
-		else
-			fprintf(f, "  %s\n%*s", left, HELP_INDENT, "");
-		wrap(f, docs[i].help, HELP_INDENT);
-	}
+	cli_help(f, docs, NDOCS, NULL, HELP_COL);
 	fprintf(f, "\nExit status: 0 ok, 1 failure (the database unchanged unless the summary "
 	           "says it was\nwritten), 2 bad usage or input, 130 interrupted.\n");
 }
@@ -185,51 +147,35 @@ static void version(void)
 	       h5_version());
 }
 
-/* An integer in [lo, hi] from an option value; ERR_INPUT naming the option. */
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out, char *err)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (errno || end == v || *end || x < lo || x > hi)
-		return err_set(err, ERR_INPUT, "--%s: '%s' is not an integer in [%ld, %ld]", opt, v,
-		               lo, hi);
-	*out = x;
-	return 0;
-}
-
 static int parse_opt(int id, const char *v, opts *o, char *err)
 {
-	char *end;
+	size_t seed;
 	switch (id) {
 	case OPT_NLIST:
-		return parse_long("nlist", v, 1, MAX_NLIST, &o->nlist, err);
+		return cli_parse_long("nlist", v, 1, MAX_NLIST, &o->nlist, err);
 	case OPT_NTRAIN:
-		return parse_long("ntrain", v, 1, 1L << 40, &o->ntrain, err);
+		return cli_parse_long("ntrain", v, 1, 1L << 40, &o->ntrain, err);
 	case OPT_NITER:
-		return parse_long("niter", v, 1, 100000, &o->niter, err);
+		return cli_parse_long("niter", v, 1, 100000, &o->niter, err);
 	case OPT_THREADS:
-		return parse_long("threads", v, 0, 4096, &o->threads, err);
+		return cli_parse_long("threads", v, 0, 4096, &o->threads, err);
 	case OPT_VERIFY:
-		return parse_long("verify", v, 0, 1000000, &o->verify, err);
+		return cli_parse_long("verify", v, 0, 1000000, &o->verify, err);
 	case OPT_BATCH:
-		return parse_long("batch", v, 1, 1000000, &o->batch, err);
+		return cli_parse_long("batch", v, 1, 1000000, &o->batch, err);
 	case OPT_BUSY:
-		return parse_long("busy-timeout", v, 0, 86400000, &o->busy_ms, err);
+		return cli_parse_long("busy-timeout", v, 0, 86400000, &o->busy_ms, err);
 	case OPT_CACHE:
-		return parse_long("cache-mib", v, 1, 1L << 20, &o->cache_mib, err);
+		return cli_parse_long("cache-mib", v, 1, 1L << 20, &o->cache_mib, err);
 	case OPT_TOL:
-		errno = 0;
-		o->tol = strtod(v, &end);
-		if (errno || end == v || *end || !(o->tol >= 0 && o->tol < 1))
+		/* half-open, which cli_parse_double does not express: its message is ours */
+		if (cli_parse_double("tol", v, 0, 1, &o->tol, NULL) || o->tol == 1)
 			return err_set(err, ERR_INPUT, "--tol: '%s' is not a number in [0, 1)", v);
 		return 0;
 	case OPT_SEED:
-		errno = 0;
-		o->seed = strtoull(v, &end, 10);
-		if (errno || end == v || *end || *v == '-')
-			return err_set(err, ERR_INPUT, "--seed: '%s' is not an unsigned integer",
-			               v);
+		if (cli_parse_size("seed", v, 0, SIZE_MAX, &seed, err))
+			return ERR_INPUT;
+		o->seed = seed;
 		return 0;
 	case OPT_INIT:
 		if (!strcmp(v, "kmeans++"))
@@ -299,10 +245,7 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 	o->verify = wo.verify_samples;
 	o->batch = (long)wo.batch;
 	o->busy_ms = wo.busy_ms;
-	for (size_t i = 0; i < NDOCS; i++)
-		lo[i] = (struct option){docs[i].name, docs[i].arg ? required_argument : no_argument,
-		                        NULL, docs[i].id};
-	lo[NDOCS] = (struct option){0};
+	cli_longopts(docs, NDOCS, NULL, lo);
 	opterr = 0;
 	int id, rc = 0;
 	while (!rc && (id = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
