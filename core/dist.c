@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,33 @@
 
 #define DIST_QBLOCK 256  /* queries per thread task: heaps + tile fit in L2 */
 #define DIST_YBLOCK 2048 /* rows per sgemm tile: 256 x 2048 floats = 2 MiB */
+#define DIST_PAR_MIN 65536 /* floats below which a parallel loop costs more than it saves */
+
+size_t dist_first_nonfinite(const float *x, size_t n, size_t d)
+{
+	size_t bad = n;
+#pragma omp parallel for schedule(static) reduction(min : bad) if (n * d > DIST_PAR_MIN)
+	for (size_t i = 0; i < n; i++) {
+		const float *r = x + i * d;
+		float s = 0;
+		/* branch-free, so it vectorises: 0 unless some r[j] is NaN or infinite */
+		for (size_t j = 0; j < d; j++)
+			s += r[j] * 0.0f;
+		if (s != 0 && i < bad)
+			bad = i;
+	}
+	if (bad == n)
+		return n * d;
+	size_t j = 0;
+	while (j < d && isfinite(x[bad * d + j]))
+		j++;
+	assert(j < d);
+	return bad * d + j;
+}
 
 void dist_sqnorms(const float *x, size_t n, size_t d, float *out)
 {
-#pragma omp parallel for schedule(static) if (n * d > 65536)
+#pragma omp parallel for schedule(static) if (n * d > DIST_PAR_MIN)
 	for (size_t i = 0; i < n; i++) {
 		const float *r = x + i * d;
 		float s = 0;

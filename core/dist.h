@@ -4,7 +4,8 @@
  * ||x - y||^2 = ||x||^2 - 2 x.y + ||y||^2 with x.y from cblas_sgemm over blocks;
  * round-off negatives are clamped to 0. Matrices are row-major float32, n rows of
  * d floats, passed as (pointer, n, d). Shared by ground truth (datasets/) and
- * k-means (train/); depends on nothing but CBLAS and OpenMP.
+ * k-means (train/), as is the check that their input holds no NaN or infinity
+ * (every distance to such a row is NaN); depends on nothing but CBLAS and OpenMP.
  */
 #ifndef IVFKIT_DIST_H
 #define IVFKIT_DIST_H
@@ -13,6 +14,11 @@
 #include <stdint.h>
 
 #include "progress.h"
+
+/* Index of the first NaN or infinite value of x (size n * d; its row is the
+ * index / d, its column index % d), or n * d when all are finite. Parallel over
+ * rows on large inputs. */
+size_t dist_first_nonfinite(const float *x, size_t n, size_t d);
 
 /* out[i] = ||x_i||^2 for n rows of x (size n * d). Parallel over rows. */
 void dist_sqnorms(const float *x, size_t n, size_t d, float *out);

@@ -41,14 +41,6 @@ int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, ch
 	return ERR_OK;
 }
 
-size_t dsio_first_nonfinite(const float *x, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(x[i]))
-			return i;
-	return n;
-}
-
 const char *dsio_nonfinite_name(float v)
 {
 	return isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";

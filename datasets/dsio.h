@@ -19,9 +19,6 @@ int dsio_open(const char *path, gzFile *f, char *err);
  * ERR_INPUT when the data cannot be read (damaged gzip stream, a folder, ...). */
 int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, char *err);
 
-/* Index of the first NaN or infinite value among n floats, or n when all are finite. */
-size_t dsio_first_nonfinite(const float *x, size_t n);
-
 /* "NaN", "+Inf" or "-Inf" for a non-finite value (message text). */
 const char *dsio_nonfinite_name(float v);
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "dsio.h"
 #include "err.h"
 
@@ -167,7 +168,7 @@ static int h5_load(hid_t f, const char *path, const char *name, int rank, H5T_cl
 static int h5_check_finite(const char *path, const char *name, const float *x, size_t n, size_t d,
                            char *err)
 {
-	size_t bad = dsio_first_nonfinite(x, n * d);
+	size_t bad = dist_first_nonfinite(x, n, d);
 	if (bad == n * d)
 		return ERR_OK;
 	return err_set(err, ERR_INPUT, "%s: '%s' row %zu column %zu is %s", path, name, bad / d,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "dsio.h"
 #include "err.h"
 
@@ -157,7 +158,7 @@ int vecs_read_float(const char *path, float **x, size_t *n, size_t *d, char *err
 			out[i] = b[i];
 		free(raw);
 	}
-	size_t bad = dsio_first_nonfinite(out, rows * dim);
+	size_t bad = dist_first_nonfinite(out, rows, dim);
 	if (bad < rows * dim) {
 		rc = err_set(err, ERR_INPUT, "%s: record %zu value %zu is %s", path, bad / dim,
 		             bad % dim, dsio_nonfinite_name(out[bad]));

@@ -162,6 +162,26 @@ static void test_dist__knn_k_equals_n(void **state)
 	assert_float_equal(d[0], 0.01f, 1e-5);
 }
 
+/* The first bad value in row-major order, whether the scan runs in one thread or many. */
+static void test_dist__first_nonfinite_in_row_major_order(void **state)
+{
+	enum { N = 300, D = 300 }; /* N * D above the threshold for a parallel scan */
+	float *x = calloc(N * D, sizeof *x);
+	assert_non_null(x);
+	assert_int_equal(dist_first_nonfinite(x, N, D), N * D);
+	assert_int_equal(dist_first_nonfinite(x, 0, D), 0);
+	x[250 * D + 7] = INFINITY;
+	assert_int_equal(dist_first_nonfinite(x, N, D), 250 * D + 7);
+	x[120 * D + 299] = -INFINITY;
+	x[120 * D + 5] = 1e30f; /* large but finite */
+	assert_int_equal(dist_first_nonfinite(x, N, D), 120 * D + 299);
+	x[3] = NAN;
+	assert_int_equal(dist_first_nonfinite(x, N, D), 3);
+	assert_int_equal(dist_first_nonfinite(x + 121 * D, 2, D), 2 * D); /* one thread */
+	assert_int_equal(dist_first_nonfinite(x + 250 * D, 1, D), 7);
+	free(x);
+}
+
 static void test_err__codes_and_messages(void **state)
 {
 	char err[ERR_LEN];
@@ -261,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_dist__block_matches_naive),
 		cmocka_unit_test(test_dist__knn_matches_naive),
 		cmocka_unit_test(test_dist__knn_k_equals_n),
+		cmocka_unit_test(test_dist__first_nonfinite_in_row_major_order),
 		cmocka_unit_test(test_err__codes_and_messages),
 		cmocka_unit_test(test_cli__numbers_in_range_or_one_line_error),
 		cmocka_unit_test(test_cli__longopts_and_help_follow_the_ids),

@@ -428,22 +428,6 @@ static int init_kmeanspp(km_work *w, rng_t *rng, float *c, double *cum, double *
 	return ERR_OK;
 }
 
-/* First row holding a NaN or infinity, or n if none. Parallel scan. */
-static size_t first_nonfinite(const float *x, size_t n, size_t d)
-{
-	size_t bad = n;
-#pragma omp parallel for schedule(static) reduction(min : bad) if (n * d > KM_PAR_MIN)
-	for (size_t i = 0; i < n; i++) {
-		const float *r = x + i * d;
-		float s = 0;
-		for (size_t j = 0; j < d; j++)
-			s += r[j] * 0.0f; /* 0 unless some r[j] is NaN or infinite */
-		if (s != 0 && i < bad)
-			bad = i;
-	}
-	return bad;
-}
-
 /* The checks every entry point shares; ERR_INPUT with one line on failure. */
 static int check_shape(size_t d, size_t k, char *err)
 {
@@ -572,9 +556,9 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 		return err_set(err, ERR_INPUT,
 		               "bad k-means parameters (niter %d, tol %g, nthreads %d, init %d)",
 		               p->niter, p->tol, p->nthreads, (int)p->init);
-	size_t bad = first_nonfinite(x, n, d);
-	if (bad < n)
-		return err_set(err, ERR_INPUT, "row %zu has a NaN or infinite value", bad);
+	size_t bad = dist_first_nonfinite(x, n, d);
+	if (bad < n * d)
+		return err_set(err, ERR_INPUT, "row %zu has a NaN or infinite value", bad / d);
 
 	prog_begin(prog, "k-means", (uint64_t)p->niter);
 	int saved_threads = omp_get_max_threads();
