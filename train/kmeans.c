@@ -159,13 +159,19 @@ static int assign_all(km_work *w, const float *c, double *inertia)
 	return ERR_OK;
 }
 
-/* Buckets the rows by w->near: count, start and order (rows ascending inside a
- * bucket, so sums run in row order whoever computes them). */
-static void bucket_rows(km_work *w)
+/* w->count[j] = rows assigned to centroid j by w->near. */
+static void count_rows(km_work *w)
 {
 	memset(w->count, 0, w->k * sizeof *w->count);
 	for (size_t i = 0; i < w->n; i++)
 		w->count[w->near[i]]++;
+}
+
+/* Buckets the rows by w->near: count, start and order (rows ascending inside a
+ * bucket, so sums run in row order whoever computes them). */
+static void bucket_rows(km_work *w)
+{
+	count_rows(w);
 	size_t s = 0;
 	for (size_t j = 0; j < w->k; j++) {
 		w->start[j] = s;
@@ -283,9 +289,7 @@ static int update_centroids(km_work *w, float *c)
 /* Imbalance factor of the current assignment: sum(size^2) * k / n^2. */
 static double imbalance_of(km_work *w)
 {
-	memset(w->count, 0, w->k * sizeof *w->count);
-	for (size_t i = 0; i < w->n; i++)
-		w->count[w->near[i]]++;
+	count_rows(w);
 	double s = 0;
 	for (size_t j = 0; j < w->k; j++)
 		s += (double)w->count[j] * (double)w->count[j];
