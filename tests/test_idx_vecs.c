@@ -32,6 +32,20 @@ static const char *put(const char *dir, const char *name, const void *buf, size_
 }
 
 /* An IDX file: magic with type and ndims, big-endian dims, then payload. */
+/* Reading path with read (idx_read_images or vecs_read_float) must fail with
+ * ERR_INPUT, a message naming the file and holding want, and no output. */
+static void expect_refused(int (*read)(const char *, float **, size_t *, size_t *, char *),
+                           const char *name, const char *path, const char *want)
+{
+	float *x = NULL;
+	size_t n, d;
+	char err[ERR_LEN] = "";
+	int rc = read(path, &x, &n, &d, err);
+	if (rc != ERR_INPUT || !strstr(err, want) || !strstr(err, path))
+		fail_msg("%s: rc %d, message '%s', expected '%s'", name, rc, err, want);
+	assert_null(x);
+}
+
 static size_t idx_bytes(unsigned char *out, unsigned char type, int ndims, const uint32_t *dims,
                         const unsigned char *data, size_t len)
 {
@@ -117,14 +131,7 @@ static void test_idx__bad_files(void **state)
 		size_t len = idx_bytes(buf, cases[c].type, cases[c].ndims, cases[c].dims, data,
 		                       cases[c].payload);
 		const char *p = put(dir, cases[c].name, buf, len - (size_t)cases[c].cut);
-		float *x = NULL;
-		size_t n, d;
-		char err[ERR_LEN] = "";
-		int rc = idx_read_images(p, &x, &n, &d, err);
-		if (rc != ERR_INPUT || !strstr(err, cases[c].want) || !strstr(err, p))
-			fail_msg("%s: rc %d, message '%s', expected '%s'", cases[c].name, rc, err,
-			         cases[c].want);
-		assert_null(x);
+		expect_refused(idx_read_images, cases[c].name, p, cases[c].want);
 	}
 	char err[ERR_LEN];
 	float *x;
@@ -212,14 +219,7 @@ static void test_vecs__bad_files(void **state)
 			v2[0] = cases[c].poison;
 		o += rec(buf + o, cases[c].dim2, v2, elem, cases[c].vals2);
 		const char *p = put(dir, cases[c].name, buf, o - (size_t)cases[c].cut);
-		float *x = NULL;
-		size_t n, d;
-		char err[ERR_LEN] = "";
-		int rc = vecs_read_float(p, &x, &n, &d, err);
-		if (rc != ERR_INPUT || !strstr(err, cases[c].want) || !strstr(err, p))
-			fail_msg("%s: rc %d, message '%s', expected '%s'", cases[c].name, rc, err,
-			         cases[c].want);
-		assert_null(x);
+		expect_refused(vecs_read_float, cases[c].name, p, cases[c].want);
 	}
 	char err[ERR_LEN];
 	float *x;
