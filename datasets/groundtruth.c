@@ -234,12 +234,12 @@ static int gt_cand_cmp(const void *pa, const void *pb)
 /* Re-ranks query q's kc candidates (ids, approximate distances ad ascending)
  * exactly and writes its k neighbors; returns 1 when the proof (see the file
  * header) shows that no row outside the candidates can enter the top k. */
-static int gt_rerank(const gt_ctx *c, size_t q, const int64_t *ids, const float *ad, size_t kc,
-                     gt_cand *cand, int32_t *nb, float *dist)
+static int gt_rerank(const gt_ctx *c, size_t q, const int64_t *ids, const double *keys,
+                     const float *ad, size_t kc, gt_cand *cand, int32_t *nb, float *dist)
 {
 	for (size_t j = 0; j < kc; j++) {
 		cand[j].id = ids[j];
-		cand[j].key = gt_key(c, q, (size_t)ids[j]);
+		cand[j].key = keys[j];
 	}
 	qsort(cand, kc, sizeof *cand, gt_cand_cmp);
 	for (size_t j = 0; j < c->k; j++) {
@@ -254,6 +254,42 @@ static int gt_rerank(const gt_ctx *c, size_t q, const int64_t *ids, const float 
 	return (double)ad[kc - 1] - bound > kth + GT_KEY_SLACK * fabs(kth);
 }
 
+/* Exact keys of all nt x kc candidate pairs, keys[i] for (query of i, ids[i]).
+ * Computed train row by train row: each row is read from memory once for all
+ * the queries that list it, while the query rows (nq x d) stay in cache; taken
+ * query by query, the random train rows made this pass memory-bound. */
+static int gt_keys(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, const int64_t *ids,
+                   double *keys, char *err)
+{
+	size_t np = nt * kc;
+	size_t *start = calloc(c->n + 1, sizeof *start);
+	size_t *pairs = malloc(np * sizeof *pairs);
+	if (!start || !pairs) {
+		free(start);
+		free(pairs);
+		return err_set(err, ERR_NOMEM, "out of memory for %zu candidate pairs", np);
+	}
+	/* counting sort of the pairs by train row */
+	for (size_t i = 0; i < np; i++)
+		start[ids[i] + 1]++;
+	for (size_t j = 0; j < c->n; j++)
+		start[j + 1] += start[j];
+	for (size_t i = 0; i < np; i++)
+		pairs[start[ids[i]]++] = i;
+	for (size_t j = c->n; j > 0; j--)
+		start[j] = start[j - 1];
+	start[0] = 0;
+#pragma omp parallel for schedule(dynamic, 256) if (np > 4096)
+	for (size_t j = 0; j < c->n; j++)
+		for (size_t p = start[j]; p < start[j + 1]; p++) {
+			size_t i = pairs[p], q = i / kc;
+			keys[i] = gt_key(c, todo ? todo[q] : q, j);
+		}
+	free(start);
+	free(pairs);
+	return ERR_OK;
+}
+
 /* One round over the queries todo[0..nt) (todo NULL: all nq) with kc candidates
  * each; queries still without proof are written to next (*nnext of them). */
 static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, prog_t *prog,
@@ -263,9 +299,10 @@ static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, p
 	float *sub = todo ? malloc(nt * c->d * sizeof *sub) : NULL;
 	int64_t *ids = malloc(nt * kc * sizeof *ids);
 	float *ad = malloc(nt * kc * sizeof *ad);
+	double *keys = malloc(nt * kc * sizeof *keys);
 	unsigned char *proven = malloc(nt);
 	int rc = ERR_OK;
-	if ((todo && !sub) || !ids || !ad || !proven) {
+	if ((todo && !sub) || !ids || !ad || !keys || !proven) {
 		rc = err_set(err, ERR_NOMEM, "out of memory for %zu x %zu candidates", nt, kc);
 		goto out;
 	}
@@ -280,6 +317,8 @@ static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, p
 	if (rc)
 		goto out;
 	t = tm_now();
+	if ((rc = gt_keys(c, todo, nt, kc, ids, keys, err)))
+		goto out;
 	int nomem = 0;
 #pragma omp parallel if (nt > 16)
 	{
@@ -291,7 +330,8 @@ static int gt_round(const gt_ctx *c, const size_t *todo, size_t nt, size_t kc, p
 #pragma omp for schedule(dynamic, 64)
 		for (size_t i = 0; i < nt; i++)
 			proven[i] = cand && gt_rerank(c, todo ? todo[i] : i, ids + i * kc,
-			                              ad + i * kc, kc, cand, nb, dist);
+			                              keys + i * kc, ad + i * kc, kc, cand, nb,
+			                              dist);
 		free(cand);
 	}
 	if (nomem) {
@@ -307,6 +347,7 @@ out:
 	free(sub);
 	free(ids);
 	free(ad);
+	free(keys);
 	free(proven);
 	return rc;
 }
