@@ -57,21 +57,6 @@ void dist_sqnorms(const float *x, size_t n, size_t d, float *out)
 	}
 }
 
-void dist_l2sq_block(const float *x, size_t nx, const float *xn,
-		     const float *y, size_t ny, const float *yn, size_t d,
-		     float *out)
-{
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nx, (int)ny,
-		    (int)d, -2.0f, x, (int)d, y, (int)d, 0.0f, out, (int)ny);
-	for (size_t i = 0; i < nx; i++) {
-		float *o = out + i * ny;
-		for (size_t j = 0; j < ny; j++) {
-			float v = o[j] + xn[i] + yn[j];
-			o[j] = v < 0 ? 0 : v;
-		}
-	}
-}
-
 /* Max-heap of (dist, id) ordered so the worst candidate is on top: larger
  * distance, then larger id, is worse. */
 static int heap_worse(float da, int64_t ia, float db, int64_t ib)
@@ -127,8 +112,8 @@ static void knn_block(const float *x, const float *xn, size_t q0, size_t q1,
 	}
 	for (size_t y0 = 0; y0 < ny; y0 += DIST_YBLOCK) {
 		size_t nyb = ny - y0 < DIST_YBLOCK ? ny - y0 : DIST_YBLOCK;
-		/* the norms are added in the heap scan, not in a pass of their
-		 * own over the tile: one read of it instead of read-write-read */
+		/* tile = -2 x.y; the norms are added in the heap scan, not in a
+		 * pass of their own: one read of the tile instead of three */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nyb,
 			    (int)d, -2.0f, x + q0 * d, (int)d, y + y0 * d, (int)d, 0.0f,
 			    tile, (int)nyb);
@@ -139,7 +124,6 @@ static void knn_block(const float *x, const float *xn, size_t q0, size_t q1,
 			const float *t = tile + q * nyb;
 			float xq = xn[q0 + q], thr = hd[0];
 			for (size_t j = 0; j < nyb; j++) {
-				/* same sum, same order as dist_l2sq_block */
 				float v = t[j] + xq + ynb[j];
 				v = v < 0 ? 0 : v;
 				/* rows arrive in increasing id order, so an equal

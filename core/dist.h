@@ -3,8 +3,9 @@
  *
  * ||x - y||^2 = ||x||^2 - 2 x.y + ||y||^2 with x.y from cblas_sgemm over blocks;
  * round-off negatives are clamped to 0. Matrices are row-major float32, n rows of
- * d floats, passed as (pointer, n, d). Shared by ground truth (datasets/) and
- * k-means (train/), as is the check that their input holds no NaN or infinity
+ * d floats, passed as (pointer, n, d). dist_knn serves ground truth (datasets/);
+ * k-means (train/) runs its own fused argmin over the same formula and shares the
+ * norms and the check that their input holds no NaN or infinity
  * (every distance to such a row is NaN); depends on nothing but CBLAS and OpenMP.
  */
 #ifndef IVFKIT_DIST_H
@@ -22,13 +23,6 @@ size_t dist_first_nonfinite(const float *x, size_t n, size_t d);
 
 /* out[i] = ||x_i||^2 for n rows of x (size n * d). Parallel over rows. */
 void dist_sqnorms(const float *x, size_t n, size_t d, float *out);
-
-/* out[i * ny + j] = ||x_i - y_j||^2 (size nx * ny), given the squared norms xn
- * (size nx) and yn (size ny). One sgemm: multithreaded by OpenBLAS when called
- * outside a parallel region, single-threaded inside one. */
-void dist_l2sq_block(const float *x, size_t nx, const float *xn,
-		     const float *y, size_t ny, const float *yn, size_t d,
-		     float *out);
 
 /* For each of the nx queries x, the k nearest of the ny rows y by squared L2:
  * ids (size nx * k, 0-based rows of y) and dists (size nx * k, squared), sorted

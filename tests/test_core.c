@@ -69,29 +69,31 @@ static void fill(rng_t *r, float *x, size_t n)
 		x[i] = (float)rng_normal(r);
 }
 
-static void test_dist__block_matches_naive(void **state)
+static void test_dist__all_distances_match_naive(void **state)
 {
 	enum { NX = 37, NY = 53, D = 19 };
 	rng_t r;
 	rng_seed(&r, 3);
-	float x[NX * D], y[NY * D], xn[NX], yn[NY], out[NX * NY];
+	float x[NX * D], y[NY * D], out[NX * NY];
+	int64_t ids[NX * NY];
+	char err[ERR_LEN];
 	fill(&r, x, NX * D);
 	fill(&r, y, NY * D);
-	dist_sqnorms(x, NX, D, xn);
-	dist_sqnorms(y, NY, D, yn);
-	dist_l2sq_block(x, NX, xn, y, NY, yn, D, out);
+	/* k = ny: every pair's GEMM distance comes back, each checked once */
+	assert_int_equal(dist_knn(x, NX, y, NY, D, NY, ids, out, NULL, err), 0);
 	for (int i = 0; i < NX; i++)
-		for (int j = 0; j < NY; j++) {
+		for (int c = 0; c < NY; c++) {
+			int64_t j = ids[i * NY + c];
 			double s = 0;
 			for (int t = 0; t < D; t++) {
 				double v = (double)x[i * D + t] - y[j * D + t];
 				s += v * v;
 			}
-			assert_float_equal(out[i * NY + j], s, 1e-3 * (1 + s));
-			assert_true(out[i * NY + j] >= 0);
+			assert_float_equal(out[i * NY + c], s, 1e-3 * (1 + s));
+			assert_true(out[i * NY + c] >= 0);
 		}
 	/* a row against itself: round-off negatives are clamped to exactly 0 */
-	dist_l2sq_block(x, 1, xn, x, 1, xn, D, out);
+	assert_int_equal(dist_knn(x, 1, x, 1, D, 1, ids, out, NULL, err), 0);
 	assert_true(out[0] >= 0 && out[0] < 1e-4);
 }
 
@@ -278,7 +280,7 @@ int main(void)
 		cmocka_unit_test(test_rng__same_seed_same_stream),
 		cmocka_unit_test(test_rng__sample_distinct_sorted_uniform),
 		cmocka_unit_test(test_rng__below_in_range),
-		cmocka_unit_test(test_dist__block_matches_naive),
+		cmocka_unit_test(test_dist__all_distances_match_naive),
 		cmocka_unit_test(test_dist__knn_matches_naive),
 		cmocka_unit_test(test_dist__knn_k_equals_n),
 		cmocka_unit_test(test_dist__first_nonfinite_in_row_major_order),
