@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "groundtruth.h"
 
 double stats_percentile(const double *sorted, size_t n, double p)
 {
@@ -81,21 +82,6 @@ double stats_recall_ties(const double *got_dist, size_t ngot, double kth, size_t
 
 double stats_distance(const float *a, const float *b, size_t d, int angular)
 {
-	if (!angular) {
-		double s = 0;
-		for (size_t i = 0; i < d; i++) {
-			double t = (double)a[i] - (double)b[i];
-			s += t * t;
-		}
-		return sqrt(s);
-	}
-	double ab = 0, aa = 0, bb = 0;
-	for (size_t i = 0; i < d; i++) {
-		ab += (double)a[i] * b[i];
-		aa += (double)a[i] * a[i];
-		bb += (double)b[i] * b[i];
-	}
-	if (aa == 0 || bb == 0)
-		return 1.0;
-	return 1.0 - ab / sqrt(aa * bb);
+	/* the ground truth's own distance, so kth and returned rows share its units */
+	return gt_distance(a, b, d, angular ? GT_ANGULAR : GT_EUCLIDEAN);
 }

@@ -41,7 +41,7 @@ double stats_recall_ties(const double *got_dist, size_t ngot, double kth, size_t
 
 /* Distance between a and b (d floats) in ann-benchmarks' units, in double:
  * euclidean (not squared) when angular == 0, else 1 - cos(a, b) (1 when either
- * vector is zero). */
+ * vector is zero): datasets' gt_distance, the one the ground truth is made with. */
 double stats_distance(const float *a, const float *b, size_t d, int angular);
 
 #endif
