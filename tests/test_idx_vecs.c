@@ -31,7 +31,6 @@ static const char *put(const char *dir, const char *name, const void *buf, size_
 	return p;
 }
 
-/* An IDX file: magic with type and ndims, big-endian dims, then payload. */
 /* Reading path with read (idx_read_images or vecs_read_float) must fail with
  * ERR_INPUT, a message naming the file and holding want, and no output. */
 static void expect_refused(int (*read)(const char *, float **, size_t *, size_t *, char *),
@@ -46,6 +45,7 @@ static void expect_refused(int (*read)(const char *, float **, size_t *, size_t 
 	assert_null(x);
 }
 
+/* An IDX file: magic with type and ndims, big-endian dims, then payload. */
 static size_t idx_bytes(unsigned char *out, unsigned char type, int ndims, const uint32_t *dims,
                         const unsigned char *data, size_t len)
 {
