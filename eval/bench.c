@@ -267,21 +267,6 @@ static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float
 	return rc;
 }
 
-/* The integer a PRAGMA returns. */
-static int pragma_int(sqlite3 *db, const char *pragma, int64_t *v, char *err)
-{
-	sqlite3_stmt *st = NULL;
-	char sql[64];
-	snprintf(sql, sizeof sql, "PRAGMA %s", pragma);
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return err_set(err, ERR_FAIL, "%s: %s", sql, sqlite3_errmsg(db));
-	return 0;
-}
-
 /* Rows, centroids, unassigned rows and free space as the table reports them. */
 static int table_state(bench_section *s, sqlite3 *db, const vtab *t, char *err)
 {
@@ -289,8 +274,9 @@ static int table_state(bench_section *s, sqlite3 *db, const vtab *t, char *err)
 	int rc = vtab_count(db, t, &s->build.rows, err);
 	if (rc == 0 && t->is_ivf)
 		rc = ivf_state(db, t, &s->build.ncentroids, &s->build.unassigned, err);
-	if (rc == 0 && (rc = pragma_int(db, "freelist_count", &pages, err)) == 0 &&
-	    (rc = pragma_int(db, "page_size", &page_size, err)) == 0)
+	if (rc == 0 &&
+	    (rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &pages, err)) == 0 &&
+	    (rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &page_size, err)) == 0)
 		s->build.free_bytes = pages * page_size;
 	return rc;
 }
