@@ -498,14 +498,20 @@ void vtab_release(sqlite3 *db, const vtab *t)
 	sqlite3_free(prefix);
 }
 
-/* ERR_INPUT naming the row and dimension of the first NaN/Inf in v. */
-static int check_finite(const vtab *t, const float *v, const char *row, char *err)
+/* Dimension of the first NaN/Inf in v (t->d values), or t->d when all are finite. */
+static size_t first_nonfinite(const vtab *t, const float *v)
 {
-	for (size_t j = 0; j < t->d; j++)
-		if (!isfinite(v[j]))
-			return err_set(err, ERR_INPUT, "table %s, %s: %s.%s[%zu] is %g", t->name,
-			               row, t->name, t->column, j, (double)v[j]);
-	return 0;
+	size_t j = 0;
+	while (j < t->d && isfinite(v[j]))
+		j++;
+	return j;
+}
+
+/* ERR_INPUT naming the row and dimension j of the NaN/Inf in v. */
+static int nonfinite_err(const vtab *t, const float *v, size_t j, const char *row, char *err)
+{
+	return err_set(err, ERR_INPUT, "table %s, %s: %s.%s[%zu] is %g", t->name, row, t->name,
+	               t->column, j, (double)v[j]);
 }
 
 int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, size_t *got,
@@ -546,9 +552,9 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 	for (size_t i = 0; i < m; i++) {
 		vtab_ids_bind(st, 1, &ids, pick[i]);
 		int s = sqlite3_step(st);
-		vtab_ids_label(t, &ids, pick[i], row, sizeof row);
 		if (s != SQLITE_ROW ||
 		    (size_t)sqlite3_column_bytes(st, 0) != t->d * sizeof(float)) {
+			vtab_ids_label(t, &ids, pick[i], row, sizeof row);
 			rc =
 			    err_set(err, ERR_FAIL,
 			            "table %s, %s: cannot read its %zu-float vector: %s", t->name,
@@ -557,8 +563,12 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 		}
 		memcpy(out + i * t->d, sqlite3_column_blob(st, 0), t->d * sizeof(float));
 		sqlite3_reset(st);
-		if ((rc = check_finite(t, out + i * t->d, row, err)) < 0)
+		size_t bad = first_nonfinite(t, out + i * t->d);
+		if (bad < t->d) {
+			vtab_ids_label(t, &ids, pick[i], row, sizeof row);
+			rc = nonfinite_err(t, out + i * t->d, bad, row, err);
 			goto out;
+		}
 		if ((i & 1023) == 0 && intr_pending()) {
 			rc = err_set(err, ERR_INTR, "interrupted while sampling %s", t->name);
 			goto out;
@@ -664,13 +674,17 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 		if (!in_txn && (rc = maybe_exec(db, own, "BEGIN", err)) < 0)
 			goto out;
 		in_txn = 1;
-		snprintf(row, sizeof row, "%s %lld", vtab_key(t),
-		         (long long)(first_id + (int64_t)i));
-		if ((rc = check_finite(t, v, row, err)) < 0)
+		int64_t id = first_id + (int64_t)i;
+		size_t bad = first_nonfinite(t, v);
+		if (bad < t->d) {
+			snprintf(row, sizeof row, "%s %lld", vtab_key(t), (long long)id);
+			rc = nonfinite_err(t, v, bad, row, err);
 			goto out;
-		sqlite3_bind_int64(st, 1, first_id + (int64_t)i);
+		}
+		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_blob(st, 2, v, (int)(t->d * sizeof(float)), SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
+			snprintf(row, sizeof row, "%s %lld", vtab_key(t), (long long)id);
 			rc = err_set(err, ERR_FAIL, "insert into %s, %s: %s", t->name, row,
 			             sqlite3_errmsg(db));
 			goto out;
