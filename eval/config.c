@@ -20,6 +20,7 @@
 
 #include <ini.h>
 
+#include "cli.h"
 #include "err.h"
 
 /* inih's line buffer (INI_MAX_LINE in the Debian build): longer lines would be
@@ -233,18 +234,6 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* A strict integer: whole string, base 10, in [min, max]. */
-static int parse_ll(const char *v, double min, double max, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || (double)x < min || (double)x > max)
-		return -1;
-	*out = x;
-	return 0;
-}
-
 static int parse_bool(const char *v, int *out)
 {
 	static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no",
@@ -271,15 +260,15 @@ static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 		char *e = tok + strlen(tok);
 		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
 			*--e = 0;
-		long long np;
-		if (parse_ll(tok, k->min, k->max, &np))
+		long np;
+		if (cli_parse_long(k->name, tok, (long)k->min, (long)k->max, &np, NULL))
 			return perr(p, p->line, "nprobe: \"%s\" is not an integer in [1, 65536]",
 			            tok);
 		if (n == CFG_MAX_NPROBE)
 			return perr(p, p->line, "nprobe: more than %d values", CFG_MAX_NPROBE);
 		for (int j = 0; j < n; j++)
 			if (x->nprobe[j] == np)
-				return perr(p, p->line, "nprobe: %lld listed twice", np);
+				return perr(p, p->line, "nprobe: %ld listed twice", np);
 		x->nprobe[n++] = (int)np;
 	}
 	x->nnprobe = n;
@@ -290,8 +279,7 @@ static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 static int set_value(parse *p, const key_def *k, const char *v, char *base)
 {
 	void *dst = base + k->off;
-	long long ll;
-	char *end;
+	long ll;
 	switch (k->kind) {
 	case V_PATH: {
 		int n;
@@ -311,22 +299,21 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		return 0;
 	case V_SIZE:
 	case V_INT:
-		if (parse_ll(v, k->min, k->max, &ll))
+		if (cli_parse_long(k->name, v, (long)k->min, (long)k->max, &ll, NULL))
 			return perr(p, p->line, "%s: \"%s\" is not an integer in [%.0f, %.0f]",
 			            k->name, v, k->min, k->max);
 		if ((k->rules & A_POW2) && (ll & (ll - 1)))
-			return perr(p, p->line, "%s: %lld is not a power of two", k->name, ll);
+			return perr(p, p->line, "%s: %ld is not a power of two", k->name, ll);
 		if ((k->rules & A_MULT8) && ll % 8)
-			return perr(p, p->line, "%s: %lld is not a multiple of 8", k->name, ll);
+			return perr(p, p->line, "%s: %ld is not a multiple of 8", k->name, ll);
 		if (k->kind == V_SIZE)
 			*(size_t *)dst = (size_t)ll;
 		else
 			*(int *)dst = (int)ll;
 		return 0;
 	case V_U64: {
-		errno = 0;
-		unsigned long long u = strtoull(v, &end, 10);
-		if (errno || end == v || *end || *v == '-')
+		size_t u;
+		if (cli_parse_size(k->name, v, 0, SIZE_MAX, &u, NULL))
 			return perr(p, p->line, "%s: \"%s\" is not an unsigned integer", k->name,
 			            v);
 		*(uint64_t *)dst = u;
@@ -337,9 +324,8 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 			return perr(p, p->line, "%s: \"%s\" is not true or false", k->name, v);
 		return 0;
 	case V_DOUBLE: {
-		errno = 0;
-		double d = strtod(v, &end);
-		if (errno || end == v || *end || !(d >= k->min && d <= k->max))
+		double d;
+		if (cli_parse_double(k->name, v, k->min, k->max, &d, NULL))
 			return perr(p, p->line, "%s: \"%s\" is not a number in [%g, %g]", k->name,
 			            v, k->min, k->max);
 		*(double *)dst = d;
