@@ -591,7 +591,7 @@ out:
 
 /* ---- creating, inserting, querying ---------------------------------------- */
 
-static const char *metric_name(vtab_metric m)
+const char *vtab_metric_name(vtab_metric m)
 {
 	return m == VTAB_COSINE ? "cosine" : m == VTAB_L1 ? "l1" : "l2";
 }
@@ -616,7 +616,7 @@ int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err)
 	char *s =
 	    sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING vec0(id integer primary key, "
 	                    "emb float[%lld] distance_metric=%s%s%s)",
-	                    spec->name, (long long)spec->d, metric_name(spec->metric), ivf, chunk);
+	                    spec->name, (long long)spec->d, vtab_metric_name(spec->metric), ivf, chunk);
 	if (!s)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	int rc = 0;

@@ -91,6 +91,9 @@ int vtab_ids_match(const vtab_ids *ids, size_t j, sqlite3_stmt *st, int col);
 void vtab_ids_label(const vtab *t, const vtab_ids *ids, size_t j, char *buf, size_t len);
 void vtab_ids_free(vtab_ids *ids);
 
+/* "l2", "cosine" or "l1": the metric as vec0's distance_metric= spells it. */
+const char *vtab_metric_name(vtab_metric m);
+
 /* Builds the CREATE VIRTUAL TABLE statement for spec into sql. */
 int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err);
 /* Creates the table and fills t as vtab_find would. */

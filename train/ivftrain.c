@@ -529,7 +529,7 @@ static const char *metric_name(const run *r)
 {
 	if (!r->db)
 		return r->spherical ? "angular" : "euclidean";
-	return r->t.metric == VTAB_COSINE ? "cosine" : r->t.metric == VTAB_L1 ? "l1" : "l2";
+	return vtab_metric_name(r->t.metric);
 }
 
 static const char *assign_name(ivf_assign a)
