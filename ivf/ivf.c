@@ -22,7 +22,6 @@
 #include "rng.h"
 #include "timing.h"
 
-#define IVF_MAX_NLIST 65536 /* sqlite-vec's VEC0_IVF_MAX_NLIST */
 #define IVF_VERIFY_K 10     /* a row can tie with duplicates of itself: look past the first */
 #define IVF_DUP_EPS 1e-6    /* a first result this close is an exact duplicate of the query */
 

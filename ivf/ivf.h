@@ -16,6 +16,8 @@
 #include "progress.h"
 #include "vtab.h"
 
+#define IVF_MAX_NLIST 65536 /* sqlite-vec's VEC0_IVF_MAX_NLIST */
+
 typedef enum {
 	IVF_ASSIGN_REINSERT = 0, /* delete + insert each row (correct on every release) */
 	IVF_ASSIGN_NATIVE = 1,   /* sqlite-vec's assign-vectors (misassigns up to alpha.3) */

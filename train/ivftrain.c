@@ -34,7 +34,6 @@
 
 #define PROG "ivftrain"
 #define IVFTRAIN_VERSION "0.1.0"
-#define MAX_NLIST 65536 /* sqlite-vec's own limit */
 #define NTRAIN_PER_CENTROID                                                                        \
 	256               /* default sample: faiss stops sampling here too; more rows              \
 	                     rarely move the centroids but cost time and ntrain*d*4 bytes */
@@ -152,7 +151,7 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 	size_t seed;
 	switch (id) {
 	case OPT_NLIST:
-		return cli_parse_long("nlist", v, 1, MAX_NLIST, &o->nlist, err);
+		return cli_parse_long("nlist", v, 1, IVF_MAX_NLIST, &o->nlist, err);
 	case OPT_NTRAIN:
 		return cli_parse_long("ntrain", v, 1, 1L << 40, &o->ntrain, err);
 	case OPT_NITER:
@@ -331,8 +330,8 @@ static int size_training(const opts *o, run *r, int64_t avail, const char *what,
 		               r->t.name, r->t.nlist);
 	else
 		r->nlist = r->db ? (size_t)r->t.nlist : DEFAULT_NLIST;
-	if (r->nlist > MAX_NLIST)
-		return err_set(err, ERR_INPUT, "nlist %zu > %d", r->nlist, MAX_NLIST);
+	if (r->nlist > IVF_MAX_NLIST)
+		return err_set(err, ERR_INPUT, "nlist %zu > %d", r->nlist, IVF_MAX_NLIST);
 	if ((int64_t)r->nlist > avail)
 		return err_set(err, ERR_INPUT,
 		               "nlist %zu > the %lld rows of %s: k-means needs a row "
@@ -355,7 +354,6 @@ static int size_training(const opts *o, run *r, int64_t avail, const char *what,
 	return 0;
 }
 
-/* ntrain rows of --from's train set, uniformly without replacement. */
 /* ntrain rows of --from's train set, uniformly without replacement; all of
  * them are taken over as they are, not copied (half the peak memory). */
 static int sample_dataset(run *r, uint64_t seed, char *err)
@@ -460,9 +458,9 @@ static int load_centroids(const opts *o, run *r, char *err)
 		               "--load-centroids %s holds %zu centroids, --nlist "
 		               "says %ld",
 		               o->load, k, o->nlist);
-	if (k < 1 || k > MAX_NLIST)
+	if (k < 1 || k > IVF_MAX_NLIST)
 		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids, not in [1, %d]",
-		               o->load, k, MAX_NLIST);
+		               o->load, k, IVF_MAX_NLIST);
 	if ((int64_t)k > r->rows)
 		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids for %lld rows",
 		               o->load, k, (long long)r->rows);
