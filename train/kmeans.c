@@ -613,7 +613,7 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	res->niter = nrun;
 	res->iters = iters;
 	res->inertia = nrun ? iters[nrun - 1].inertia : inertia;
-	res->imbalance = imbalance_of(&w);
+	res->imbalance = nrun ? iters[nrun - 1].imbalance : imbalance_of(&w);
 	res->init_s = init_s;
 	res->train_s = tm_now() - t0;
 	c = NULL;
