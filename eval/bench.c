@@ -90,7 +90,7 @@ static int check_against_dataset(const bench_run *r, char *err)
 			    err, ERR_INPUT,
 			    "%s:%d: [%s] distance_metric = %s, but the ground truth of %s "
 			    "is %s",
-			    c->file, x->metric_line, x->name, cfg_metric_name(x->metric),
+			    c->file, x->metric_line, x->name, vtab_metric_name(x->metric),
 			    c->dataset, ds->distance);
 		if (x->type_ivf && (size_t)x->nlist > ds->n)
 			return err_set(err, ERR_INPUT,
@@ -362,8 +362,8 @@ static int reuse(bench_run *r, bench_section *s, char *err)
 		snprintf(want, sizeof want, "%zu", r->ds.d);
 	} else if (t.metric != s->metric) {
 		what = "distance_metric";
-		snprintf(have, sizeof have, "%s", cfg_metric_name(t.metric));
-		snprintf(want, sizeof want, "%s", cfg_metric_name(s->metric));
+		snprintf(have, sizeof have, "%s", vtab_metric_name(t.metric));
+		snprintf(want, sizeof want, "%s", vtab_metric_name(s->metric));
 	} else if (t.is_ivf != x->type_ivf) {
 		what = "type";
 		snprintf(have, sizeof have, "%s", t.is_ivf ? "ivf" : "flat");

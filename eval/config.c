@@ -571,11 +571,6 @@ const cfg_index *cfg_find(const cfg *c, const char *name)
 	return i < 0 ? NULL : &c->idx[i];
 }
 
-const char *cfg_metric_name(vtab_metric m)
-{
-	return metric_names[m];
-}
-
 const char *cfg_trainer_name(cfg_trainer t)
 {
 	return trainer_names[t];

@@ -101,8 +101,7 @@ int cfg_valid_name(const char *s);
 /* The index section named name, or NULL. */
 const cfg_index *cfg_find(const cfg *c, const char *name);
 
-/* Names of enum values, for reports. */
-const char *cfg_metric_name(vtab_metric m);
+/* Names of enum values, for reports (metrics: vtab_metric_name). */
 const char *cfg_trainer_name(cfg_trainer t);
 const char *cfg_order_name(cfg_order o);
 const char *cfg_assign_name(ivf_assign a);

@@ -199,7 +199,7 @@ static cJSON *params_json(const bench_section *s)
 {
 	const cfg_index *x = s->cx;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "distance_metric", cfg_metric_name(s->metric));
+	cJSON_AddStringToObject(o, "distance_metric", vtab_metric_name(s->metric));
 	cJSON_AddNumberToObject(o, "chunk_size", x->chunk_size);
 	cJSON_AddNumberToObject(o, "page_size", x->page_size);
 	cJSON_AddStringToObject(o, "db", x->db);
