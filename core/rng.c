@@ -5,6 +5,8 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static uint64_t rng_rotl(uint64_t x, int k)
 {
@@ -68,4 +70,22 @@ void rng_sample(rng_t *r, uint64_t n, uint64_t m, uint64_t *out)
 		if (rng_below(r, n - i) < m - got)
 			out[got++] = i;
 	assert(got == m);
+}
+
+float *rng_sample_rows(uint64_t seed, const float *x, size_t n, size_t d, size_t m)
+{
+	uint64_t *pick = malloc(m * sizeof *pick);
+	float *out = malloc(m * d * sizeof *out);
+	if (!pick || !out) {
+		free(pick);
+		free(out);
+		return NULL;
+	}
+	rng_t g;
+	rng_seed(&g, seed);
+	rng_sample(&g, n, m, pick);
+	for (size_t i = 0; i < m; i++)
+		memcpy(out + i * d, x + pick[i] * d, d * sizeof *out);
+	free(pick);
+	return out;
 }

@@ -25,5 +25,9 @@ double rng_normal(rng_t *r);
 /* m distinct indices of [0, n), uniformly without replacement, written to out in
  * ascending order (selection sampling: O(n) time, no extra memory); m <= n. */
 void rng_sample(rng_t *r, uint64_t n, uint64_t m, uint64_t *out);
+/* A new m x d matrix (caller frees) of m rows of x (n x d) drawn as rng_sample
+ * draws them from a generator seeded with seed, in row order; NULL when out of
+ * memory. m <= n. */
+float *rng_sample_rows(uint64_t seed, const float *x, size_t n, size_t d, size_t m);
 
 #endif

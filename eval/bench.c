@@ -164,22 +164,13 @@ static int train(bench_run *r, bench_section *s, float **cent, char *err)
 	double t0 = tm_now();
 	const float *data = ds->train;
 	float *sample = NULL;
-	uint64_t *rows = NULL;
 	km_result res = {0};
 	int rc = 0;
 	if (m < ds->n) {
-		rows = malloc(m * sizeof *rows);
-		sample = malloc(m * ds->d * sizeof *sample);
-		if (!rows || !sample) {
+		if (!(sample = rng_sample_rows(r->c->seed, ds->train, ds->n, ds->d, m))) {
 			rc = err_set(err, ERR_NOMEM, "out of memory sampling %zu rows", m);
 			goto out;
 		}
-		rng_t g;
-		rng_seed(&g, r->c->seed);
-		rng_sample(&g, ds->n, m, rows);
-		for (size_t i = 0; i < m; i++)
-			memcpy(sample + i * ds->d, ds->train + rows[i] * ds->d,
-			       ds->d * sizeof *sample);
 		data = sample;
 	}
 	km_params p;
@@ -202,7 +193,6 @@ static int train(bench_run *r, bench_section *s, float **cent, char *err)
 out:
 	km_result_free(&res);
 	free(sample);
-	free(rows);
 	return rc;
 }
 

@@ -51,6 +51,23 @@ static void test_rng__sample_distinct_sorted_uniform(void **state)
 		assert_int_equal(out[i], i);
 }
 
+static void test_rng__sample_rows_copies_the_sampled_rows(void **state)
+{
+	enum { N = 40, D = 3, M = 7 };
+	float x[N * D];
+	for (int i = 0; i < N * D; i++)
+		x[i] = (float)i;
+	uint64_t pick[M];
+	rng_t r;
+	rng_seed(&r, 99);
+	rng_sample(&r, N, M, pick);
+	float *s = rng_sample_rows(99, x, N, D, M);
+	assert_non_null(s);
+	for (int i = 0; i < M; i++)
+		assert_memory_equal(s + i * D, x + pick[i] * D, D * sizeof *s);
+	free(s);
+}
+
 static void test_rng__below_in_range(void **state)
 {
 	rng_t r;
@@ -279,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rng__same_seed_same_stream),
 		cmocka_unit_test(test_rng__sample_distinct_sorted_uniform),
+		cmocka_unit_test(test_rng__sample_rows_copies_the_sampled_rows),
 		cmocka_unit_test(test_rng__below_in_range),
 		cmocka_unit_test(test_dist__all_distances_match_naive),
 		cmocka_unit_test(test_dist__knn_matches_naive),

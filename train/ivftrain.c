@@ -363,20 +363,10 @@ static int sample_dataset(run *r, uint64_t seed, char *err)
 		r->ds.train = NULL;
 		return 0;
 	}
-	uint64_t *pick = malloc(r->ntrain * sizeof *pick);
-	float *out = malloc(r->ntrain * r->d * sizeof *out);
-	if (!pick || !out) {
-		free(pick);
-		free(out);
+	float *out = rng_sample_rows(seed, r->ds.train, r->ds.n, r->d, r->ntrain);
+	if (!out)
 		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu floats", r->ntrain,
 		               r->d);
-	}
-	rng_t g;
-	rng_seed(&g, seed);
-	rng_sample(&g, r->ds.n, r->ntrain, pick);
-	for (size_t i = 0; i < r->ntrain; i++)
-		memcpy(out + i * r->d, r->ds.train + pick[i] * r->d, r->d * sizeof *out);
-	free(pick);
 	r->x = out;
 	return 0;
 }
