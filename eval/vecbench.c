@@ -44,8 +44,7 @@ static const cli_opt vb_opts[] = {
     {"name", OPT_NAME, "NAME", "results folder name (default: [run] name, else a UTC time)"},
     {"results", OPT_RESULTS, "DIR", "results root (default: [run] results, else ./results)"},
     {"vec0", OPT_VEC0, "PATH",
-     "sqlite-vec build to load (default: [vec0] path, else "
-     "$VEC0_PATH, /usr/local/lib/vec0.so, the npm copy)"},
+     "sqlite-vec build to load (default: [vec0] path, else " VEC0_SEARCH_HELP ")"},
     {"dataset", OPT_DATASET, "FILE", "ann-benchmarks HDF5 file instead of [dataset] path"},
     {"queries", OPT_QUERIES, "N", "test queries to use instead of [dataset] queries"},
     {"keep-db", OPT_KEEP_DB, NULL, "keep the database files (their paths go in results.json)"},
@@ -308,7 +307,9 @@ static int vb_run(const vb_args *a, char *err)
 		rc = vb_measure(r, dir, err);
 	}
 	if (rc == 0) {
-		printf("results: %s/results.md\n", dir);
+		printf("\n");
+		rep_headline(stdout, r);
+		printf("\nreport: %s/results.md\n", dir);
 		rc = vb_check_exact(r, err);
 	}
 	bench_close(r);

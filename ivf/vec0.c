@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "vec0.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #define VEC0_ENTRY "sqlite3_vec_init"
 #define VEC0_NPM_REL ".deps/npm/node_modules/sqlite-vec-linux-x64/vec0.so"
 #define VEC0_NPM_DEPTH 4 /* bin/, build/<kind>/bin/, build/<kind>/tests/ sit this deep */
+#define VEC0_BUILDS_DIR "/usr/local/lib/sqlite-vec" /* <tag>/vec0.so, from scripts/install-deps */
 
 /* The one build loaded into this process, with its probe results. */
 static struct {
@@ -69,6 +71,27 @@ static int vec0_find_npm(char *found, size_t len)
 	return 0;
 }
 
+/* The newest of the IVF builds scripts/install-deps put under VEC0_BUILDS_DIR/<tag>/: it moves a
+ * build there only once vec_version() is the tag and an IVF table can be created. */
+static int vec0_find_built(char *found, size_t len)
+{
+	DIR *dir = opendir(VEC0_BUILDS_DIR);
+	char best[NAME_MAX + 1] = "";
+	if (!dir)
+		return 0;
+	for (struct dirent *e; (e = readdir(dir));) {
+		char so[PATH_MAX];
+		if (e->d_name[0] == '.' || (best[0] && strverscmp(e->d_name, best) <= 0))
+			continue;
+		if (snprintf(so, sizeof so, VEC0_BUILDS_DIR "/%s/vec0.so", e->d_name) <
+		        (int)sizeof so &&
+		    access(so, R_OK) == 0)
+			snprintf(best, sizeof best, "%s", e->d_name);
+	}
+	closedir(dir);
+	return best[0] && snprintf(found, len, VEC0_BUILDS_DIR "/%s/vec0.so", best) < (int)len;
+}
+
 int vec0_find(const char *explicit_path, vec0_ext *ext, char *err)
 {
 	if (explicit_path && *explicit_path)
@@ -78,13 +101,15 @@ int vec0_find(const char *explicit_path, vec0_ext *ext, char *err)
 		return vec0_take(env, "VEC0_PATH", ext, err);
 	if (access("/usr/local/lib/vec0.so", R_OK) == 0)
 		return vec0_take("/usr/local/lib/vec0.so", "/usr/local/lib", ext, err);
-	char npm[PATH_MAX];
-	if (vec0_find_npm(npm, sizeof npm))
-		return vec0_take(npm, "npm", ext, err);
+	char found[PATH_MAX];
+	if (vec0_find_built(found, sizeof found))
+		return vec0_take(found, VEC0_BUILDS_DIR, ext, err);
+	if (vec0_find_npm(found, sizeof found))
+		return vec0_take(found, "npm", ext, err);
 	return err_set(err, ERR_INPUT,
 	               "no vec0 extension found (looked at --vec0, $VEC0_PATH, "
-	               "/usr/local/lib/vec0.so and " VEC0_NPM_REL " above the program); "
-	               "pass --vec0 PATH or run scripts/install-deps");
+	               "/usr/local/lib/vec0.so, " VEC0_BUILDS_DIR "/*/vec0.so and " VEC0_NPM_REL
+	               " above the program); pass --vec0 PATH or run scripts/install-deps");
 }
 
 /* Loads ext->path into db (load_extension enabled for the C API only, and only

@@ -77,8 +77,7 @@ static const cli_opt docs[] = {
     {"init", OPT_INIT, "kmeans++|random", "centroid initialisation (default kmeans++)"},
     {"table", OPT_TABLE, "NAME", "vec0 table (default: the only one with an IVF column)"},
     {"column", OPT_COLUMN, "NAME", "vector column (default: the IVF one)"},
-    {"vec0", OPT_VEC0, "PATH",
-     "sqlite-vec build to load (default: $VEC0_PATH, /usr/local/lib/vec0.so, the npm copy)"},
+    {"vec0", OPT_VEC0, "PATH", "sqlite-vec build to load (default: " VEC0_SEARCH_HELP ")"},
     {"assign", OPT_ASSIGN, "reinsert|native|none",
      "how rows reach their cells: reinsert (default, correct on every release), native "
      "(sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids only)"},
