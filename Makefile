@@ -4,7 +4,9 @@
 #   make test        build and run the test suite (unit + CLI)
 #   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make run         the main job: build the Fashion-MNIST file if absent, then
-#                    vecbench run configs/fashion-mnist.ini (results/ gets the report)
+#                    vecbench run configs/fashion-mnist.ini: IVF vs flat, about 3 minutes
+#   make run-full    the full comparison, configs/fashion-mnist-full.ini (builtin trainer,
+#                    assign-vectors, int8; about 15 minutes)
 #   make bench       every benchmark on full Fashion-MNIST; results go to results/
 #   make dataset     datasets/fashion-mnist-784-euclidean.hdf5 from Debian's IDX files
 
@@ -33,7 +35,7 @@ BENCH_SRCS := $(wildcard tests/bench_*.c)
 BENCHES   := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROG_BINS := $(addprefix $(BIN)/,$(filter $(PROGS),$(notdir $(basename $(wildcard $(PROG_SRCS))))))
 
-.PHONY: all test test-asan bench dataset run clean
+.PHONY: all test test-asan bench dataset run run-full clean
 .SECONDARY:
 all: $(PROG_BINS)
 
@@ -76,6 +78,9 @@ dataset: all
 
 run: dataset
 	$(BIN)/vecbench run configs/fashion-mnist.ini
+
+run-full: dataset
+	$(BIN)/vecbench run configs/fashion-mnist-full.ini
 
 clean:
 	rm -rf build bin

@@ -432,7 +432,7 @@ static void point_label(char *buf, size_t len, const bench_section *s, const ben
 }
 
 /* The pull request's table: configuration | insert (s) | size | query (ms) | recall@k. */
-static void md_main_table(FILE *f, const bench_run *r)
+void rep_headline(FILE *f, const bench_run *r)
 {
 	const bench_section *fl = flat_baseline(r);
 	fprintf(f, "| configuration | insert (s) | size | query (ms) | recall@%zu |\n", r->k);
@@ -590,7 +590,7 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 	        "SQLite %s. Machine: %s, %ld cores, %.1f GiB, %s. Started %s.\n\n",
 	        r->ds.n, r->ds.d, r->ds.distance, r->nq, r->k, vdesc, sqlite3_libversion(), m->cpu,
 	        m->cores, m->mem_bytes / (MIB * 1024), m->os, started);
-	md_main_table(f, r);
+	rep_headline(f, r);
 	fprintf(f, "\ninsert (s): every build phase (train + centroids + insert + assign + "
 	           "verify); query (ms): mean latency of one query, each timed alone after a "
 	           "warm-up pass; ratios vs the flat baseline.\n\n## Build phases\n\n");

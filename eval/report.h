@@ -13,6 +13,7 @@
 #define IVFKIT_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bench.h"
 
@@ -27,5 +28,9 @@ int rep_prepare(const bench_run *r, char *dir, size_t len, char *err);
  * the plot and then removes the marker; any other status rewrites the marker. */
 int rep_write(const bench_run *r, const char *dir, const char *status, const char *error,
               char *err);
+
+/* The headline table of results.md (one row per section and nprobe, ratios vs
+ * flat), as markdown, to f. */
+void rep_headline(FILE *f, const bench_run *r);
 
 #endif

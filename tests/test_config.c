@@ -267,7 +267,7 @@ static void test_config__missing_file(void **state)
 	free(c);
 }
 
-/* The committed configs stay valid: the default benchmark and the CI one. */
+/* The committed configs stay valid: the main job, the full benchmark and the CI one. */
 static void test_config__bundled_configs_parse(void **state)
 {
 	const char *root = getenv("IVFKIT_ROOT");
@@ -276,6 +276,12 @@ static void test_config__bundled_configs_parse(void **state)
 	cfg *c = malloc(sizeof *c);
 	char path[4096], err[ERR_LEN];
 	snprintf(path, sizeof path, "%s/configs/fashion-mnist.ini", root);
+	cfg_defaults(c);
+	if (cfg_load(path, c, err))
+		fail_msg("%s", err);
+	assert_int_equal(c->nidx, 3);
+	assert_int_equal(cfg_find(c, "ivf-insert-then-train")->order, CFG_ORDER_INSERT_THEN_TRAIN);
+	snprintf(path, sizeof path, "%s/configs/fashion-mnist-full.ini", root);
 	cfg_defaults(c);
 	if (cfg_load(path, c, err))
 		fail_msg("%s", err);
