@@ -24,6 +24,7 @@
 #include "intr.h"
 #include "progress.h"
 #include "rng.h"
+#include "synth.h"
 #include "timing.h"
 #include "vecs.h"
 
@@ -41,15 +42,17 @@ typedef struct vd_args {
 	int npos;
 	const char *dir; /* fashion-mnist: IDX folder */
 	gt_metric metric;
-	int metric_set;        /* --metric given; else the file's, or euclidean */
-	const char *gt;        /* import: ivecs file or "compute" */
-	long k;                /* 0: default */
-	long train, test;      /* row counts; 0: all */
-	int random;            /* subset: random train rows */
+	int metric_set;   /* --metric given; else the file's, or euclidean */
+	const char *gt;   /* import: ivecs file or "compute" */
+	long k;           /* 0: default */
+	long train, test; /* row counts; 0: all */
+	int random;       /* subset: random train rows */
 	long seed;
-	int seed_set;   /* --seed was given */
-	long spot;      /* info: spot-checked queries */
-	int json;       /* groundtruth: JSON summary on stdout */
+	int seed_set;       /* --seed was given */
+	long spot;          /* info: spot-checked queries */
+	int json;           /* groundtruth: JSON summary on stdout */
+	long dim, clusters; /* synth: 0 = default */
+	double spread;      /* synth: < 0 = default */
 } vd_args;
 
 enum {
@@ -64,6 +67,9 @@ enum {
 	OPT_THREADS,
 	OPT_SPOT,
 	OPT_JSON,
+	OPT_DIM,
+	OPT_CLUSTERS,
+	OPT_SPREAD,
 	OPT_HELP
 };
 
@@ -72,8 +78,11 @@ static const cli_opt vd_opts[] = {
     {"metric", OPT_METRIC, "M", "euclidean | angular"},
     {"gt", OPT_GT, "FILE", "ground truth: an .ivecs file, or 'compute' (default)"},
     {"k", OPT_K, "K", "ground-truth depth (default 100, at most the train rows)"},
-    {"train", OPT_TRAIN, "N", "train rows to keep"},
-    {"test", OPT_TEST, "Q", "test rows to keep (the first Q)"},
+    {"train", OPT_TRAIN, "N", "train rows to keep (synth: to make)"},
+    {"test", OPT_TEST, "Q", "test rows to keep, the first Q (synth: to make)"},
+    {"dim", OPT_DIM, "D", "synth: dimension"},
+    {"clusters", OPT_CLUSTERS, "C", "synth: mixture components"},
+    {"spread", OPT_SPREAD, "X", "synth: noise norm over centre norm"},
     {"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
     {"seed", OPT_SEED, "S", "subset: seed of --random (default 1234)"},
     {"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
@@ -88,7 +97,7 @@ typedef struct vd_cmd {
 	const char *args; /* positional arguments, for usage */
 	int npos;
 	const char *summary;
-	int opts[8]; /* option ids this command takes, --help last, 0-terminated */
+	int opts[12]; /* option ids this command takes, --help last, 0-terminated */
 	int (*run)(const vd_args *a, char *err);
 } vd_cmd;
 
@@ -433,6 +442,44 @@ static int vd_info(const vd_args *a, char *err)
 	return rc;
 }
 
+/* synth: the seeded mixture of synth.h, with exact ground truth. */
+static int vd_synth(const vd_args *a, char *err)
+{
+	const char *out = a->pos[0];
+	synth_params p;
+	h5_dataset ds = {0};
+	gt_stats st;
+	size_t k = 0;
+	synth_defaults(&p);
+	if (a->train)
+		p.n = (size_t)a->train;
+	if (a->test)
+		p.nq = (size_t)a->test;
+	if (a->dim)
+		p.d = (size_t)a->dim;
+	if (a->clusters)
+		p.clusters = (size_t)a->clusters;
+	if (a->spread >= 0)
+		p.spread = a->spread;
+	if (a->metric_set)
+		p.metric = a->metric;
+	if (a->seed_set)
+		p.seed = (uint64_t)a->seed;
+	int rc = h5_check_output(out, err);
+	if (!rc)
+		rc = synth_make(&p, &ds, err);
+	if (!rc)
+		rc = vd_pick_k(a, out, ds.n, VD_DEFAULT_K, &k, err);
+	if (!rc)
+		rc = vd_groundtruth(&ds, out, p.metric, k, &st, err);
+	if (!rc)
+		rc = h5_write(out, &ds, err);
+	if (!rc)
+		vd_summary(out, &ds, &st);
+	h5_free(&ds);
+	return rc;
+}
+
 static const vd_cmd vd_cmds[] = {
     {"fashion-mnist",
      "OUT.hdf5",
@@ -468,6 +515,16 @@ static const vd_cmd vd_cmds[] = {
      "check of the ground truth (exit 1 if a check fails)",
      {OPT_SPOT, OPT_THREADS, OPT_HELP},
      vd_info},
+    {"synth",
+     "OUT.hdf5",
+     1,
+     "seeded clustered data (synth.h): --clusters centres on the unit sphere plus Gaussian\n"
+     "noise, angular rows normalised; labels are the cluster ids; exact ground truth.\n"
+     "Defaults: 1,000,000 train, 1,000 test, 384-d, 4096 clusters, spread 1.0, angular,\n"
+     "seed 1234 (the scale benchmark's data)",
+     {OPT_TRAIN, OPT_TEST, OPT_DIM, OPT_CLUSTERS, OPT_SPREAD, OPT_METRIC, OPT_SEED, OPT_K,
+      OPT_THREADS, OPT_HELP},
+     vd_synth},
 };
 #define VD_NCMDS (sizeof vd_cmds / sizeof *vd_cmds)
 
@@ -537,6 +594,17 @@ static int vd_set(vd_args *a, int id, const char *v, char *err)
 	case OPT_JSON:
 		a->json = 1;
 		break;
+	case OPT_DIM:
+		rc = vd_number(name, v, 1, 65536, &a->dim, err);
+		break;
+	case OPT_CLUSTERS:
+		rc = vd_number(name, v, 1, VD_MAX_ROWS, &a->clusters, err);
+		break;
+	case OPT_SPREAD:
+		if (cli_parse_double(name, v, 0, 1e6, &a->spread, NULL))
+			rc = err_set(err, ERR_INPUT, "--spread %s: expected a number in [0, 1e6]",
+			             v);
+		break;
 	case OPT_THREADS:
 		if (!(rc = vd_number(name, v, 1, 1024, &t, err)))
 			omp_set_num_threads((int)t);
@@ -605,7 +673,7 @@ int main(int argc, char **argv)
 		                  err_set(err, ERR_INPUT,
 		                          "unknown command '%s' (see " VD_PROG " --help)", argv[1]),
 		                  err);
-	vd_args a = {.seed = VD_DEFAULT_SEED};
+	vd_args a = {.seed = VD_DEFAULT_SEED, .spread = -1};
 	int rc = vd_parse(c, argc - 1, argv + 1, &a, err);
 	if (rc == 1)
 		return 0;

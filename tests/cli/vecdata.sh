@@ -280,6 +280,30 @@ print("ok")' "$in"
 	fi
 }
 
+test_synth_is_seeded_clustered_and_exact() {
+	local a="$TMP/s1.hdf5" b="$TMP/s2.hdf5"
+	expect_status 0 "$VD" synth "$a" --train 3000 --test 40 --dim 32 --clusters 16 --k 20
+	expect_match "$OUT" "s1.hdf5: 3000 train, 40 test, 32-d, angular, top-20 ground truth, labels" "summary"
+	expect_status 0 "$VD" synth "$b" --train 3000 --test 40 --dim 32 --clusters 16 --k 20 --threads 1
+	py '
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert a.attrs["distance"] == "angular" and int(a.attrs["dimension"]) == 32
+for k in ("train", "test", "neighbors", "train_labels"):
+    assert np.array_equal(a[k][:], b[k][:]), k + " differs between thread counts"
+x = a["train"][:]
+assert np.allclose(np.linalg.norm(x, axis=1), 1, atol=1e-5), "rows not unit"
+assert sorted(set(a["train_labels"][:])) == list(range(16)), "clusters"
+print("ok")' "$a" "$b"
+	expect_match "$OUT" '^ok$' "h5py: same file for 1 and 2 threads, unit rows, 16 clusters"
+	py "$CHECK_GT" "$a"
+	expect_match "$OUT" '^ok$' "ground truth vs numpy"
+	expect_status 0 "$VD" info "$a"
+	expect_status 2 "$VD" synth "$TMP/synth-bad.hdf5" --spread -1
+	expect_one_line "$ERR" "negative spread"
+	expect_match "$ERR" "--spread -1" "negative spread"
+	[ ! -e "$TMP/synth-bad.hdf5" ] || fail "a refused synth left a file"
+}
+
 test_usage_errors_exit_2() {
 	mkdir -p "$TMP/o"
 	bad "no args" 2 "" "$VD" subset
