@@ -497,8 +497,7 @@ static int work_init(km_work *w, const float *x, size_t n, size_t d, size_t k, i
 	return ERR_OK;
 }
 
-/* Unit-norm copy of x for spherical k-means; zero rows stay zero. */
-static float *normalised_copy(const float *x, size_t n, size_t d)
+float *km_normalised(const float *x, size_t n, size_t d)
 {
 	float *y = malloc(n * d * sizeof *y);
 	if (!y)
@@ -575,7 +574,7 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	km_work w;
 	memset(&w, 0, sizeof w);
 	if (p->spherical)
-		xs = normalised_copy(x, n, d);
+		xs = km_normalised(x, n, d);
 	if (p->init == KM_INIT_KMEANSPP)
 		cum = malloc(n * sizeof *cum);
 	if (!c || !iters || (p->spherical && !xs) || (p->init == KM_INIT_KMEANSPP && !cum)) {

@@ -61,6 +61,10 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p,
 int km_assign(const float *x, size_t n, size_t d, const float *c, size_t k,
 	      int32_t *assign, float *dist, char *err);
 
+/* A unit-norm copy of x (n x d, caller frees; zero rows stay zero), as
+ * spherical k-means clusters it; NULL when out of memory. */
+float *km_normalised(const float *x, size_t n, size_t d);
+
 /* Frees what res owns and zeroes it; NULL-safe. */
 void km_result_free(km_result *res);
 
