@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bulk.h"
+#include "check.h"
 #include "err.h"
 #include "intr.h"
 #include "rng.h"
@@ -28,7 +30,7 @@
 void ivf_write_defaults(ivf_write_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->assign = IVF_ASSIGN_REINSERT;
+	o->assign = IVF_ASSIGN_BULK;
 	o->batch = 1000;
 	o->verify_samples = 200;
 	o->seed = 1234;
@@ -406,10 +408,34 @@ out:
 	return rc;
 }
 
+/* Every invariant over the whole index, and each row's vector as its source. */
+static int audit(sqlite3 *db, const vtab *t, check_rows *src, ivf_write_stats *s, char *err)
+{
+	check_report r;
+	double t0 = tm_now();
+	int rc = check_index(db, t, src, &r, NULL, err);
+	s->check_s = tm_now() - t0;
+	return rc < 0 ? rc : check_verdict(&r, t, err);
+}
+
+/* A bulk write (bulk.h) of every row; src gets the rows' hashes as read. */
+static int move_bulk(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t rows,
+                     const ivf_write_opts *o, check_rows *src, ivf_write_stats *s, prog_t *prog,
+                     char *err)
+{
+	bulk_stats b;
+	int rc = bulk_assign(db, t, c, k, o->batch, (int64_t)rows, src, &b, prog, err);
+	s->rows_moved = b.rows;
+	s->bulk_read_s = b.read_s;
+	s->bulk_nearest_s = b.assign_s;
+	s->bulk_write_s = b.write_s;
+	return rc;
+}
+
 /* What must hold before COMMIT: k centroids, every row in exactly one cell,
  * none left unassigned (unless asked to leave them), self-queries pass. */
 static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf_write_opts *o,
-                  ivf_write_stats *s, char *err)
+                  check_rows *src, ivf_write_stats *s, char *err)
 {
 	int64_t nc = 0, un = 0, in_cells = 0, mapped = 0;
 	int rc = ivf_state(db, t, &nc, &un, err);
@@ -431,6 +457,8 @@ static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf
 		return err_set(err, ERR_FAIL,
 		               "verification failed: %lld rows of %s left unassigned",
 		               (long long)un, t->name);
+	if (src && (rc = audit(db, t, src, s, err)) < 0)
+		return rc;
 	return o->verify_samples > 0 ? self_queries(db, t, ids, o, s, err) : 0;
 }
 
@@ -498,16 +526,26 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
                         ivf_write_stats *s, prog_t *prog, char *err)
 {
 	vtab_ids ids = {0};
+	check_rows src = {0};
 	int64_t nc = 0, un = 0;
 	double t0 = tm_now();
 	int rc = vtab_ids_read(db, t, &ids, err);
 	if (!rc)
 		rc = ivf_state(db, t, &nc, &un, err);
+	s->assigned = o->assign;
+	if (!rc && o->assign == IVF_ASSIGN_BULK &&
+	    (rc = bulk_layout(db, t, s->fallback, sizeof s->fallback, err)) >= 0) {
+		s->assigned = rc ? IVF_ASSIGN_BULK : IVF_ASSIGN_REINSERT;
+		rc = 0;
+	}
 	if (rc < 0)
 		goto out;
+	int bulk = s->assigned == IVF_ASSIGN_BULK;
 	s->rows = (int64_t)ids.n;
 	s->was_trained = nc > 0;
-	if (s->was_trained && (rc = ivf_command(db, t, "clear-centroids", err)) < 0)
+	/* the bulk write rewrites every cell anyway: dropping the centroids is enough */
+	if (s->was_trained && (rc = bulk ? bulk_drop_centroids(db, t, err)
+	                                 : ivf_command(db, t, "clear-centroids", err)) < 0)
 		goto out;
 	s->clear_s = tm_now() - t0;
 
@@ -522,11 +560,13 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	s->set_s = tm_now() - t0;
 
 	t0 = tm_now();
-	if (o->assign == IVF_ASSIGN_REINSERT)
+	if (bulk)
+		rc = move_bulk(db, t, c, k, ids.n, o, &src, s, prog, err);
+	else if (s->assigned == IVF_ASSIGN_REINSERT)
 		rc = move_rows(db, t, &ids, o->batch ? o->batch : 1000, s, prog, err);
 	/* after a reinsert this only drops the emptied unassigned cells */
 	double td = tm_now();
-	if (!rc && o->assign != IVF_ASSIGN_NONE)
+	if (!rc && !bulk && s->assigned != IVF_ASSIGN_NONE)
 		rc = ivf_command(db, t, "assign-vectors", err);
 	s->drop_s = tm_now() - td;
 	s->assign_s = tm_now() - t0;
@@ -534,9 +574,10 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 		goto out;
 
 	t0 = tm_now();
-	rc = verify(db, t, k, &ids, o, s, err);
+	rc = verify(db, t, k, &ids, o, bulk ? &src : NULL, s, err);
 	s->verify_s = tm_now() - t0;
 out:
+	check_rows_free(&src);
 	vtab_ids_free(&ids);
 	return rc;
 }

@@ -22,6 +22,7 @@ typedef enum {
 	IVF_ASSIGN_REINSERT = 0, /* delete + insert each row (correct on every release) */
 	IVF_ASSIGN_NATIVE = 1,   /* sqlite-vec's assign-vectors (misassigns up to alpha.3) */
 	IVF_ASSIGN_NONE = 2,     /* set centroids only */
+	IVF_ASSIGN_BULK = 3,     /* cells written directly (bulk.h), else reinsert */
 } ivf_assign;
 
 typedef struct ivf_write_opts {
@@ -50,6 +51,10 @@ typedef struct ivf_write_stats {
 	double integrity_s;  /* PRAGMA integrity_check after commit */
 	double vacuum_s;     /* ivf_vacuum, when run */
 	int64_t cache_kib;   /* page cache the write ran with */
+	ivf_assign assigned; /* how rows were moved: bulk falls back to reinsert ... */
+	char fallback[160];  /* ... for the reason given here */
+	double bulk_read_s, bulk_nearest_s, bulk_write_s; /* the bulk write's three steps */
+	double check_s; /* the audit of the whole index before COMMIT (bulk) */
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);
@@ -63,10 +68,12 @@ int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err);
 int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned,
 	      char *err);
 
-/* One transaction: BEGIN IMMEDIATE (busy timeout), clear-centroids when trained,
- * set-centroid x k, assign as opts->assign says, verify (each sampled row finds
- * itself at nprobe 1, distance 0 counts), COMMIT; on any failure ROLLBACK and the
- * message says why. Then integrity_check and the post-commit state into stats.
+/* One transaction: BEGIN IMMEDIATE (busy timeout), clear-centroids when trained
+ * (a bulk write only drops the centroids), set-centroid x k, assign as
+ * opts->assign says, verify (each sampled row finds itself at nprobe 1, distance
+ * 0 counts; after a bulk write also check_index over the whole index, every
+ * row's vector hash compared to its source's), COMMIT; on any failure ROLLBACK
+ * and the message says why. Then integrity_check and the post-commit state into stats.
  * Tables with quantizer=int8/binary are refused (ERR_INPUT): set-centroid stores
  * float32 centroids that sqlite-vec's quantized insert path cannot compare with.
  * A rollback restores every page in use byte for byte (after an I/O error too:

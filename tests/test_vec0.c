@@ -8,10 +8,12 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "check.h"
 #include "err.h"
 #include "intr.h"
 #include "ivf.h"
@@ -195,6 +197,44 @@ static void assert_assigned(const char *name, const float *x, const float *c, in
 	}
 	vtab_query_finalize(&q);
 	sqlite3_close(db);
+}
+
+/* check_index finds no problem in table "t" of db. */
+static void assert_clean(sqlite3 *db)
+{
+	vtab t;
+	check_report r;
+	char err[ERR_LEN], line[512];
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (check_index(db, &t, NULL, &r, NULL, err))
+		fail_msg("check_index: %s", err);
+	for (int i = 0; i < CHECK_NKINDS; i++)
+		if (r.p[i].count) {
+			check_line(&r, i, line, sizeof line);
+			print_message("  check: %s\n", line);
+		}
+	assert_int_equal(r.problems, 0);
+	assert_int_equal(r.rows, r.live);
+	assert_int_equal(r.rows, r.mapped);
+}
+
+/* The k = 10 results (ids and distances) of every row of x queried at nprobe. */
+static void knn_all(sqlite3 *db, const float *x, int nprobe, int64_t *ids, float *dists)
+{
+	vtab t;
+	vtab_query q;
+	char err[ERR_LEN], cmd[32];
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	snprintf(cmd, sizeof cmd, "nprobe=%d", nprobe);
+	assert_int_equal(ivf_command(db, &t, cmd, err), 0);
+	assert_int_equal(vtab_query_prepare(db, &t, 10, &q, err), 0);
+	for (int i = 0; i < NROWS; i++) {
+		size_t got;
+		assert_int_equal(
+		    vtab_query_run(&q, x + i * D, ids + i * 10, dists + i * 10, &got, err), 0);
+		assert_int_equal(got, 10);
+	}
+	vtab_query_finalize(&q);
 }
 
 /* ---- loading and probing ---------------------------------------------------- */
@@ -531,11 +571,13 @@ static void test_ivf__write_reinsert_assigns_every_row(void **state)
 	ivf_write_opts o;
 	ivf_write_stats s;
 	ivf_write_defaults(&o);
+	o.assign = IVF_ASSIGN_REINSERT;
 	o.batch = 128;
 	assert_int_equal(vtab_find(db, NULL, NULL, 1, &t, err), 0);
 	int rc = ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err);
 	if (rc)
 		fail_msg("%s", err);
+	assert_int_equal(s.assigned, IVF_ASSIGN_REINSERT);
 	assert_int_equal(s.rows, NROWS);
 	assert_int_equal(s.rows_moved, NROWS);
 	assert_int_equal(s.ncentroids, NBLOB);
@@ -552,6 +594,226 @@ static void test_ivf__write_reinsert_assigns_every_row(void **state)
 	assert_int_equal(s.free_pages, 0);
 	sqlite3_close(db);
 	assert_assigned("reinsert.db", x, c, NBLOB);
+	free(x);
+}
+
+static void test_ivf__write_bulk_assigns_every_row(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(12, c);
+	sqlite3 *db = ivf_table("bulk.db", "", x);
+	int64_t before = scalar(db, "PRAGMA page_count");
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	assert_int_equal(o.assign, IVF_ASSIGN_BULK);
+	o.batch = 100; /* many batches: source cells deleted as the write goes */
+	assert_int_equal(vtab_find(db, NULL, NULL, 1, &t, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	assert_int_equal(s.assigned, IVF_ASSIGN_BULK);
+	assert_string_equal(s.fallback, "");
+	assert_int_equal(s.rows_moved, NROWS);
+	assert_int_equal(s.unassigned, 0);
+	assert_int_equal(s.verify_failed, 0);
+	assert_true(s.check_s > 0);
+	/* the new cells reuse the pages of the ones they replace */
+	print_message("  pages %lld -> %lld, %lld free\n", (long long)before,
+	              (long long)(s.file_bytes / s.page_size), (long long)s.free_pages);
+	assert_true(s.file_bytes / s.page_size <= before * 105 / 100);
+	/* NROWS / NBLOB rows per centroid: dense cells, one partial cell each */
+	assert_int_equal(scalar(db, "SELECT count(*) FROM t_ivf_cells00"),
+	                 NBLOB * ((NROWS / NBLOB + 63) / 64));
+	assert_int_equal(scalar(db, "SELECT count(*) FROM t_ivf_rowid_map00 m JOIN t_ivf_cells00 c "
+	                            "ON c.rowid = m.cell_id WHERE m.slot >= c.n_vectors"),
+	                 0);
+	sqlite3_close(db);
+	assert_assigned("bulk.db", x, c, NBLOB);
+	db = open_db("bulk.db");
+	assert_clean(db);
+	sqlite3_close(db);
+	free(x);
+}
+
+static void test_ivf__bulk_and_reinsert_give_the_same_knn(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(13, c);
+	static const ivf_assign how[2] = {IVF_ASSIGN_BULK, IVF_ASSIGN_REINSERT};
+	static const int nprobe[3] = {1, 3, NBLOB};
+	int64_t *ids[2][3];
+	float *dists[2][3];
+	for (int a = 0; a < 2; a++) {
+		char name[32];
+		snprintf(name, sizeof name, "same%d.db", a);
+		sqlite3 *db = ivf_table(name, "", x);
+		vtab t;
+		ivf_write_opts o;
+		ivf_write_stats s;
+		ivf_write_defaults(&o);
+		o.assign = how[a];
+		assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+		if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+			fail_msg("%s", err);
+		assert_int_equal(s.assigned, how[a]);
+		sqlite3_close(db);
+		db = open_db(name);
+		for (int p = 0; p < 3; p++) {
+			ids[a][p] = malloc(NROWS * 10 * sizeof(int64_t));
+			dists[a][p] = malloc(NROWS * 10 * sizeof(float));
+			knn_all(db, x, nprobe[p], ids[a][p], dists[a][p]);
+		}
+		sqlite3_close(db);
+	}
+	for (int p = 0; p < 3; p++) {
+		assert_memory_equal(ids[0][p], ids[1][p], NROWS * 10 * sizeof(int64_t));
+		assert_memory_equal(dists[0][p], dists[1][p], NROWS * 10 * sizeof(float));
+		for (int a = 0; a < 2; a++) {
+			free(ids[a][p]);
+			free(dists[a][p]);
+		}
+	}
+	free(x);
+}
+
+/* vec0's own operations on a bulk-written table, each followed by the audit. */
+static void test_ivf__vec0_keeps_working_on_a_bulk_index(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(14, c);
+	sqlite3 *db = ivf_table("ops.db", "", x);
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	sqlite3_close(db);
+	db = open_db("ops.db");
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	/* insert: into the cell of its nearest centroid, found at nprobe 1 */
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "INSERT INTO t(id, emb) VALUES (?1, ?2)", -1, &st, NULL),
+	    SQLITE_OK);
+	for (int i = 0; i < 3; i++) {
+		sqlite3_bind_int(st, 1, NROWS + 1 + i);
+		sqlite3_bind_blob(st, 2, c + i * D, D * 4, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	assert_clean(db);
+	/* point read: the bytes written */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT emb FROM t WHERE id = 77", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(st, 0), D * 4);
+	assert_memory_equal(sqlite3_column_blob(st, 0), x + 76 * D, D * 4);
+	sqlite3_finalize(st);
+	vtab_release(db, &t);
+	/* delete: gone from the index and from KNN */
+	exec(db, "DELETE FROM t WHERE id IN (5, 6, 7)");
+	assert_int_equal(scalar(db, "SELECT count(*) FROM t"), NROWS);
+	assert_clean(db);
+	vtab_release(db, &t);
+	exec(db, "VACUUM");
+	assert_clean(db);
+	/* clear-centroids leaves every row unassigned; compute-centroids trains again */
+	assert_int_equal(ivf_command(db, &t, "clear-centroids", err), 0);
+	assert_int_equal(scalar(db, "SELECT coalesce(sum(n_vectors), 0) FROM t_ivf_cells00 WHERE "
+	                            "centroid_id = -1"),
+	                 NROWS);
+	assert_int_equal(ivf_command(db, &t, "compute-centroids", err), 0);
+	assert_clean(db);
+	vtab_release(db, &t);
+	sqlite3_close(db);
+	/* and ivfkit's bulk write over vec0's own index */
+	db = open_db("ops.db");
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	assert_true(s.was_trained);
+	assert_clean(db);
+	sqlite3_close(db);
+	free(x);
+}
+
+static void test_ivf__bulk_keeps_sparse_rowids(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(16, c);
+	sqlite3 *db = open_db("sparse.db");
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "CREATE VIRTUAL TABLE t USING vec0(emb float[%d] indexed by ivf(nlist=%d))", D,
+	         NBLOB);
+	exec(db, sql);
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "INSERT INTO t(rowid, emb) VALUES (?1, ?2)", -1, &st, NULL),
+	    SQLITE_OK);
+	for (int64_t i = 0; i < 500; i++) {
+		/* gaps, and rowids above 2^32 */
+		sqlite3_bind_int64(st, 1, 3 + i * 7919 + (i % 3 ? 0 : (int64_t)1 << 40));
+		sqlite3_bind_blob(st, 2, x + i * D, D * 4, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	o.verify_samples = 500; /* every row finds itself */
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	assert_int_equal(s.assigned, IVF_ASSIGN_BULK);
+	assert_int_equal(s.verify_checked, 500);
+	assert_int_equal(s.verify_failed, 0);
+	assert_int_equal(
+	    scalar(db, "SELECT count(*) FROM t_ivf_rowid_map00 WHERE rowid > 4294967296"), 167);
+	assert_clean(db);
+	sqlite3_close(db);
+	free(x);
+}
+
+static void test_ivf__bulk_falls_back_on_l1_tables(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(15, c);
+	sqlite3 *db = open_db("l1.db");
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "CREATE VIRTUAL TABLE t USING vec0(id integer primary key, emb float[%d] "
+	         "distance_metric=l1 indexed by ivf(nlist=%d))",
+	         D, NBLOB);
+	exec(db, sql);
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	assert_int_equal(vtab_insert(db, &t, x, 300, 1, 500, NULL, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	assert_int_equal(s.assigned, IVF_ASSIGN_REINSERT);
+	assert_non_null(strstr(s.fallback, "l1"));
+	assert_int_equal(s.rows_moved, 300);
+	sqlite3_close(db);
 	free(x);
 }
 
@@ -739,8 +1001,12 @@ static void test_ivf__disk_full_rolled_back(void **state)
 	 * points (set-centroid, the move, assign-vectors); each run either commits a
 	 * correct index or leaves the file byte-identical */
 	static const int extra[] = {0, 3, 8, 40, 150, 400, 5000};
-	int failed = 0;
-	for (size_t e = 0; e < sizeof extra / sizeof extra[0]; e++) {
+	int failed[2] = {0, 0};
+	for (size_t e = 0; e < 2 * sizeof extra / sizeof extra[0]; e++) {
+		/* reinsert first, then bulk, which reuses pages and so fails only
+		 * with no room at all */
+		int bulk = e >= sizeof extra / sizeof extra[0];
+		int more = extra[e % (sizeof extra / sizeof extra[0])];
 		char err[ERR_LEN], sql[64], name[32];
 		float c[NBLOB * D];
 		float *x = blobs(8, c);
@@ -751,28 +1017,31 @@ static void test_ivf__disk_full_rolled_back(void **state)
 		char *before = slurp(tu_path(dir, name), &n);
 		db = open_db(name);
 		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
-		         (long long)scalar(db, "PRAGMA page_count") + extra[e]);
+		         (long long)scalar(db, "PRAGMA page_count") + more);
 		exec(db, sql);
 		vtab t;
 		ivf_write_opts o;
 		ivf_write_stats s;
 		ivf_write_defaults(&o);
+		o.assign = bulk ? IVF_ASSIGN_BULK : IVF_ASSIGN_REINSERT;
 		assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
 		int rc = ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err);
 		sqlite3_close(db);
 		if (rc == 0) {
 			assert_assigned(name, x, c, NBLOB);
 		} else {
-			print_message("  +%d pages: %s\n", extra[e], err);
+			print_message("  %s +%d pages: %s\n", bulk ? "bulk" : "reinsert", more,
+			              err);
 			assert_int_equal(rc, ERR_FAIL);
 			assert_non_null(strstr(err, "rolled back, the database is unchanged"));
 			assert_same_file(tu_path(dir, name), before, n);
-			failed++;
+			failed[bulk]++;
 		}
 		free(before);
 		free(x);
 	}
-	assert_true(failed >= 3);
+	assert_true(failed[0] >= 3);
+	assert_true(failed[1] >= 1);
 }
 
 static void test_ivf__locked_by_another_writer(void **state)
@@ -833,15 +1102,18 @@ static int ctrl_c_later(void *calls)
 /* In a child (the Ctrl-C flag is process-wide and stays set): a write with
  * Ctrl-C pressed before it (calls 0) or part-way (after calls x 100 VM steps)
  * must end in ERR_INTR with the message saying so; exit status 0 when it did. */
-static int interrupted_write(const float *c, int calls)
+static int interrupted_write(const float *c, int calls, ivf_assign assign)
 {
 	char err[ERR_LEN];
 	vtab t;
 	ivf_write_opts o;
 	ivf_write_stats s;
 	ivf_write_defaults(&o);
+	o.assign = assign;
 	o.batch = 100;
 	sqlite3 *db = open_db("intr.db");
+	/* libgomp's thread pool does not survive fork: this child runs on one thread */
+	omp_set_num_threads(1);
 	intr_install();
 	if (calls)
 		sqlite3_progress_handler(db, 100, ctrl_c_later, &calls);
@@ -866,12 +1138,15 @@ static void test_ivf__interrupted_write_rolled_back(void **state)
 	sqlite3_close(db);
 	size_t n;
 	char *before = slurp(tu_path(dir, "intr.db"), &n);
-	static const int when[] = {0, 2000}; /* before the write, part-way through */
+	/* before the write, part-way through a reinsert and a bulk write (which
+	 * runs far fewer VM steps) */
+	static const int when[] = {0, 2000, 200};
+	static const ivf_assign how[] = {IVF_ASSIGN_BULK, IVF_ASSIGN_REINSERT, IVF_ASSIGN_BULK};
 	for (size_t i = 0; i < sizeof when / sizeof when[0]; i++) {
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
-			_exit(interrupted_write(c, when[i]));
+			_exit(interrupted_write(c, when[i], how[i]));
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFEXITED(status));
@@ -931,6 +1206,11 @@ int main(void)
 	    cmocka_unit_test(test_vtab__sample_rejects_nan_naming_the_row),
 	    cmocka_unit_test(test_ivf__command_syntax_detected),
 	    cmocka_unit_test(test_ivf__write_reinsert_assigns_every_row),
+	    cmocka_unit_test(test_ivf__write_bulk_assigns_every_row),
+	    cmocka_unit_test(test_ivf__bulk_and_reinsert_give_the_same_knn),
+	    cmocka_unit_test(test_ivf__vec0_keeps_working_on_a_bulk_index),
+	    cmocka_unit_test(test_ivf__bulk_keeps_sparse_rowids),
+	    cmocka_unit_test(test_ivf__bulk_falls_back_on_l1_tables),
 	    cmocka_unit_test(test_ivf__aux_columns_survive_the_move),
 	    cmocka_unit_test(test_ivf__text_keys_move),
 	    cmocka_unit_test(test_ivf__native_assign_caught_and_rolled_back),

@@ -78,9 +78,11 @@ static const cli_opt docs[] = {
     {"table", OPT_TABLE, "NAME", "vec0 table (default: the only one with an IVF column)"},
     {"column", OPT_COLUMN, "NAME", "vector column (default: the IVF one)"},
     {"vec0", OPT_VEC0, "PATH", "sqlite-vec build to load (default: " VEC0_SEARCH_HELP ")"},
-    {"assign", OPT_ASSIGN, "reinsert|native|none",
-     "how rows reach their cells: reinsert (default, correct on every release), native "
-     "(sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids only)"},
+    {"assign", OPT_ASSIGN, "bulk|reinsert|native|none",
+     "how rows reach their cells: bulk (default: cells written directly, on a layout it "
+     "knows; else reinsert), reinsert (through vec0's insert, correct on every release), "
+     "native (sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids "
+     "only)"},
     {"verify", OPT_VERIFY, "N",
      "rows self-queried at nprobe 1 before COMMIT (default 200; 0: off)"},
     {"batch", OPT_BATCH, "N", "rows moved per batch (default 1000)"},
@@ -184,7 +186,9 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 			return err_set(err, ERR_INPUT, "--init: '%s' is not kmeans++ or random", v);
 		return 0;
 	case OPT_ASSIGN:
-		if (!strcmp(v, "reinsert"))
+		if (!strcmp(v, "bulk"))
+			o->assign = IVF_ASSIGN_BULK;
+		else if (!strcmp(v, "reinsert"))
 			o->assign = IVF_ASSIGN_REINSERT;
 		else if (!strcmp(v, "native"))
 			o->assign = IVF_ASSIGN_NATIVE;
@@ -192,7 +196,7 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 			o->assign = IVF_ASSIGN_NONE;
 		else
 			return err_set(err, ERR_INPUT,
-			               "--assign: '%s' is not reinsert, native or none", v);
+			               "--assign: '%s' is not bulk, reinsert, native or none", v);
 		return 0;
 	case OPT_TABLE:
 		o->table = v;
@@ -477,6 +481,9 @@ static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 	wo.busy_ms = (int)o->busy_ms;
 	wo.cache_mib = (int)o->cache_mib;
 	int rc = ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
+	if (r->ws.fallback[0] && r->ws.assigned == IVF_ASSIGN_REINSERT)
+		fprintf(stderr, PROG ": note: no bulk write: %s; rows moved by reinsert\n",
+		        r->ws.fallback);
 	r->wrote = rc == 0;
 	if (rc == 0 && o->vacuum)
 		rc = ivf_vacuum(r->db, &r->ws, err);
@@ -521,7 +528,10 @@ static const char *metric_name(const run *r)
 
 static const char *assign_name(ivf_assign a)
 {
-	return a == IVF_ASSIGN_NATIVE ? "native" : a == IVF_ASSIGN_NONE ? "none" : "reinsert";
+	return a == IVF_ASSIGN_NATIVE ? "native"
+	       : a == IVF_ASSIGN_NONE ? "none"
+	       : a == IVF_ASSIGN_BULK ? "bulk"
+	                              : "reinsert";
 }
 
 /* Peak resident memory of this program in KiB: VmHWM belongs to the address
@@ -573,12 +583,21 @@ static void print_text(const opts *o, const run *r)
 		printf("%-9s %s%zu centroids (%s syntax)   %.2f s\n", "write",
 		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
 		       ivf_syntax_name(r->t.syntax), w->clear_s + w->set_s);
-		printf("%-9s %s: %lld rows moved   %.2f s (read %.2f, delete %.2f, insert %.2f, "
-		       "assign-vectors %.2f)\n",
-		       "assign", assign_name(o->assign), (long long)w->rows_moved, w->assign_s,
-		       w->read_s, w->delete_s, w->insert_s, w->drop_s);
-		printf("%-9s %d/%d sampled rows found themselves at nprobe 1   %.2f s\n", "verify",
-		       w->verify_checked - w->verify_failed, w->verify_checked, w->verify_s);
+		if (w->assigned == IVF_ASSIGN_BULK)
+			printf("%-9s bulk: %lld rows written to dense cells   %.2f s (read %.2f, "
+			       "nearest %.2f, write %.2f)\n",
+			       "assign", (long long)w->rows_moved, w->assign_s, w->bulk_read_s,
+			       w->bulk_nearest_s, w->bulk_write_s);
+		else
+			printf("%-9s %s: %lld rows moved   %.2f s (read %.2f, delete %.2f, insert "
+			       "%.2f, assign-vectors %.2f)\n",
+			       "assign", assign_name(w->assigned), (long long)w->rows_moved,
+			       w->assign_s, w->read_s, w->delete_s, w->insert_s, w->drop_s);
+		printf("%-9s %d/%d sampled rows found themselves at nprobe 1%s   %.2f s\n",
+		       "verify", w->verify_checked - w->verify_failed, w->verify_checked,
+		       w->assigned == IVF_ASSIGN_BULK ? "; every invariant and row vector checked"
+		                                      : "",
+		       w->verify_s);
 		printf("%-9s write lock held %.2f s (waited %.2f s, commit %.2f s, page cache %.0f "
 		       "MiB)\n",
 		       "lock", w->lock_s, w->wait_s, w->commit_s, (double)w->cache_kib / 1024);
@@ -634,6 +653,10 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddStringToObject(p, "init", o->init == KM_INIT_RANDOM ? "random" : "kmeans++");
 	cJSON_AddBoolToObject(p, "spherical", r->spherical);
 	cJSON_AddStringToObject(p, "assign", assign_name(o->assign));
+	if (r->wrote)
+		cJSON_AddStringToObject(j, "assigned", assign_name(w->assigned));
+	if (r->wrote && w->fallback[0])
+		cJSON_AddStringToObject(j, "bulk_fallback", w->fallback);
 	cJSON_AddNumberToObject(p, "verify", (double)o->verify);
 	cJSON_AddNumberToObject(p, "batch", (double)o->batch);
 	cJSON_AddNumberToObject(j, "sample_s", r->sample_s);
@@ -661,6 +684,11 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddNumberToObject(m, "delete_s", w->delete_s);
 		cJSON_AddNumberToObject(m, "insert_s", w->insert_s);
 		cJSON_AddNumberToObject(m, "assign_vectors_s", w->drop_s);
+		cJSON *b = cJSON_AddObjectToObject(j, "bulk");
+		cJSON_AddNumberToObject(b, "read_s", w->bulk_read_s);
+		cJSON_AddNumberToObject(b, "nearest_s", w->bulk_nearest_s);
+		cJSON_AddNumberToObject(b, "write_s", w->bulk_write_s);
+		cJSON_AddNumberToObject(j, "check_s", w->check_s);
 		cJSON_AddNumberToObject(j, "verify_s", w->verify_s);
 		cJSON_AddNumberToObject(j, "commit_s", w->commit_s);
 		cJSON_AddNumberToObject(j, "lock_s", w->lock_s);

@@ -147,6 +147,24 @@ def same_but_free(before, after):
     assert not diff - free, f"pages in use changed: {sorted(diff - free)[:10]}"
     print(f"{len(free)} free pages, {len(diff)} of them with other bytes after the rollback")
 
+def knn(vec0, h5, path, nlist):
+    """Ids and distances of the 10 nearest rows of 100 test and 200 train rows at
+    nprobe 1, 8 and nlist, one line per query: equal output means equal results."""
+    with h5py.File(h5) as f:
+        q = np.concatenate([np.asarray(f["test"], dtype=np.float32),
+                            np.asarray(f["train"][::15][:200], dtype=np.float32)])
+    db = connect(vec0, path)
+    for p in (1, 8, int(nlist)):
+        command(db, "items", f"nprobe={p}")
+        for v in q:
+            print(db.execute("select id, distance from items where emb match ? and k = 10",
+                             (v.tobytes(),)).fetchall())
+
+def recover(path):
+    """Opens the database once, as the next user would: a hot journal left by a
+    killed writer is played back."""
+    sqlite3.connect(path, isolation_level=None).execute("select count(*) from sqlite_master")
+
 def matrix(path, k, d):
     with h5py.File(path, "w") as f:
         f["centroids"] = np.zeros((int(k), int(d)), dtype=np.float32)
@@ -408,11 +426,13 @@ test_locked_by_another_writer() {
 	wait "$holder" 2>/dev/null || true
 }
 
-# write_fails DB: ivftrain on DB while its file may grow by 2 MiB at most: a real
-# write failure part-way (SIGXFSZ ignored, so writes fail with EFBIG).
+# write_fails DB: ivftrain --assign reinsert on DB while its file may grow by 2 MiB
+# at most: a real write failure part-way (SIGXFSZ ignored, so writes fail with
+# EFBIG). The bulk write hardly grows the file: test_bulk_full_disk_rolled_back.
 write_fails() {
 	local kib=$(($(stat -c %s "$1") / 1024 + 2048))
-	( trap '' XFSZ; ulimit -f "$kib"; exec "$BIN/ivftrain" --vec0 "$VEC0" "$1" ) >"$TMP/.out" 2>"$TMP/.err"
+	( trap '' XFSZ; ulimit -f "$kib"; exec "$BIN/ivftrain" --vec0 "$VEC0" --assign reinsert "$1" ) \
+		>"$TMP/.out" 2>"$TMP/.err"
 	local rc=$?
 	ERR=$(cat "$TMP/.err")
 	[ "$rc" -eq 1 ] || fail "exit $rc, expected 1: $ERR"
@@ -438,6 +458,89 @@ test_disk_full_mid_way_rolled_back() {
 	local r
 	r=$(h same_but_free "$TMP/full-free.orig" "$DB") || fail "pages in use changed: $r"
 	echo "  $r"
+}
+
+test_bulk_is_the_default_and_gives_reinsert_s_results() {
+	need_ivf
+	fresh bulk
+	expect_status 0 ivftrain --json --seed 3 "$DB"
+	[ "$(json 'd["params"]["assign"], d["assigned"], d["index"]["rows_moved"], d["free_pages"]' <<<"$OUT")" = "('bulk', 'bulk', $N, 0)" ] ||
+		fail "bulk: $OUT"
+	h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null || fail "check after bulk"
+	DB2=$TMP/reinsert.db
+	cp "$TMP/base.db" "$DB2"
+	expect_status 0 ivftrain --seed 3 --assign reinsert "$DB2"
+	h knn "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >"$TMP/knn-bulk" || fail "knn on bulk"
+	h knn "$VEC0" "$TMP/fm.hdf5" "$DB2" $NLIST >"$TMP/knn-reinsert" || fail "knn on reinsert"
+	[ "$(wc -l <"$TMP/knn-bulk")" -eq 900 ] || fail "$(wc -l <"$TMP/knn-bulk") result lines"
+	cmp -s "$TMP/knn-bulk" "$TMP/knn-reinsert" ||
+		fail "bulk and reinsert differ on $(diff "$TMP/knn-bulk" "$TMP/knn-reinsert" | grep -c '^<') of 900 queries"
+}
+
+# A real full disk: a 40 MiB tmpfs with a filler leaving free MiB; each run
+# either commits a checked index or leaves the file byte-identical.
+test_bulk_full_disk_rolled_back() {
+	need_ivf
+	local mnt=$TMP/tmpfs failed=0
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=40m tmpfs "$mnt" || fail "cannot mount a tmpfs (needs root)"
+	mountpoint -q "$mnt" || return
+	for free in 1 3 6 9 12; do
+		rm -f "$mnt"/*
+		DB=$mnt/full.db
+		cp "$TMP/base.db" "$DB"
+		head -c $(( (40 - free) * 1048576 - $(stat -c %s "$DB") )) /dev/zero >"$mnt/filler" 2>/dev/null
+		local before; before=$(sha "$DB")
+		"$BIN/ivftrain" --vec0 "$VEC0" --niter 3 "$DB" >"$TMP/.out" 2>"$TMP/.err"
+		local rc=$?
+		ERR=$(cat "$TMP/.err")
+		if [ $rc -eq 0 ]; then
+			h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null || fail "$free MiB free: committed but wrong"
+			continue
+		fi
+		echo "  $free MiB free: $ERR"
+		failed=$((failed + 1))
+		[ $rc -eq 1 ] || fail "$free MiB free: exit $rc"
+		expect_one_line "$ERR" "full tmpfs"
+		expect_match "$ERR" "rolled back, the database is unchanged" "full tmpfs"
+		[ "$(sha "$DB")" = "$before" ] || fail "$free MiB free: database changed"
+		[ ! -e "$DB-journal" ] || fail "$free MiB free: journal left behind"
+	done
+	umount "$mnt"
+	[ $failed -ge 2 ] || fail "only $failed of 5 runs ran out of space"
+}
+
+# kill -9 at 20 points of a bulk retrain: a kill inside the transaction (a hot
+# journal left) must leave, once the journal is played back, the old index byte
+# for byte; a kill after COMMIT the new one.
+test_kill_9_during_bulk_write_leaves_old_index() {
+	need_ivf
+	fresh kill
+	expect_status 0 ivftrain --nlist 16 --niter 3 "$DB"
+	expect_status 0 ivftrain --dry-run --niter 3 --save-centroids "$TMP/k.h5" "$DB"
+	cp "$DB" "$TMP/kill.orig"
+	local before; before=$(sha "$DB")
+	expect_status 0 ivftrain --load-centroids "$TMP/k.h5" --json "$DB"
+	local lock; lock=$(json 'd["lock_s"]' <<<"$OUT")
+	local inside=0
+	for i in $(seq 0 19); do
+		cp "$TMP/kill.orig" "$DB"
+		rm -f "$DB-journal"
+		"$BIN/ivftrain" --vec0 "$VEC0" --load-centroids "$TMP/k.h5" "$DB" >/dev/null 2>&1 &
+		local pid=$!
+		sleep "$("$PY" -c "print(0.02 + $lock * 1.5 * $i / 20)")"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		if [ -e "$DB-journal" ]; then
+			inside=$((inside + 1))
+			h recover "$DB" || fail "kill $i: cannot open the database"
+			[ "$(sha "$DB")" = "$before" ] || fail "kill $i: the old index was not restored"
+		elif [ "$(sha "$DB")" != "$before" ]; then
+			h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null || fail "kill $i: new index wrong"
+		fi
+	done
+	echo "  $inside of 20 kills inside the write transaction"
+	[ $inside -ge 5 ] || fail "only $inside of 20 kills landed inside the write"
 }
 
 test_ctrl_c_during_training_leaves_database() {

@@ -1,0 +1,468 @@
+/*
+ * bulk.c - the bulk IVF writer (see bulk.h).
+ *
+ * Cells are written the way sqlite-vec's own compute-centroids writes them:
+ * one INSERT of the whole 64-slot cell (validity bits LSB first, 64 native
+ * int64 rowids, 64 vectors, zero-padded to full size, since sqlite-vec's later
+ * inserts write into them at fixed offsets), then one rowid-map row per slot,
+ * slots dense from 0. Source cells are read by rowid ranges below the largest
+ * cell id there was at the start, so cells written meanwhile (always above it
+ * while a source cell remains) are never read back.
+ */
+#include "bulk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist.h"
+#include "err.h"
+#include "intr.h"
+#include "kmeans.h"
+#include "timing.h"
+
+#define BULK_CELL CHECK_CELL /* sqlite-vec's VEC0_IVF_CELL_MAX_VECTORS */
+#define BULK_VALIDITY (BULK_CELL / 8)
+
+/* Releases whose shadow layout the writer was tested against (their
+ * sqlite-vec-ivf.c is the same file). */
+static const char *const tested[] = {"v0.1.10-alpha.1", "v0.1.10-alpha.3", NULL};
+
+/* ---- the layout --------------------------------------------------------------- */
+
+/* The CREATE statement sqlite_master must hold for object name, with %w for
+ * the table name and %02d for the column index, as sqlite-vec writes it. */
+typedef struct shadow_sql {
+	const char *name, *sql;
+} shadow_sql;
+
+static const shadow_sql layout[] = {
+    {"%s_info", "CREATE TABLE \"%w_info\" (key text primary key, value any)"},
+    {"%s_ivf_centroids%02d", "CREATE TABLE \"%w_ivf_centroids%02d\" (centroid_id INTEGER "
+                             "PRIMARY KEY, centroid BLOB NOT NULL)"},
+    {"%s_ivf_cells%02d",
+     "CREATE TABLE \"%w_ivf_cells%02d\" (centroid_id INTEGER NOT NULL,  n_vectors INTEGER "
+     "NOT NULL DEFAULT 0,  validity BLOB NOT NULL,  rowids BLOB NOT NULL,  vectors BLOB NOT "
+     "NULL)"},
+    {"%s_ivf_cells%02d_centroid",
+     "CREATE INDEX \"%w_ivf_cells%02d_centroid\" ON \"%w_ivf_cells%02d\" (centroid_id)"},
+    {"%s_ivf_rowid_map%02d", "CREATE TABLE \"%w_ivf_rowid_map%02d\" (rowid INTEGER PRIMARY "
+                             "KEY, cell_id INTEGER NOT NULL, slot INTEGER NOT NULL)"},
+};
+
+/* 1 when object name's CREATE statement is exactly want, 0 if not (why filled). */
+static int same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len,
+                    char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = vtab_prepare(
+	    db, sqlite3_mprintf("SELECT sql FROM sqlite_master WHERE name = %Q", name), &st, err);
+	if (rc < 0)
+		return rc;
+	int s = sqlite3_step(st);
+	const char *got = s == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	int same = got && !strcmp(got, want);
+	if (!same)
+		snprintf(why, len, "%s %s", name,
+		         got ? "has a schema it does not know" : "is missing");
+	sqlite3_finalize(st);
+	return same;
+}
+
+static int version_tested(sqlite3 *db, char *why, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+	const char *v = "unknown";
+	if (sqlite3_prepare_v2(db, "SELECT vec_version()", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = (const char *)sqlite3_column_text(st, 0);
+	for (int i = 0; tested[i]; i++)
+		ok |= !strcmp(v, tested[i]);
+	if (!ok)
+		snprintf(why, len, "vec0 %s is not a release its layout was tested on", v);
+	sqlite3_finalize(st);
+	return ok;
+}
+
+int bulk_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
+{
+	if (t->metric == VTAB_L1) {
+		snprintf(why, len, "sqlite-vec assigns l1 tables by l1 distance, not by l2");
+		return 0;
+	}
+	if (strcmp(t->quantizer, "none") != 0) {
+		snprintf(why, len, "table %s has quantized cells", t->name);
+		return 0;
+	}
+	if (!version_tested(db, why, len))
+		return 0;
+	int rc = 1;
+	for (size_t i = 0; i < sizeof layout / sizeof *layout && rc == 1; i++) {
+		char *name = sqlite3_mprintf(layout[i].name, t->name, t->vec_index);
+		char *sql =
+		    sqlite3_mprintf(layout[i].sql, t->name, t->vec_index, t->name, t->vec_index);
+		rc = name && sql ? same_sql(db, name, sql, why, len, err)
+		                 : err_set(err, ERR_NOMEM, "out of memory");
+		sqlite3_free(name);
+		sqlite3_free(sql);
+	}
+	return rc;
+}
+
+/* ---- statements ------------------------------------------------------------------ */
+
+/* Steps st once: SQLITE_ROW or SQLITE_DONE, or ERR_FAIL naming what failed.
+ * SQLite ends the transaction by itself on some errors (a full disk, an I/O
+ * error), after which later statements would each commit on their own: a
+ * statement that finds the transaction gone fails too. */
+static int step(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, char *err)
+{
+	int r = sqlite3_step(st);
+	if ((r == SQLITE_ROW || r == SQLITE_DONE) && !sqlite3_get_autocommit(db))
+		return r;
+	return err_set(err, ERR_FAIL, "%s of %s failed: %s", what, t->name,
+	               r == SQLITE_ROW || r == SQLITE_DONE ? "the transaction was rolled back"
+	                                                   : sqlite3_errmsg(db));
+}
+
+/* A write statement run to completion and reset. */
+static int run(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, char *err)
+{
+	int r = step(db, st, what, t, err);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : r < 0 ? r : err_set(err, ERR_FAIL, "%s returned rows", what);
+}
+
+static int exec_once(sqlite3 *db, char *sql, const char *what, const vtab *t, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = vtab_prepare(db, sql, &st, err);
+	if (!rc)
+		rc = run(db, st, what, t, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static char *shadow(const vtab *t, const char *what)
+{
+	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
+}
+
+int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err)
+{
+	return exec_once(db, sqlite3_mprintf("DELETE FROM %z", shadow(t, "centroids")),
+	                 "deleting the old centroids", t, err);
+}
+
+/* ---- the writer ------------------------------------------------------------------ */
+
+/* A centroid's cell being filled. */
+typedef struct open_cell {
+	int n;
+	unsigned char validity[BULK_VALIDITY];
+	int64_t rowids[BULK_CELL];
+	unsigned char *vectors; /* BULK_CELL x vs, allocated on the first row */
+} open_cell;
+
+typedef struct bulk {
+	sqlite3 *db;
+	const vtab *t;
+	size_t d, vs, k;
+	const float *c; /* centroids to assign with: unit norm on cosine tables */
+	sqlite3_stmt *sel, *del, *cell, *map;
+	open_cell *open; /* k */
+	/* one batch of rows read */
+	size_t batch, m;
+	float *x;
+	int64_t *ids;
+	int32_t *near;
+	int64_t *srcs; /* the source cells they came from */
+	size_t nsrc;
+	check_rows *hashes;
+	bulk_stats *s;
+	char *err;
+} bulk;
+
+static int prepare(bulk *b)
+{
+	const vtab *t = b->t;
+	int rc = vtab_prepare(b->db,
+	                      sqlite3_mprintf("SELECT rowid, validity, rowids, vectors FROM %z "
+	                                      "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
+	                                      shadow(t, "cells")),
+	                      &b->sel, b->err);
+	if (!rc)
+		rc = vtab_prepare(
+		    b->db, sqlite3_mprintf("DELETE FROM %z WHERE rowid = ?1", shadow(t, "cells")),
+		    &b->del, b->err);
+	if (!rc)
+		rc = vtab_prepare(
+		    b->db,
+		    sqlite3_mprintf("INSERT INTO %z (centroid_id, n_vectors, validity, "
+		                    "rowids, vectors) VALUES (?1, ?2, ?3, ?4, ?5)",
+		                    shadow(t, "cells")),
+		    &b->cell, b->err);
+	if (!rc)
+		rc = vtab_prepare(
+		    b->db,
+		    sqlite3_mprintf("INSERT INTO %z (rowid, cell_id, slot) VALUES (?1, "
+		                    "?2, ?3)",
+		                    shadow(t, "rowid_map")),
+		    &b->map, b->err);
+	return rc;
+}
+
+/* Inserts centroid cid's open cell and its map rows, then empties it. */
+static int flush(bulk *b, size_t cid)
+{
+	open_cell *o = &b->open[cid];
+	int rc = 0;
+	sqlite3_bind_int64(b->cell, 1, (int64_t)cid);
+	sqlite3_bind_int(b->cell, 2, o->n);
+	sqlite3_bind_blob(b->cell, 3, o->validity, BULK_VALIDITY, SQLITE_STATIC);
+	sqlite3_bind_blob(b->cell, 4, o->rowids, BULK_CELL * 8, SQLITE_STATIC);
+	sqlite3_bind_blob64(b->cell, 5, o->vectors, (uint64_t)BULK_CELL * b->vs, SQLITE_STATIC);
+	if ((rc = run(b->db, b->cell, "inserting a cell", b->t, b->err)) < 0)
+		return rc;
+	int64_t cell = sqlite3_last_insert_rowid(b->db);
+	for (int s = 0; s < o->n && !rc; s++) {
+		sqlite3_bind_int64(b->map, 1, o->rowids[s]);
+		sqlite3_bind_int64(b->map, 2, cell);
+		sqlite3_bind_int(b->map, 3, s);
+		rc = run(b->db, b->map, "writing the rowid map", b->t, b->err);
+	}
+	b->s->cells_written++;
+	o->n = 0;
+	memset(o->validity, 0, sizeof o->validity);
+	memset(o->rowids, 0, sizeof o->rowids);
+	memset(o->vectors, 0, BULK_CELL * b->vs);
+	return rc;
+}
+
+/* Copies the live rows of the cell st is on into the batch. */
+static int take_cell(bulk *b, sqlite3_stmt *st)
+{
+	int64_t cell = sqlite3_column_int64(st, 0);
+	const unsigned char *val = sqlite3_column_blob(st, 1);
+	const unsigned char *rids = sqlite3_column_blob(st, 2);
+	const unsigned char *vecs = sqlite3_column_blob(st, 3);
+	if (sqlite3_column_bytes(st, 1) != BULK_VALIDITY ||
+	    sqlite3_column_bytes(st, 2) != BULK_CELL * 8 ||
+	    (size_t)sqlite3_column_bytes(st, 3) != BULK_CELL * b->vs)
+		return err_set(b->err, ERR_FAIL,
+		               "cell %lld of %s has blobs of %d/%d/%d bytes, not the %d/%d/%zu "
+		               "every cell has",
+		               (long long)cell, b->t->name, sqlite3_column_bytes(st, 1),
+		               sqlite3_column_bytes(st, 2), sqlite3_column_bytes(st, 3),
+		               BULK_VALIDITY, BULK_CELL * 8, BULK_CELL * b->vs);
+	for (int s = 0; s < BULK_CELL; s++) {
+		if (!(val[s / 8] >> (s % 8) & 1))
+			continue;
+		memcpy(&b->ids[b->m], rids + (size_t)s * 8, 8);
+		memcpy(b->x + b->m * b->d, vecs + (size_t)s * b->vs, b->vs);
+		if (b->hashes) {
+			int rc = check_rows_add(b->hashes, b->ids[b->m], vecs + (size_t)s * b->vs,
+			                        b->vs, b->err);
+			if (rc < 0)
+				return rc;
+		}
+		b->m++;
+	}
+	b->srcs[b->nsrc++] = cell;
+	return 0;
+}
+
+/* Reads the next cells after *last (up to maxsrc) until the batch holds at
+ * least b->batch rows; *done when none are left. */
+static int read_batch(bulk *b, int64_t *last, int64_t maxsrc, int *done)
+{
+	int rc = 0, r = SQLITE_ROW;
+	b->m = b->nsrc = 0;
+	sqlite3_bind_int64(b->sel, 1, *last);
+	sqlite3_bind_int64(b->sel, 2, maxsrc);
+	while (!rc && b->m < b->batch && b->nsrc < b->batch &&
+	       (r = step(b->db, b->sel, "reading the cells", b->t, b->err)) == SQLITE_ROW)
+		rc = take_cell(b, b->sel);
+	if (r < 0)
+		rc = r;
+	*done = r == SQLITE_DONE;
+	if (b->nsrc)
+		*last = b->srcs[b->nsrc - 1];
+	sqlite3_reset(b->sel);
+	return rc;
+}
+
+/* Deletes the batch's source cells, assigns its rows, appends them to their
+ * centroids' open cells and inserts the cells that fill up. */
+static int write_batch(bulk *b)
+{
+	double t0 = tm_now();
+	int rc = 0;
+	for (size_t i = 0; i < b->nsrc && !rc; i++) {
+		sqlite3_bind_int64(b->del, 1, b->srcs[i]);
+		rc = run(b->db, b->del, "deleting a consumed cell", b->t, b->err);
+	}
+	b->s->cells_read += (int64_t)b->nsrc;
+	if (rc || !b->m)
+		return rc;
+	size_t bad = dist_first_nonfinite(b->x, b->m, b->d);
+	if (bad < b->m * b->d)
+		return err_set(b->err, ERR_INPUT, "table %s, rowid %lld: %s.%s[%zu] is %g",
+		               b->t->name, (long long)b->ids[bad / b->d], b->t->name, b->t->column,
+		               bad % b->d, (double)b->x[bad]);
+	double t1 = tm_now();
+	if ((rc = km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)) < 0)
+		return rc;
+	double t2 = tm_now();
+	for (size_t i = 0; i < b->m && !rc; i++) {
+		open_cell *o = &b->open[b->near[i]];
+		if (!o->vectors && !(o->vectors = calloc(BULK_CELL, b->vs)))
+			return err_set(b->err, ERR_NOMEM, "out of memory for the open cells");
+		int s = o->n++;
+		o->validity[s / 8] |= (unsigned char)(1u << (s % 8));
+		o->rowids[s] = b->ids[i];
+		memcpy(o->vectors + (size_t)s * b->vs, b->x + i * b->d, b->vs);
+		if (o->n == BULK_CELL)
+			rc = flush(b, (size_t)b->near[i]);
+	}
+	b->s->rows += (int64_t)b->m;
+	b->s->assign_s += t2 - t1;
+	b->s->write_s += (t1 - t0) + (tm_now() - t2);
+	return rc;
+}
+
+static int alloc_batch(bulk *b)
+{
+	size_t rows = b->batch + BULK_CELL; /* a batch ends after the cell that fills it */
+	b->x = malloc(rows * b->d * sizeof *b->x);
+	b->ids = malloc(rows * sizeof *b->ids);
+	b->near = malloc(rows * sizeof *b->near);
+	b->srcs = malloc(b->batch * sizeof *b->srcs);
+	b->open = calloc(b->k, sizeof *b->open);
+	if (!b->x || !b->ids || !b->near || !b->srcs || !b->open)
+		return err_set(b->err, ERR_NOMEM, "out of memory for a batch of %zu rows",
+		               b->batch);
+	return 0;
+}
+
+static void bulk_free(bulk *b)
+{
+	sqlite3_finalize(b->sel);
+	sqlite3_finalize(b->del);
+	sqlite3_finalize(b->cell);
+	sqlite3_finalize(b->map);
+	for (size_t i = 0; b->open && i < b->k; i++)
+		free(b->open[i].vectors);
+	free(b->open);
+	free(b->x);
+	free(b->ids);
+	free(b->near);
+	free(b->srcs);
+}
+
+/* Streams every source cell through the batch, then inserts what is left open. */
+static int stream(bulk *b, int64_t rows, prog_t *prog)
+{
+	int64_t maxsrc = 0, last = INT64_MIN;
+	int done = 0;
+	int rc = vtab_scalar(
+	    b->db, sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z", shadow(b->t, "cells")),
+	    &maxsrc, b->err);
+	if (!rc)
+		rc = exec_once(b->db, sqlite3_mprintf("DELETE FROM %z", shadow(b->t, "rowid_map")),
+		               "clearing the rowid map", b->t, b->err);
+	prog_begin(prog, "write cells", (uint64_t)rows);
+	while (!rc && !done) {
+		double t0 = tm_now();
+		rc = read_batch(b, &last, maxsrc, &done);
+		b->s->read_s += tm_now() - t0;
+		if (!rc)
+			rc = write_batch(b);
+		prog_update(prog, (uint64_t)b->s->rows);
+		if (!rc && intr_pending())
+			rc = err_set(b->err, ERR_INTR, "interrupted while writing the cells of %s",
+			             b->t->name);
+	}
+	double t0 = tm_now();
+	for (size_t i = 0; i < b->k && !rc; i++)
+		if (b->open[i].n)
+			rc = flush(b, i);
+	b->s->write_s += tm_now() - t0;
+	prog_end(prog);
+	return rc;
+}
+
+int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
+                check_rows *src, bulk_stats *s, prog_t *prog, char *err)
+{
+	bulk b = {.db = db,
+	          .t = t,
+	          .d = t->d,
+	          .vs = t->d * sizeof(float),
+	          .k = k,
+	          .c = c,
+	          .batch = batch ? batch : 1000,
+	          .hashes = src,
+	          .s = s,
+	          .err = err};
+	float *unit = NULL;
+	memset(s, 0, sizeof *s);
+	if (t->metric == VTAB_COSINE && !(b.c = unit = km_normalised(c, k, t->d)))
+		return err_set(err, ERR_NOMEM, "out of memory for %zu centroids", k);
+	int rc = alloc_batch(&b);
+	if (!rc)
+		rc = prepare(&b);
+	if (!rc)
+		rc = stream(&b, rows, prog);
+	bulk_free(&b);
+	free(unit);
+	return rc;
+}
+
+int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, cap = 0, vs = t->d * sizeof(float);
+	float *out = NULL;
+	int rc = vtab_prepare(db,
+	                      sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
+	                                      "centroid_id",
+	                                      shadow(t, "centroids")),
+	                      &st, err);
+	int r = SQLITE_DONE;
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 0) != (int64_t)n ||
+		    (size_t)sqlite3_column_bytes(st, 1) != vs) {
+			rc =
+			    err_set(err, ERR_INPUT,
+			            "table %s: centroid #%zu is id %lld of %d bytes, not id %zu of "
+			            "%zu: not an index to repack",
+			            t->name, n, (long long)sqlite3_column_int64(st, 0),
+			            sqlite3_column_bytes(st, 1), n, vs);
+			break;
+		}
+		if (n == cap) {
+			float *g = realloc(out, (cap = cap ? 2 * cap : 256) * vs);
+			if (!g) {
+				rc = err_set(err, ERR_NOMEM, "out of memory for centroids");
+				break;
+			}
+			out = g;
+		}
+		memcpy(out + n++ * t->d, sqlite3_column_blob(st, 1), vs);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = err_set(err, ERR_FAIL, "cannot read the centroids of %s: %s", t->name,
+		             sqlite3_errmsg(db));
+	if (!rc && !n)
+		rc = err_set(err, ERR_INPUT, "table %s has no centroids: train it first", t->name);
+	sqlite3_finalize(st);
+	if (rc) {
+		free(out);
+		return rc;
+	}
+	*c = out;
+	*k = n;
+	return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * bulk.h - the bulk IVF writer: dense, assigned cells written straight into
+ * vec0's shadow tables, inside the caller's write transaction.
+ *
+ * Used only on a layout bulk_layout has recognized: the shadow tables' exact
+ * schemas and a vec0 release in the tested list (sqlite-vec keeps these tables
+ * private; DESIGN.md, "vec0 IVF storage", lists what they hold). The caller
+ * sets the k centroids through vec0's own set-centroid first, so that this
+ * connection's vec0 sees the table as trained. bulk_assign then streams every
+ * live row out of the existing cells in cell order, assigns a batch at a time
+ * with k-means' GEMM kernel (km_assign), appends each row to its centroid's open
+ * 64-slot cell, inserts a cell once it is full (the rest at the end) with its
+ * rowid-map rows, and deletes each source cell as soon as its rows are read, so
+ * the new cells reuse its pages. Memory: at most k open cells plus one batch,
+ * whatever the table's size. The base tables (rowids, chunks, auxiliary
+ * columns) are not touched: every row keeps its rowid, key and columns.
+ *
+ * Every statement checks its result and that the transaction is still open
+ * (SQLite rolls back by itself on a full disk); the first failure stops the
+ * write and is returned: the caller rolls back.
+ */
+#ifndef IVFKIT_BULK_H
+#define IVFKIT_BULK_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "progress.h"
+#include "vtab.h"
+
+typedef struct bulk_stats {
+	double read_s;         /* reading the source cells */
+	double assign_s;       /* nearest centroids (km_assign) */
+	double write_s;        /* inserting cells and map rows, deleting source cells */
+	int64_t rows;          /* rows written */
+	int64_t cells_read;    /* source cells consumed (and deleted) */
+	int64_t cells_written; /* cells inserted */
+} bulk_stats;
+
+/* 1 when t's layout is one the bulk writer knows, 0 when not (why gets one line
+ * saying what differs), negative (err filled) when it cannot be read. */
+int bulk_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err);
+
+/* Deletes every centroid of t, ahead of set-centroid x k: what clear-centroids
+ * does without moving every row back to unassigned cells first. */
+int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err);
+
+/* Rewrites every cell of t as described above, for the k centroids c (k x d,
+ * as set). rows (the table's row count) sizes the progress bar; batch is the
+ * rows read per step. src (may be NULL) receives each row's hash as read from
+ * its source cell, for check_index to compare with what was written; the
+ * caller frees it with check_rows_free. */
+int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
+                check_rows *src, bulk_stats *s, prog_t *prog, char *err);
+
+/* The k centroids t holds now (k x d floats, allocated: caller frees), for a
+ * repack; ERR_INPUT when there are none or they are not ids 0..k-1 of d floats. */
+int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *err);
+
+#endif
