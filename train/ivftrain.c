@@ -4,6 +4,8 @@
  *
  *   ivftrain [options] DB.sqlite
  *   ivftrain --from DATA.hdf5 --dry-run [options]     k-means alone, no database
+ *   ivftrain --check DB.sqlite                        audit the index, read-only
+ *   ivftrain --repack DB.sqlite                       rewrite the cells, no training
  *
  * A thin main over ivf/ (vec0, tables, the write) and train/kmeans: options come
  * from one table that also prints --help. Everything that can be checked is
@@ -20,6 +22,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bulk.h"
+#include "check.h"
 #include "cli.h"
 #include "err.h"
 #include "h5ds.h"
@@ -63,6 +67,8 @@ enum {
 	OPT_LOAD,
 	OPT_FROM,
 	OPT_JSON,
+	OPT_CHECK,
+	OPT_REPACK,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -96,6 +102,12 @@ static const cli_opt docs[] = {
     {"load-centroids", OPT_LOAD, "FILE", "write these centroids instead of training"},
     {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
     {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
+    {"check", OPT_CHECK, NULL,
+     "audit the IVF index read-only against every invariant; exit 0 clean, 1 problems "
+     "found (listed)"},
+    {"repack", OPT_REPACK, NULL,
+     "rewrite every cell densely with the table's current centroids, no training (closes "
+     "the holes deletes leave)"},
     {"help", OPT_HELP, NULL, "show this help"},
     {"version", OPT_VERSION, NULL, "show versions"},
 };
@@ -109,7 +121,7 @@ typedef struct opts {
 	uint64_t seed;
 	km_init init;
 	ivf_assign assign;
-	int vacuum, dry_run, json;
+	int vacuum, dry_run, json, check, repack;
 } opts;
 
 /* Everything one run found, measured and owns. */
@@ -134,6 +146,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
 	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
+	           "       " PROG " --check | --repack [options] DB.sqlite\n"
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
 	cli_help(f, docs, NDOCS, NULL, HELP_COL);
@@ -225,6 +238,12 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 	case OPT_JSON:
 		o->json = 1;
 		return 0;
+	case OPT_CHECK:
+		o->check = 1;
+		return 0;
+	case OPT_REPACK:
+		o->repack = 1;
+		return 0;
 	}
 	return err_set(err, ERR_INPUT, "unhandled option");
 }
@@ -280,6 +299,14 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
 	if (o->load && o->ntrain)
 		return err_set(err, ERR_INPUT, "--ntrain has no use with --load-centroids");
+	if (o->check && o->repack)
+		return err_set(err, ERR_INPUT, "--check and --repack exclude each other");
+	if ((o->check || o->repack) &&
+	    (o->from || o->load || o->save || o->dry_run || o->nlist || o->ntrain))
+		return err_set(err, ERR_INPUT,
+		               "--%s takes no training option (--from, --load-centroids, "
+		               "--save-centroids, --dry-run, --nlist, --ntrain)",
+		               o->check ? "check" : "repack");
 	return 0;
 }
 
@@ -290,7 +317,7 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 static int open_table(const opts *o, run *r, char *err)
 {
 	int rc = vec0_find(o->vec0, &r->ext, err);
-	int flags = o->dry_run ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int flags = o->dry_run || o->check ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (!rc)
 		rc = vec0_open(o->db, flags, (int)o->busy_ms, &r->ext, &r->db, err);
 	if (rc)
@@ -307,7 +334,7 @@ static int open_table(const opts *o, run *r, char *err)
 		               "column %s.%s holds %s vectors; ivftrain trains "
 		               "float32 columns",
 		               r->t.name, r->t.column, r->t.elem);
-	if (strcmp(r->t.quantizer, "none") != 0)
+	if (strcmp(r->t.quantizer, "none") != 0 && !o->check)
 		return err_set(err, ERR_INPUT,
 		               "table %s uses quantizer=%s: sqlite-vec's "
 		               "set-centroid stores float32 centroids its quantized insert path "
@@ -315,7 +342,7 @@ static int open_table(const opts *o, run *r, char *err)
 		               r->t.name, r->t.quantizer);
 	if ((rc = vtab_count(r->db, &r->t, &r->rows, err)) < 0)
 		return rc;
-	if (r->rows == 0)
+	if (r->rows == 0 && !o->check)
 		return err_set(err, ERR_INPUT, "table %s is empty: nothing to train on or assign",
 		               r->t.name);
 	r->d = r->t.d;
@@ -490,12 +517,91 @@ static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 	return rc;
 }
 
+/* --check: the audit's figures and one line per kind of problem, on stdout. */
+static void print_check(const opts *o, const run *r, const check_report *c)
+{
+	char line[1024];
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "database", o->db);
+		cJSON_AddStringToObject(j, "table", r->t.name);
+		cJSON_AddStringToObject(j, "vec0", r->ext.version);
+		cJSON_AddNumberToObject(j, "rows", (double)c->rows);
+		cJSON_AddNumberToObject(j, "live", (double)c->live);
+		cJSON_AddNumberToObject(j, "mapped", (double)c->mapped);
+		cJSON_AddNumberToObject(j, "cells", (double)c->cells);
+		cJSON_AddNumberToObject(j, "centroids", (double)c->centroids);
+		cJSON_AddNumberToObject(j, "holes", (double)c->holes);
+		cJSON_AddNumberToObject(j, "nearest_checked", (double)c->nearest_checked);
+		cJSON_AddNumberToObject(j, "misplaced", (double)c->p[CHECK_MISPLACED].count);
+		cJSON_AddNumberToObject(j, "problems", (double)c->problems);
+		cJSON *a = cJSON_AddArrayToObject(j, "found");
+		for (int i = 0; i < CHECK_NKINDS; i++)
+			if (c->p[i].count) {
+				check_line(c, i, line, sizeof line);
+				cJSON_AddItemToArray(a, cJSON_CreateString(line));
+			}
+		char *txt = cJSON_PrintUnformatted(j);
+		if (txt)
+			puts(txt);
+		free(txt);
+		cJSON_Delete(j);
+		return;
+	}
+	printf("%-9s %s.%s in %s (vec0 %s)\n", "table", r->t.name, r->t.column, o->db,
+	       r->ext.version);
+	printf("%-9s %lld rows, %lld centroids, %lld cells, %lld live slots, %lld rowid-map rows\n",
+	       "index", (long long)c->rows, (long long)c->centroids, (long long)c->cells,
+	       (long long)c->live, (long long)c->mapped);
+	if (c->nearest_skipped)
+		printf("%-9s not checked: %s\n", "nearest", c->nearest_skipped);
+	else
+		printf("%-9s %lld of %lld rows not in their nearest centroid's cell (%.2f%%)\n",
+		       "nearest", (long long)c->p[CHECK_MISPLACED].count,
+		       (long long)c->nearest_checked,
+		       c->nearest_checked ? 100.0 * (double)c->p[CHECK_MISPLACED].count /
+		                                (double)c->nearest_checked
+		                          : 0.0);
+	if (c->holes)
+		printf("%-9s %lld cells have holes left by deletes: sqlite-vec's next insert into "
+		       "one overwrites a live row (" PROG " --repack closes them)\n",
+		       "holes", (long long)c->holes);
+	for (int i = 0; i < CHECK_NKINDS; i++)
+		if (c->p[i].count) {
+			check_line(c, i, line, sizeof line);
+			printf("%-9s %s\n", "problem", line);
+		}
+	printf("%-9s %s\n", "verdict", c->problems ? "problems found" : "clean");
+}
+
+/* --check: read-only; problems found make the exit status 1. */
+static int check_table(const opts *o, run *r, prog_t *pg, char *err)
+{
+	check_report c;
+	int rc = check_index(r->db, &r->t, NULL, &c, pg, err);
+	if (rc < 0)
+		return rc;
+	print_check(o, r, &c);
+	if (c.problems)
+		return err_set(err, ERR_FAIL, "%lld problems found in the IVF index of %s (%s)",
+		               (long long)c.problems, r->t.name, o->db);
+	return 0;
+}
+
 static int run_all(const opts *o, run *r, char *err)
 {
 	prog_t pg;
 	int rc = 0;
 	if (o->db && (rc = open_table(o, r, err)) < 0)
 		return rc;
+	if (o->check)
+		return check_table(o, r, &pg, err);
+	if (o->repack) {
+		if ((rc = bulk_read_centroids(r->db, &r->t, &r->loaded, &r->nlist, err)) < 0)
+			return rc;
+		r->source = "table centroids";
+		return write_index(o, r, &pg, err);
+	}
 	/* a bad output path should not cost a training run */
 	if (o->save && (rc = h5_check_output(o->save, err)) < 0)
 		return rc;
@@ -564,7 +670,9 @@ static void print_text(const opts *o, const run *r)
 		       "table", r->t.name, r->t.column, o->db, r->d, metric_name(r),
 		       (long long)r->rows, r->t.nlist, r->t.nprobe);
 	}
-	if (r->loaded) {
+	if (o->repack) {
+		printf("%-9s %zu centroids of the table, no training\n", "repack", r->nlist);
+	} else if (r->loaded) {
 		printf("%-9s %zu centroids from %s\n", "load", r->nlist, o->load);
 	} else {
 		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->ntrain,
@@ -731,7 +839,7 @@ int main(int argc, char **argv)
 		intr_install();
 		rc = run_all(&o, &r, err);
 	}
-	if (rc == 0)
+	if (rc == 0 && !o.check)
 		(o.json ? print_json : print_text)(&o, &r);
 	km_result_free(&r.km);
 	h5_free(&r.ds);

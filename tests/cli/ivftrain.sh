@@ -165,6 +165,32 @@ def recover(path):
     killed writer is played back."""
     sqlite3.connect(path, isolation_level=None).execute("select count(*) from sqlite_master")
 
+def tiny(vec0, path, *steps):
+    """The upstream data-loss reproduction's table: nlist 1, trained, then the
+    steps: 'fill' inserts ids 1..10, 'del3' deletes id 3, 'ins11' inserts id 11."""
+    db = connect(vec0, path)
+    v = lambda i: np.full(8, float(i), dtype=np.float32).tobytes()
+    if "fill" in steps:
+        db.execute("create virtual table items using vec0(id integer primary key, "
+                   "emb float[8] indexed by ivf(nlist=1, nprobe=1))")
+        hidden = any(r[1] == "items" and r[6] for r in db.execute('pragma table_xinfo("items")'))
+        db.execute(f'insert into items({"items" if hidden else "id"}, emb) values (?, ?)',
+                   ("set-centroid:0", v(5)))
+        for i in range(1, 11):
+            db.execute("insert into items(id, emb) values (?, ?)", (i, v(i)))
+    if "del3" in steps:
+        db.execute("delete from items where id = 3")
+    if "ins11" in steps:
+        db.execute("insert into items(id, emb) values (?, ?)", (11, v(11)))
+
+def found(vec0, path, *ids):
+    """Each id is returned by a query for its own vector."""
+    db = connect(vec0, path)
+    for i in map(int, ids):
+        got = [r[0] for r in db.execute("select id from items where emb match ? and k = 3",
+                                        (np.full(8, float(i), dtype=np.float32).tobytes(),))]
+        assert i in got, f"id {i} not found: {got}"
+
 def matrix(path, k, d):
     with h5py.File(path, "w") as f:
         f["centroids"] = np.zeros((int(k), int(d)), dtype=np.float32)
@@ -541,6 +567,76 @@ test_kill_9_during_bulk_write_leaves_old_index() {
 	done
 	echo "  $inside of 20 kills inside the write transaction"
 	[ $inside -ge 5 ] || fail "only $inside of 20 kills landed inside the write"
+}
+
+test_check_clean_after_bulk_and_reinsert() {
+	need_ivf
+	fresh check
+	expect_status 1 ivftrain --check "$DB"
+	expect_match "$OUT" "problem +the trained flag is not 1" "untrained table"
+	expect_match "$OUT" "problem +rows in unassigned cells \(centroid -1\): $N \(first: rowid" "untrained table"
+	expect_status 0 ivftrain --niter 3 "$DB"
+	expect_status 0 ivftrain --check "$DB"
+	expect_match "$OUT" "verdict +clean" "--check after bulk"
+	expect_match "$OUT" "0 of $N rows not in their nearest centroid's cell" "--check after bulk"
+	expect_status 0 ivftrain --check --json "$DB"
+	[ "$(json 'd["rows"], d["live"], d["mapped"], d["centroids"], d["problems"]' <<<"$OUT")" = "($N, $N, $N, $NLIST, 0)" ] ||
+		fail "--check --json: $OUT"
+	fresh check2
+	expect_status 0 ivftrain --niter 3 --assign reinsert "$DB"
+	local before; before=$(sha "$DB")
+	expect_status 0 ivftrain --check "$DB"
+	expect_match "$OUT" "verdict +clean" "--check after reinsert"
+	[ "$(sha "$DB")" = "$before" ] || fail "--check changed the database"
+	expect_refused 2 "--check takes no training option" --check --nlist 4 "$DB"
+	expect_refused 2 "--check and --repack exclude each other" --check --repack "$DB"
+}
+
+# sqlite-vec's insert after a delete in the same cell writes over a live row.
+test_check_catches_the_upstream_data_loss_and_repack_prevents_it() {
+	need_ivf
+	DB=$TMP/loss.db
+	h tiny "$VEC0" "$DB" fill del3
+	expect_status 0 ivftrain --check "$DB"
+	expect_match "$OUT" "holes +1 cells have holes left by deletes" "after the delete"
+	cp "$DB" "$TMP/loss-repack.db"
+	h tiny "$VEC0" "$DB" ins11
+	expect_status 1 ivftrain --check "$DB"
+	expect_one_line "$ERR" "--check data loss"
+	expect_match "$ERR" "error: [0-9]+ problems found in the IVF index of items" "--check data loss"
+	expect_match "$OUT" "rowid-map rows on the same slot as another row: 1 \(first: rowids 10 and 11 -> cell 1 slot 9\)" "same slot"
+	expect_match "$OUT" "table rows missing from the index: 1 \(first: rowid 10\)" "lost row"
+	expect_match "$OUT" "n_vectors differs from their live slots: 1" "count"
+	h found "$VEC0" "$DB" 10 2>/dev/null && fail "id 10 still found: the bug is gone upstream?"
+	# the same steps with a repack after the delete lose nothing
+	DB=$TMP/loss-repack.db
+	expect_status 0 ivftrain --repack --json "$DB"
+	[ "$(json 'd["assigned"], d["index"]["rows_moved"]' <<<"$OUT")" = "('bulk', 9)" ] || fail "repack: $OUT"
+	expect_status 0 ivftrain --check "$DB"
+	expect_match "$OUT" "verdict +clean" "after --repack"
+	[[ "$OUT" != *holes* ]] || fail "holes left after --repack: $OUT"
+	h tiny "$VEC0" "$DB" ins11
+	expect_status 0 ivftrain --check "$DB"
+	h found "$VEC0" "$DB" 1 2 4 5 6 7 8 9 10 11 || fail "rows lost after --repack"
+}
+
+test_repack_keeps_centroids_and_rows() {
+	need_ivf
+	fresh repack
+	expect_refused 2 "table items has no centroids: train it first" --repack "$DB"
+	expect_status 0 ivftrain --niter 3 --save-centroids "$TMP/r.h5" "$DB"
+	"$PY" - "$VEC0" "$DB" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[2], isolation_level=None); db.enable_load_extension(True); db.load_extension(sys.argv[1])
+db.execute("delete from items where id % 7 = 0")
+EOF
+	expect_status 0 ivftrain --repack "$DB"
+	expect_match "$OUT" "repack +$NLIST centroids of the table, no training" "--repack"
+	h centroids_equal "$VEC0" "$DB" "$TMP/r.h5" || fail "--repack changed the centroids"
+	expect_status 0 ivftrain --check --json "$DB"
+	[ "$(json 'd["rows"], d["holes"], d["problems"]' <<<"$OUT")" = "($((N - (N + 6) / 7)), 0, 0)" ] ||
+		fail "after --repack: $OUT"
+	expect_refused 2 "--repack takes no training option" --repack --from "$TMP/fm.hdf5" "$DB"
 }
 
 test_ctrl_c_during_training_leaves_database() {
