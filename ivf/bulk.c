@@ -144,14 +144,9 @@ static int exec_once(sqlite3 *db, char *sql, const char *what, const vtab *t, ch
 	return rc;
 }
 
-static char *shadow(const vtab *t, const char *what)
-{
-	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
-}
-
 int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err)
 {
-	return exec_once(db, sqlite3_mprintf("DELETE FROM %z", shadow(t, "centroids")),
+	return exec_once(db, sqlite3_mprintf("DELETE FROM %z", vtab_ivf_shadow(t, "centroids")),
 	                 "deleting the old centroids", t, err);
 }
 
@@ -190,25 +185,26 @@ static int prepare(bulk *b)
 	int rc = vtab_prepare(b->db,
 	                      sqlite3_mprintf("SELECT rowid, validity, rowids, vectors FROM %z "
 	                                      "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
-	                                      shadow(t, "cells")),
+	                                      vtab_ivf_shadow(t, "cells")),
 	                      &b->sel, b->err);
 	if (!rc)
 		rc = vtab_prepare(
-		    b->db, sqlite3_mprintf("DELETE FROM %z WHERE rowid = ?1", shadow(t, "cells")),
+		    b->db,
+		    sqlite3_mprintf("DELETE FROM %z WHERE rowid = ?1", vtab_ivf_shadow(t, "cells")),
 		    &b->del, b->err);
 	if (!rc)
 		rc = vtab_prepare(
 		    b->db,
 		    sqlite3_mprintf("INSERT INTO %z (centroid_id, n_vectors, validity, "
 		                    "rowids, vectors) VALUES (?1, ?2, ?3, ?4, ?5)",
-		                    shadow(t, "cells")),
+		                    vtab_ivf_shadow(t, "cells")),
 		    &b->cell, b->err);
 	if (!rc)
 		rc = vtab_prepare(
 		    b->db,
 		    sqlite3_mprintf("INSERT INTO %z (rowid, cell_id, slot) VALUES (?1, "
 		                    "?2, ?3)",
-		                    shadow(t, "rowid_map")),
+		                    vtab_ivf_shadow(t, "rowid_map")),
 		    &b->map, b->err);
 	return rc;
 }
@@ -314,6 +310,9 @@ static int write_batch(bulk *b)
 	double t1 = tm_now();
 	if ((rc = km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)) < 0)
 		return rc;
+	/* the batch's rows are the last m hashes taken */
+	for (size_t i = 0; b->hashes && i < b->m; i++)
+		b->hashes->v[b->hashes->n - b->m + i].centroid = b->near[i];
 	double t2 = tm_now();
 	for (size_t i = 0; i < b->m && !rc; i++) {
 		open_cell *o = &b->open[b->near[i]];
@@ -366,12 +365,14 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 {
 	int64_t maxsrc = 0, last = INT64_MIN;
 	int done = 0;
-	int rc = vtab_scalar(
-	    b->db, sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z", shadow(b->t, "cells")),
-	    &maxsrc, b->err);
+	int rc = vtab_scalar(b->db,
+	                     sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z",
+	                                     vtab_ivf_shadow(b->t, "cells")),
+	                     &maxsrc, b->err);
 	if (!rc)
-		rc = exec_once(b->db, sqlite3_mprintf("DELETE FROM %z", shadow(b->t, "rowid_map")),
-		               "clearing the rowid map", b->t, b->err);
+		rc = exec_once(
+		    b->db, sqlite3_mprintf("DELETE FROM %z", vtab_ivf_shadow(b->t, "rowid_map")),
+		    "clearing the rowid map", b->t, b->err);
 	prog_begin(prog, "write cells", (uint64_t)rows);
 	while (!rc && !done) {
 		double t0 = tm_now();
@@ -402,12 +403,14 @@ int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t bat
 	          .vs = t->d * sizeof(float),
 	          .k = k,
 	          .c = c,
-	          .batch = batch ? batch : 1000,
+	          .batch = batch,
 	          .hashes = src,
 	          .s = s,
 	          .err = err};
 	float *unit = NULL;
 	memset(s, 0, sizeof *s);
+	if (batch < 1)
+		return err_set(err, ERR_INPUT, "a bulk write needs a batch of at least one row");
 	if (t->metric == VTAB_COSINE && !(b.c = unit = km_normalised(c, k, t->d)))
 		return err_set(err, ERR_NOMEM, "out of memory for %zu centroids", k);
 	int rc = alloc_batch(&b);
@@ -428,7 +431,7 @@ int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *
 	int rc = vtab_prepare(db,
 	                      sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
 	                                      "centroid_id",
-	                                      shadow(t, "centroids")),
+	                                      vtab_ivf_shadow(t, "centroids")),
 	                      &st, err);
 	int r = SQLITE_DONE;
 	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {

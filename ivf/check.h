@@ -10,11 +10,14 @@
  * sqlite-vec's insert after a delete does); the index holds exactly the table's
  * rows; each row sits in its nearest centroid's cell (distances by k-means' GEMM
  * kernel; l2 and cosine tables with float cells); and, given the hashes of the
- * rows as a writer read them, each row's vector bytes are unchanged.
+ * rows as a writer read them, each row's vector bytes are unchanged. A writer
+ * that also gives each row's assigned centroid (computed by the same kernel)
+ * has each row checked against it instead of the distances being computed again.
  * Cells with holes (live slots other than 0..n-1, left by deletes) are counted
  * but are no fault: they are where sqlite-vec's next insert overwrites a row.
  *
- * Memory: about 56 bytes per row, one cell and one batch of vectors at a time.
+ * Memory: about 72 bytes per row (its slot, a copy by position, its map row),
+ * plus one cell and one batch of vectors at a time.
  */
 #ifndef IVFKIT_CHECK_H
 #define IVFKIT_CHECK_H
@@ -29,10 +32,12 @@
 #define CHECK_CELL 64    /* slots per cell: sqlite-vec's VEC0_IVF_CELL_MAX_VECTORS */
 #define CHECK_EXAMPLES 3 /* rows or cells named per kind of problem */
 
-/* Each row's vector bytes as a 64-bit hash, keyed by rowid. */
+/* Each row's vector bytes as a 64-bit hash, keyed by rowid, and the centroid a
+ * writer assigned it to (-1: none). */
 typedef struct check_row {
 	int64_t rowid;
 	uint64_t hash;
+	int64_t centroid;
 } check_row;
 
 typedef struct check_rows {
@@ -40,7 +45,8 @@ typedef struct check_rows {
 	size_t n, cap;
 } check_rows;
 
-/* Appends rowid with the hash of its len vector bytes; ERR_NOMEM (err filled). */
+/* Appends rowid with the hash of its len vector bytes, centroid -1; ERR_NOMEM
+ * (err filled). */
 int check_rows_add(check_rows *r, int64_t rowid, const void *vec, size_t len, char *err);
 /* Frees what r holds and zeroes it; NULL-safe. */
 void check_rows_free(check_rows *r);
@@ -82,7 +88,8 @@ typedef struct check_report {
 } check_report;
 
 /* Audits t's index into r. expect (may be NULL) are the rows' hashes as a
- * writer read them (sorted here). Returns 0 when the audit ran, whatever it
+ * writer read them (sorted here); when every one names a centroid, those are
+ * checked instead of recomputing the nearest ones. Returns 0 when the audit ran, whatever it
  * found (r->problems), or a negative code (err filled) when it could not read. */
 int check_index(sqlite3 *db, const vtab *t, check_rows *expect, check_report *r, prog_t *prog,
                 char *err);

@@ -32,6 +32,7 @@ void ivf_write_defaults(ivf_write_opts *o)
 	memset(o, 0, sizeof *o);
 	o->assign = IVF_ASSIGN_BULK;
 	o->batch = 1000;
+	o->bulk_batch = 8192;
 	o->verify_samples = 200;
 	o->seed = 1234;
 	o->busy_ms = 5000;
@@ -424,7 +425,7 @@ static int move_bulk(sqlite3 *db, const vtab *t, const float *c, size_t k, size_
                      char *err)
 {
 	bulk_stats b;
-	int rc = bulk_assign(db, t, c, k, o->batch, (int64_t)rows, src, &b, prog, err);
+	int rc = bulk_assign(db, t, c, k, o->bulk_batch, (int64_t)rows, src, &b, prog, err);
 	s->rows_moved = b.rows;
 	s->bulk_read_s = b.read_s;
 	s->bulk_nearest_s = b.assign_s;

@@ -28,6 +28,8 @@ typedef enum {
 typedef struct ivf_write_opts {
 	ivf_assign assign;
 	size_t batch;         /* rows moved per statement batch (default 1000) */
+	size_t bulk_batch;    /* rows read and assigned per step of a bulk write (default
+	                         8192: one GEMM of 8192 x d x k, 25 MiB at 784 dims) */
 	int verify_samples;   /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
 	uint64_t seed;        /* which rows are verified */
 	int busy_ms;          /* wait for another writer this long (default 5000) */

@@ -358,6 +358,11 @@ const char *vtab_key(const vtab *t)
 	return t->pk[0] ? t->pk : "rowid";
 }
 
+char *vtab_ivf_shadow(const vtab *t, const char *what)
+{
+	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
+}
+
 int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
 {
 	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;

@@ -75,6 +75,10 @@ int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err);
 /* The column naming a row: the declared primary key, or "rowid". */
 const char *vtab_key(const vtab *t);
 
+/* Shadow table <name>_ivf_<what><NN> of t's vector column, quoted for SQL (from
+ * sqlite3_mprintf: NULL when out of memory, the caller sqlite3_frees it). */
+char *vtab_ivf_shadow(const vtab *t, const char *what);
+
 /* Every row's key, in table scan order: integers (rowid or integer primary key)
  * or strings (text primary key). Owned by the struct; vtab_ids_free releases it. */
 typedef struct vtab_ids {
