@@ -211,6 +211,24 @@ static sqlite3 *create_t(const char *name, const char *cols)
 	return db;
 }
 
+/* ivf_table(name) of blobs(seed) (rows to *x, centres to c) written with the
+ * default options: a bulk-written index, its database left open. */
+static sqlite3 *bulk_table(const char *name, uint64_t seed, float *c, float **x)
+{
+	char err[ERR_LEN];
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	*x = blobs(seed, c);
+	sqlite3 *db = ivf_table(name, "", *x);
+	ivf_write_defaults(&o);
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
+		fail_msg("%s", err);
+	assert_int_equal(s.assigned, IVF_ASSIGN_BULK);
+	return db;
+}
+
 /* check_index finds no problem in table "t" of db. */
 static void assert_clean(sqlite3 *db)
 {
@@ -698,16 +716,12 @@ static void test_ivf__vec0_keeps_working_on_a_bulk_index(void **state)
 {
 	REQUIRE_IVF();
 	char err[ERR_LEN];
-	float c[NBLOB * D];
-	float *x = blobs(14, c);
-	sqlite3 *db = ivf_table("ops.db", "", x);
+	float c[NBLOB * D], *x;
+	sqlite3 *db = bulk_table("ops.db", 14, c, &x);
 	vtab t;
 	ivf_write_opts o;
 	ivf_write_stats s;
 	ivf_write_defaults(&o);
-	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
-	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
-		fail_msg("%s", err);
 	sqlite3_close(db);
 	db = open_db("ops.db");
 	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
@@ -802,16 +816,10 @@ static void test_check__catches_changed_vectors_and_misplaced_rows(void **state)
 {
 	REQUIRE_IVF();
 	char err[ERR_LEN];
-	float c[NBLOB * D];
-	float *x = blobs(17, c);
-	sqlite3 *db = ivf_table("audit.db", "", x);
+	float c[NBLOB * D], *x;
+	sqlite3 *db = bulk_table("audit.db", 17, c, &x);
 	vtab t;
-	ivf_write_opts o;
-	ivf_write_stats s;
-	ivf_write_defaults(&o);
 	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
-	if (ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err))
-		fail_msg("%s", err);
 	/* what a writer would have read: each row's vector and centroid */
 	check_rows e = {0};
 	sqlite3_stmt *st;
