@@ -155,6 +155,23 @@ static void *vd_shrink(void *x, size_t bytes)
 	return p ? p : x;
 }
 
+/* A new file's end: exact top-k (--k, else 100) ground truth for ds, written to out, summed
+ * up. src names the input in a bad-k message. */
+static int vd_write_with_gt(const vd_args *a, h5_dataset *ds, const char *src, const char *out,
+                            gt_metric m, char *err)
+{
+	size_t k = 0;
+	gt_stats st;
+	int rc = vd_pick_k(a, src, ds->n, VD_DEFAULT_K, &k, err);
+	if (!rc)
+		rc = vd_groundtruth(ds, out, m, k, &st, err);
+	if (!rc)
+		rc = h5_write(out, ds, err);
+	if (!rc)
+		vd_summary(out, ds, &st);
+	return rc;
+}
+
 /* ---- subcommands -------------------------------------------------------------- */
 
 /* Reads one IDX image file and its label file; their counts must agree. */
@@ -188,8 +205,7 @@ static int vd_fashion_mnist(const vd_args *a, char *err)
 {
 	const char *out = a->pos[0], *dir = a->dir ? a->dir : VD_FMNIST_DIR;
 	h5_dataset ds = {0};
-	size_t dq, k = 0;
-	gt_stats st;
+	size_t dq;
 	int rc = h5_check_output(out, err);
 	if (!rc)
 		rc = vd_read_split(dir, "train", (size_t)a->train, &ds.train, &ds.n, &ds.d,
@@ -201,13 +217,7 @@ static int vd_fashion_mnist(const vd_args *a, char *err)
 		rc = err_set(err, ERR_INPUT, "%s: test images have %zu pixels, train images %zu",
 		             dir, dq, ds.d);
 	if (!rc)
-		rc = vd_pick_k(a, dir, ds.n, VD_DEFAULT_K, &k, err);
-	if (!rc)
-		rc = vd_groundtruth(&ds, out, GT_EUCLIDEAN, k, &st, err);
-	if (!rc)
-		rc = h5_write(out, &ds, err);
-	if (!rc)
-		vd_summary(out, &ds, &st);
+		rc = vd_write_with_gt(a, &ds, dir, out, GT_EUCLIDEAN, err);
 	h5_free(&ds);
 	return rc;
 }
@@ -448,8 +458,6 @@ static int vd_synth(const vd_args *a, char *err)
 	const char *out = a->pos[0];
 	synth_params p;
 	h5_dataset ds = {0};
-	gt_stats st;
-	size_t k = 0;
 	synth_defaults(&p);
 	if (a->train)
 		p.n = (size_t)a->train;
@@ -469,13 +477,7 @@ static int vd_synth(const vd_args *a, char *err)
 	if (!rc)
 		rc = synth_make(&p, &ds, err);
 	if (!rc)
-		rc = vd_pick_k(a, out, ds.n, VD_DEFAULT_K, &k, err);
-	if (!rc)
-		rc = vd_groundtruth(&ds, out, p.metric, k, &st, err);
-	if (!rc)
-		rc = h5_write(out, &ds, err);
-	if (!rc)
-		vd_summary(out, &ds, &st);
+		rc = vd_write_with_gt(a, &ds, out, out, p.metric, err);
 	h5_free(&ds);
 	return rc;
 }
