@@ -17,7 +17,9 @@
 
 #include <cJSON.h>
 
+#include "cli.h"
 #include "err.h"
+#include "ivf.h"
 
 void gate_defaults(gate_opts *o)
 {
@@ -45,13 +47,12 @@ int gate_add_min(gate_opts *o, const char *spec, char *err)
 	memcpy(m.point, spec, len);
 	m.point[len] = 0;
 	const char *at = strchr(m.point, '@');
-	if (at) {
-		long np = strtol(at + 1, &end, 10);
-		if (at == m.point || end == at + 1 || *end || np < 1)
-			return err_set(
-			    err, ERR_INPUT,
-			    "min recall \"%s\": expected SECTION@NPROBE with NPROBE >= 1", spec);
-	}
+	long np;
+	/* vec0's own nprobe range: a larger one can never have been measured */
+	if (at && (at == m.point || cli_parse_long("nprobe", at + 1, 1, IVF_MAX_NLIST, &np, NULL)))
+		return err_set(err, ERR_INPUT,
+		               "min recall \"%s\": expected SECTION@NPROBE with NPROBE in [1, %d]",
+		               spec, IVF_MAX_NLIST);
 	for (size_t i = 0; i < o->nmin; i++) {
 		if (strcmp(o->min[i].point, m.point) == 0) {
 			o->min[i] = m;
@@ -93,6 +94,85 @@ static int add_check(gate_result *res, gate_verdict v, char *err, const char *fm
 	c->verdict = v;
 	res->failed += v == GATE_FAIL;
 	return 0;
+}
+
+/* A number member of obj within [lo, hi]; ERR_INPUT naming file, where and key. */
+static int get_ranged(const char *path, const cJSON *obj, const char *where, const char *key,
+                      double lo, double hi, char *err)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsNumber(x))
+		return err_set(err, ERR_INPUT, "%s: %s has no number \"%s\"", path, where, key);
+	if (!(x->valuedouble >= lo && x->valuedouble <= hi))
+		return err_set(err, ERR_INPUT, "%s: %s has %s %g, outside [%g, %g]", path, where,
+		               key, x->valuedouble, lo, hi);
+	return 0;
+}
+
+/* Every figure the checks read, for every section, before any check runs: names
+ * unique (a point must not be answered by whichever copy comes first), recalls
+ * in [0, 1], latencies finite and not negative, each nprobe once a section. */
+static int check_sections(const char *path, const cJSON *doc, char *err)
+{
+	const cJSON *s, *t, *secs = cJSON_GetObjectItemCaseSensitive(doc, "sections");
+	cJSON_ArrayForEach(s, secs)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(s, "name");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "status");
+		if (!cJSON_IsString(name) || !cJSON_IsString(st))
+			return err_set(err, ERR_INPUT, "%s: a section has no name or status", path);
+		for (t = secs->child; t != s; t = t->next) /* earlier names: checked strings */
+			if (strcmp(cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring,
+			           name->valuestring) == 0)
+				return err_set(err, ERR_INPUT, "%s: section %s is listed twice",
+				               path, name->valuestring);
+		if (strcmp(st->valuestring, "ok") != 0)
+			continue;
+		const cJSON *p, *q, *pts = cJSON_GetObjectItemCaseSensitive(s, "points");
+		if (!cJSON_IsArray(pts))
+			return err_set(err, ERR_INPUT, "%s: section %s has no points array", path,
+			               name->valuestring);
+		cJSON_ArrayForEach(p, pts)
+		{
+			char where[GATE_POINT + 48];
+			const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nprobe");
+			snprintf(where, sizeof where, "a point of section %s", name->valuestring);
+			if (!cJSON_IsNumber(np) && !cJSON_IsNull(np))
+				return err_set(err, ERR_INPUT, "%s: %s has no nprobe", path, where);
+			for (q = pts->child; q != p; q = q->next)
+				if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(q, "nprobe"), np,
+				                  1))
+					return err_set(err, ERR_INPUT,
+					               "%s: section %s lists a point twice", path,
+					               name->valuestring);
+			int rc;
+			if ((rc = get_ranged(path, p, where, "recall", 0, 1, err)) ||
+			    (rc = get_ranged(path, p, where, "mean_ms", 0, HUGE_VAL, err)))
+				return rc;
+			if (cJSON_GetObjectItemCaseSensitive(p, "recall_ties") &&
+			    (rc = get_ranged(path, p, where, "recall_ties", 0, 1, err)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The `incomplete` marker report.c keeps in a run's folder until the run
+ * completes: a complete-looking results.json beside one is not a complete run. */
+static int check_marker(const char *path, char *err)
+{
+	char marker[4096 + sizeof GATE_MARKER], why[128] = "";
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path) : 1;
+	snprintf(marker, sizeof marker, "%.*s/" GATE_MARKER, dl, slash ? path : ".");
+	FILE *f = fopen(marker, "r");
+	if (!f)
+		return 0;
+	if (fgets(why, sizeof why, f))
+		why[strcspn(why, "\n")] = 0;
+	fclose(f);
+	return err_set(err, ERR_INPUT, "%s: its folder holds %s (\"%s\"): the run did not complete",
+	               path, marker, why);
 }
 
 /* Reads and parses a results file; a complete run of the known format only. */
@@ -141,6 +221,10 @@ static int load_results(const char *path, cJSON **out, char *err)
 		rc = err_set(err, ERR_INPUT, "%s: run is %s%s%s, not complete", path,
 		             st->valuestring, cJSON_IsString(e) ? ": " : "",
 		             cJSON_IsString(e) ? e->valuestring : "");
+	} else {
+		rc = check_sections(path, doc, err);
+		if (rc == 0)
+			rc = check_marker(path, err);
 	}
 	if (rc)
 		cJSON_Delete(doc);
@@ -306,27 +390,38 @@ static int check_exact(const char *path, const cJSON *doc, gate_result *res, cha
 	return 0;
 }
 
-/* Baseline and results must measure the same thing to be compared. */
+/* Baseline and results must measure the same thing to be compared: the same
+ * dataset name alone is not enough (a subset keeps the name, a re-import may
+ * change the metric). */
 static int same_dataset(const char *rp, const cJSON *r, const char *bp, const cJSON *b, char *err)
 {
+	static const char *const nums[] = {"train_rows", "dimension", "k", "queries"};
 	const cJSON *dr = cJSON_GetObjectItemCaseSensitive(r, "dataset");
 	const cJSON *db = cJSON_GetObjectItemCaseSensitive(b, "dataset");
-	const char *nr = "", *nb = "";
-	double kr = 0, kb = 0, qr = 0, qb = 0;
+	const char *nr = "", *nb = "", *mr = "", *mb = "";
 	int rc;
 	if ((rc = get_str(rp, dr, "dataset", "name", &nr, err)) ||
 	    (rc = get_str(bp, db, "dataset", "name", &nb, err)) ||
-	    (rc = get_num(rp, dr, "dataset", "k", &kr, err)) ||
-	    (rc = get_num(bp, db, "dataset", "k", &kb, err)) ||
-	    (rc = get_num(rp, dr, "dataset", "queries", &qr, err)) ||
-	    (rc = get_num(bp, db, "dataset", "queries", &qb, err)))
+	    (rc = get_str(rp, dr, "dataset", "distance", &mr, err)) ||
+	    (rc = get_str(bp, db, "dataset", "distance", &mb, err)))
 		return rc;
-	if (strcmp(nr, nb) != 0 || kr != kb || qr != qb)
-		return err_set(
-		    err, ERR_INPUT,
-		    "baseline %s measured %s (k %.0f, %.0f queries), results %s measured "
-		    "%s (k %.0f, %.0f queries): not comparable",
-		    bp, nb, kb, qb, rp, nr, kr, qr);
+	if (strcmp(nr, nb) != 0 || strcmp(mr, mb) != 0)
+		return err_set(err, ERR_INPUT,
+		               "baseline %s measured %s (%s), results %s measured %s (%s): not "
+		               "comparable",
+		               bp, nb, mb, rp, nr, mr);
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+		double vr = 0, vb = 0;
+		if ((rc = get_num(rp, dr, "dataset", nums[i], &vr, err)) ||
+		    (rc = get_num(bp, db, "dataset", nums[i], &vb, err)))
+			return rc;
+		if (vr != vb)
+			return err_set(
+			    err, ERR_INPUT,
+			    "baseline %s measured %s with %s %.0f, results %s with %.0f: "
+			    "not comparable",
+			    bp, nb, nums[i], vb, rp, vr);
+	}
 	return 0;
 }
 
@@ -404,6 +499,14 @@ static int check_baseline(const char *rp, const cJSON *r, const char *bp, const 
 	return rc;
 }
 
+static size_t count_notes(const gate_result *res)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < res->n; i++)
+		n += res->checks[i].verdict == GATE_NOTE;
+	return n;
+}
+
 int gate_run(const char *results, const char *baseline, const gate_opts *o, gate_result *res,
              char *err)
 {
@@ -418,6 +521,11 @@ int gate_run(const char *results, const char *baseline, const gate_opts *o, gate
 		rc = check_min(results, r, &o->min[i], &out, err);
 	if (rc == 0 && b)
 		rc = check_baseline(results, r, baseline, b, o, &out, err);
+	if (rc == 0 && out.n == count_notes(&out))
+		rc = add_check(&out, GATE_FAIL, err,
+		               "nothing compared: %s has no measured flat section, no threshold "
+		               "applies and no baseline point was measured",
+		               results);
 	cJSON_Delete(r);
 	cJSON_Delete(b);
 	if (rc) {

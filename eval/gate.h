@@ -5,7 +5,11 @@
  * A check names a point: "SECTION" (a flat section, or an IVF section at its
  * largest nprobe) or "SECTION@NPROBE". A gated point that is missing or whose
  * section was skipped or failed is a failing check, never a pass: a gate cannot
- * be passed by not measuring. Results that are not a complete run are bad input.
+ * be passed by not measuring, and a gate that compared nothing fails. Results that
+ * are not a complete run (status, or the folder's GATE_MARKER file), hold a
+ * section twice or a figure out of range (recall outside [0, 1]) are bad input, and
+ * so is a baseline of another dataset (name, train rows, dimension, metric, k,
+ * queries).
  * Every flat section's exactness check recorded in the results is checked too.
  * Recall here is recall@k by id (what the tables show).
  */
@@ -15,6 +19,7 @@
 #include <stddef.h>
 
 #define GATE_FORMAT "ivfkit-vecbench/1" /* results.json "format" this gate reads */
+#define GATE_MARKER "incomplete"        /* file beside results.json while a run is unfinished */
 #define GATE_POINT 96                   /* "SECTION" or "SECTION@NPROBE" with its terminator */
 #define GATE_MAX_MIN 64                 /* --min-recall thresholds in one gate */
 #define GATE_DEFAULT_DROP 0.005 /* max recall drop when a baseline is given and none is set */

@@ -17,7 +17,7 @@
 
 #include "bench.h"
 
-#define REP_MARKER "incomplete"
+#define REP_MARKER GATE_MARKER
 
 /* Makes the run's folder (parents too) into dir and marks it incomplete.
  * ERR_INPUT when it cannot be made or written, or already holds files. */

@@ -28,7 +28,8 @@ mkdir -p "$G"
 # results.json as `vecbench run` writes it, cut to what the gate reads
 cat >"$G/ok.json" <<'EOF'
 {"format": "ivfkit-vecbench/1", "status": "complete",
- "dataset": {"name": "fm", "k": 10, "queries": 100},
+ "dataset": {"name": "fm", "distance": "euclidean", "train_rows": 2000, "dimension": 784,
+             "k": 10, "queries": 100},
  "sections": [
   {"name": "flat", "type": "flat", "status": "ok",
    "exact": {"pass": true, "recall_ties": 1.0, "inexact_queries": 0},
@@ -48,6 +49,21 @@ sed 's/"pass": true, "recall_ties": 1.0, "inexact_queries": 0/"pass": false, "re
 	"$G/ok.json" >"$G/inexact.json"
 sed 's/"name": "fm"/"name": "sift"/' "$G/ok.json" >"$G/other.json"
 head -c 200 "$G/ok.json" >"$G/truncated.json"
+# a baseline of the same name that measured other data
+sed 's/"train_rows": 2000/"train_rows": 1000/' "$G/ok.json" >"$G/other-rows.json"
+sed 's/"dimension": 784/"dimension": 100/' "$G/ok.json" >"$G/other-dim.json"
+sed 's/"distance": "euclidean"/"distance": "angular"/' "$G/ok.json" >"$G/other-metric.json"
+# figures no run can produce
+sed 's/"recall": 0.99,/"recall": 1.5,/' "$G/ok.json" >"$G/recall15.json"
+sed 's/"mean_ms": 0.5}/"mean_ms": -1}/' "$G/ok.json" >"$G/negative-ms.json"
+sed 's/{"nprobe": 8, "recall": 0.99/{"nprobe": 1, "recall": 0.99/' "$G/ok.json" >"$G/point-twice.json"
+sed 's/"name": "ivf-x"/"name": "ivf"/' "$G/ok.json" >"$G/section-twice.json"
+# a complete-looking results.json in a folder still marked incomplete
+mkdir -p "$G/marked"
+cp "$G/ok.json" "$G/marked/results.json"
+echo "running" >"$G/marked/incomplete"
+# every section skipped, in the results and the baseline: nothing to compare
+sed 's/"status": "ok"/"status": "skipped", "reason": "no IVF"/' "$G/ok.json" >"$G/none.json"
 printf '[dataset]\npath = x.hdf5\n[gate]\nmin_recall = ivf=0.999\nmax_recall_drop = 0.01\n[flat]\ntype = flat\n[ivf]\ntype = ivf\nnlist = 8\n' \
 	>"$G/gate.ini"
 
@@ -121,9 +137,45 @@ test_gate_bad_input_exits_2() {
 --min-recall flat=1
 "$G/ok.json" "$G/ok.json" --min-recall flat=1
 "$G/ok.json" --config "$G/absent.ini"
+"$G/ok.json" --baseline "$G/other-rows.json"
+"$G/ok.json" --baseline "$G/other-dim.json"
+"$G/ok.json" --baseline "$G/other-metric.json"
+"$G/recall15.json" --min-recall flat=1
+"$G/ok.json" --baseline "$G/recall15.json"
+"$G/negative-ms.json" --min-recall flat=1
+"$G/point-twice.json" --min-recall flat=1
+"$G/section-twice.json" --min-recall flat=1
+"$G/marked/results.json" --min-recall flat=1
+"$G/ok.json" --baseline "$G/marked/results.json"
+"$G/ok.json" --min-recall ivf@99999999999999999999=0.5
+"$G/ok.json" --min-recall ivf@65537=0.5
 EOF
 	expect_status 2 "$VB" gate "$G/interrupted.json" --min-recall flat=1
 	expect_match "$ERR" 'run is interrupted: interrupted while querying \[ivf\], not complete' "why"
+}
+
+test_gate_bad_input_says_why() {
+	local f want
+	while IFS='|' read -r f want; do
+		expect_status 2 "$VB" gate "$G/ok.json" --baseline "$G/$f"
+		expect_match "$ERR" "$want" "$f"
+	done <<EOF
+other-rows.json|measured fm with train_rows 1000, results .* with 2000: not comparable
+other-dim.json|measured fm with dimension 100, results .* with 784: not comparable
+other-metric.json|measured fm \(angular\), results .* measured fm \(euclidean\): not comparable
+recall15.json|a point of section ivf has recall 1.5, outside \[0, 1\]
+section-twice.json|section ivf is listed twice
+point-twice.json|section ivf lists a point twice
+marked/results.json|its folder holds .*marked/incomplete \("running"\): the run did not complete
+EOF
+	expect_status 2 "$VB" gate "$G/ok.json" --min-recall ivf@99999999999999999999=0.5
+	expect_match "$ERR" 'NPROBE in \[1, 65536\]' "nprobe range"
+}
+
+test_gate_that_compares_nothing_fails() {
+	expect_status 1 "$VB" gate "$G/none.json" --baseline "$G/none.json"
+	expect_match "$OUT" '^FAIL  nothing compared: ' "vacuous gate"
+	expect_match "$OUT" 'gate: [0-9]+ checks, 1 failed' "summary"
 }
 
 # ---- run on a Fashion-MNIST cut ------------------------------------------------
