@@ -516,3 +516,15 @@ int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t 
 	free(ids_ok);
 	return rc;
 }
+
+int gt_report_verdict(const gt_report *rep, size_t nq, char *err)
+{
+	if (rep->first_bad == SIZE_MAX)
+		return 0;
+	return err_set(err, ERR_FAIL,
+	               "ground truth check failed (first at query %zu): %zu of %zu rows with an "
+	               "id out of range or repeated, %zu with distances not ascending, %zu of "
+	               "%zu spot-checked queries disagree with brute force",
+	               rep->first_bad, rep->bad_ids, nq, rep->not_ascending,
+	               rep->spot_checked - rep->spot_agree, rep->spot_checked);
+}

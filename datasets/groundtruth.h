@@ -74,4 +74,12 @@ int gt_check(const float *train, size_t n, const float *test, size_t nq, size_t 
              const int32_t *neighbors, const float *distances, size_t k, size_t spot,
              gt_report *rep, char *err);
 
+/* Spot queries gt_check recomputes when the caller has no reason to choose:
+ * `vecdata info` and vecbench's check before it builds anything. */
+#define GT_DEFAULT_SPOT 10
+
+/* The verdict on a gt_check report: 0 when every check passed, else ERR_FAIL
+ * with one line saying which checks failed and the first failing query. */
+int gt_report_verdict(const gt_report *rep, size_t nq, char *err);
+
 #endif

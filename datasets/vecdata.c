@@ -29,8 +29,7 @@
 #include "vecs.h"
 
 #define VD_PROG "vecdata"
-#define VD_DEFAULT_K 100   /* ann-benchmarks' ground-truth depth */
-#define VD_DEFAULT_SPOT 10 /* info: queries re-checked by brute force */
+#define VD_DEFAULT_K 100 /* ann-benchmarks' ground-truth depth */
 #define VD_DEFAULT_SEED 1234
 #define VD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define VD_MAX_ROWS ((long)INT32_MAX)
@@ -430,7 +429,7 @@ static int vd_info(const vd_args *a, char *err)
 		return ERR_OK;
 	}
 	printf("ground truth top-%zu\n", ds.kgt);
-	size_t spot = a->spot ? (size_t)a->spot : VD_DEFAULT_SPOT;
+	size_t spot = a->spot ? (size_t)a->spot : GT_DEFAULT_SPOT;
 	rc = gt_metric_parse(ds.distance, &m, err);
 	if (!rc)
 		rc = gt_check(ds.train, ds.n, ds.test, ds.nq, ds.d, m, ds.neighbors, ds.distances,
@@ -443,10 +442,9 @@ static int vd_info(const vd_args *a, char *err)
 		printf("check exact %s (%zu of %zu spot-checked queries agree with brute force)\n",
 		       rep.spot_agree < rep.spot_checked ? "FAIL" : "ok", rep.spot_agree,
 		       rep.spot_checked);
-		if (rep.first_bad != SIZE_MAX)
-			rc = err_set(err, ERR_FAIL,
-			             "%s: ground truth check failed (first at query %zu)", path,
-			             rep.first_bad);
+		char why[ERR_LEN];
+		if ((rc = gt_report_verdict(&rep, ds.nq, why)))
+			err_set(err, rc, "%s: %s", path, why);
 	}
 	h5_free(&ds);
 	return rc;

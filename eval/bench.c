@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "groundtruth.h"
 #include "intr.h"
 #include "ivf.h"
 #include "kmeans.h"
@@ -105,6 +106,29 @@ static int check_against_dataset(const bench_run *r, char *err)
 			               c->file, x->ntrain_line, x->name, x->ntrain, ds->n,
 			               c->dataset);
 	}
+	return 0;
+}
+
+/* The checks `vecdata info` runs on the stored ground truth (ids, order, spot
+ * queries by brute force): recall against a wrong ground truth measures nothing,
+ * and the flat section's exactness check would only catch some of it. */
+static int check_groundtruth(const bench_run *r, char *err)
+{
+	const h5_dataset *ds = &r->ds;
+	gt_metric m;
+	gt_report rep;
+	char why[ERR_LEN];
+	int rc = gt_metric_parse(ds->distance, &m, why);
+	if (rc == 0)
+		rc = gt_check(ds->train, ds->n, ds->test, ds->nq, ds->d, m, ds->neighbors,
+		              ds->distances, ds->kgt, GT_DEFAULT_SPOT, &rep, why);
+	if (rc == 0 && (rc = gt_report_verdict(&rep, ds->nq, why)) < 0)
+		rc = ERR_INPUT; /* the dataset is the input: exit 2, nothing built */
+	if (rc < 0)
+		return err_set(err, rc,
+		               "%s: %s (see `vecdata info %s`; `vecdata groundtruth` "
+		               "recomputes it)",
+		               r->c->dataset, why, r->c->dataset);
 	return 0;
 }
 
@@ -566,6 +590,20 @@ static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, c
 	return reuse(r, s, err);
 }
 
+/* A run whose every section would be skipped measures nothing: refused before
+ * any work, so that it cannot end "complete" with no figure in it. */
+static int check_measurable(const bench_run *r, char *err)
+{
+	for (size_t i = 0; i < r->c->nidx; i++)
+		if (!r->c->idx[i].type_ivf || r->ext.has_ivf)
+			return 0;
+	return err_set(err, ERR_INPUT,
+	               "%s: every index section is IVF and vec0 %s (%.300s) has no IVF index: "
+	               "nothing would be measured (load an IVF build with --vec0, or add a "
+	               "flat section)",
+	               r->c->file, r->ext.version, r->ext.path);
+}
+
 int bench_open(bench_run *r, const cfg *c, char *err)
 {
 	memset(r, 0, sizeof *r);
@@ -581,7 +619,8 @@ int bench_open(bench_run *r, const cfg *c, char *err)
 		r->max_abs = fmax(r->max_abs, fabs((double)r->ds.train[i]));
 	r->k = c->k;
 	r->nq = c->queries ? c->queries : r->ds.nq;
-	if ((rc = check_against_dataset(r, err)) < 0 || (rc = compute_kth(r, err)) < 0)
+	if ((rc = check_against_dataset(r, err)) < 0 || (rc = check_groundtruth(r, err)) < 0 ||
+	    (rc = compute_kth(r, err)) < 0)
 		goto fail;
 	if ((rc = vec0_find(c->vec0[0] ? c->vec0 : NULL, &r->ext, err)) < 0)
 		goto fail;
@@ -589,7 +628,7 @@ int bench_open(bench_run *r, const cfg *c, char *err)
 	if ((rc = vec0_open(":memory:", BENCH_OPEN_NEW, BENCH_BUSY_MS, &r->ext, &probe, err)) < 0)
 		goto fail;
 	sqlite3_close(probe);
-	if ((rc = make_db_dir(r, err)) < 0)
+	if ((rc = check_measurable(r, err)) < 0 || (rc = make_db_dir(r, err)) < 0)
 		goto fail;
 	r->nsec = c->nidx;
 	for (size_t i = 0; i < c->nidx; i++)

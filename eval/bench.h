@@ -93,7 +93,9 @@ void bench_dataset_name(const char *path, char *buf, size_t len);
 
 /* Reads the dataset and checks it against c (ERR_INPUT with the config line:
  * ground truth present, k and queries within it, nlist/ntrain within the train
- * rows, distance_metric matching), finds and probes vec0, prepares the database
+ * rows, distance_metric matching) and its ground truth by `vecdata info`'s checks
+ * (gt_check: ids, order, brute-force spot queries), finds and probes vec0 (a run
+ * whose every section would be skipped is ERR_INPUT), prepares the database
  * folder, and checks every section's database before any work: a `db =` file
  * that exists must hold this dataset as the section describes (dimension,
  * metric, type, nlist, quantizer, rows, trained) and is measured as it is; any

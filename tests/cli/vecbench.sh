@@ -344,6 +344,45 @@ EOF
 		fail "extra results folders: $(ls "$RUN/results/fm")"
 }
 
+# A ground truth that `vecdata info` rejects is refused by `run` too, by the same
+# checks, before any table is built: reversed distances, and ids shifted by one
+# (in range, distinct, so only the brute-force spot check sees them).
+test_run_refuses_ground_truth_vecdata_info_rejects() {
+	need_run
+	cp "$FM" "$RUN/reversed.hdf5"
+	cp "$FM" "$RUN/wrongids.hdf5"
+	py 'import h5py
+f = h5py.File(sys.argv[1], "r+"); d = f["distances"][:]; f["distances"][:] = d[:, ::-1]
+g = h5py.File(sys.argv[2], "r+"); n = g["train"].shape[0]; g["neighbors"][:] = (g["neighbors"][:] + 1) % n
+print("ok")' "$RUN/reversed.hdf5" "$RUN/wrongids.hdf5"
+	local f
+	for f in reversed wrongids; do
+		expect_status 1 "$VD" info "$RUN/$f.hdf5"
+		printf '[dataset]\npath = %s\n[run]\nresults = %s\ndb_dir = %s\n[flat]\ntype = flat\n' \
+			"$RUN/$f.hdf5" "$RUN/gt-results" "$RUN/gt-db" >"$RUN/gt-$f.ini"
+		mkdir -p "$RUN/gt-db"
+		expect_status 2 "$VB" run "$RUN/gt-$f.ini"
+		expect_one_line "$ERR" "$f"
+		expect_match "$ERR" "^vecbench: error: .*$f.hdf5: ground truth check failed \(first at query 0\).*vecdata info" "$f"
+		[ -z "$(ls "$RUN/gt-db")" ] || fail "$f: a table was built: $(ls "$RUN/gt-db")"
+	done
+	[ ! -e "$RUN/gt-results" ] || fail "a results folder was made for a bad ground truth"
+}
+
+# A run that would skip every section (IVF sections, a vec0 without IVF) is bad
+# input, not a complete run with nothing in it.
+test_run_with_nothing_to_measure_exit_2() {
+	need_run
+	local npm=$ROOT/.deps/npm/node_modules/sqlite-vec-linux-x64/vec0.so
+	[ -f "$npm" ] || skip_test "no npm vec0 build at $npm (scripts/install-deps)"
+	printf '[dataset]\npath = %s\n[run]\nresults = %s\n[i]\ntype = ivf\nnlist = 8\n' \
+		"$FM" "$RUN/ivfonly-results" >"$RUN/ivfonly.ini"
+	expect_status 2 "$VB" run "$RUN/ivfonly.ini" --vec0 "$npm"
+	expect_one_line "$ERR" "ivf only"
+	expect_match "$ERR" 'every index section is IVF and vec0 v0\.1\.9 .* has no IVF index: nothing would be measured' "message"
+	[ ! -e "$RUN/ivfonly-results" ] || fail "a results folder was made for a run that measures nothing"
+}
+
 test_run_existing_table_mismatch_exit_2() {
 	need_run
 	# a database whose table has another dimension, named by `db =`
