@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -44,4 +45,17 @@ int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, ch
 const char *dsio_nonfinite_name(float v)
 {
 	return isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+}
+
+int dsio_check_not_input(const char *out, const char *input, char *err)
+{
+	struct stat so, si;
+	if (!input || stat(out, &so) != 0 || stat(input, &si) != 0)
+		return ERR_OK;
+	if (so.st_dev == si.st_dev && so.st_ino == si.st_ino)
+		return err_set(err, ERR_INPUT,
+		               "%s: output is the input %s (the same file): writing it would "
+		               "destroy the input; choose another output path",
+		               out, input);
+	return ERR_OK;
 }

@@ -19,6 +19,11 @@ int dsio_open(const char *path, gzFile *f, char *err);
  * ERR_INPUT when the data cannot be read (damaged gzip stream, a folder, ...). */
 int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, char *err);
 
+/* ERR_INPUT when out names the same file as input (same device and inode, so a
+ * symlink, a hard link or another spelling of the path is caught): writing the
+ * output would replace the input. 0 when they differ or out does not exist. */
+int dsio_check_not_input(const char *out, const char *input, char *err);
+
 /* "NaN", "+Inf" or "-Inf" for a non-finite value (message text). */
 const char *dsio_nonfinite_name(float v);
 

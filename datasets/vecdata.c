@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dsio.h"
 #include "err.h"
 #include "groundtruth.h"
 #include "h5ds.h"
@@ -116,6 +117,16 @@ static int vd_pick_k(const vd_args *a, const char *path, size_t n, size_t fallba
 		               n);
 	*k = (size_t)a->k;
 	return ERR_OK;
+}
+
+/* The output checks before any long work: writable (h5_check_output), and none
+ * of the n inputs (NULL entries skipped) is the output file. */
+static int vd_check_output(const char *out, const char *const *inputs, size_t n, char *err)
+{
+	int rc = h5_check_output(out, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = dsio_check_not_input(out, inputs[i], err);
+	return rc;
 }
 
 /* Allocates ds's ground truth arrays for k and computes them, showing a progress
@@ -306,7 +317,7 @@ static int vd_import(const vd_args *a, char *err)
 	gt_metric m = a->metric_set ? a->metric : GT_EUCLIDEAN;
 	gt_stats st, *stp = NULL;
 	size_t dq, k = 0;
-	int rc = h5_check_output(out, err);
+	int rc = vd_check_output(out, (const char *[]){base, query, a->gt}, 3, err);
 	if (!rc)
 		rc = vecs_read_float(base, &ds.train, &ds.n, &ds.d, err);
 	if (!rc && ds.n > VD_MAX_ROWS)
@@ -349,7 +360,7 @@ static int vd_subset(const vd_args *a, char *err)
 	gt_stats st;
 	size_t k = 0, ntr = (size_t)a->train, nte = (size_t)a->test;
 	uint64_t *rows = NULL;
-	int rc = h5_check_output(out, err);
+	int rc = vd_check_output(out, &in, 1, err);
 	if (rc)
 		return rc;
 	if ((rc = h5_read(in, H5_LAX_GT, &src, err)))

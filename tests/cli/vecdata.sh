@@ -156,6 +156,43 @@ print("ok")' "$TMP/imp.hdf5" "$TMP/imp2.hdf5"
 	expect_match "$OUT" '^ok$' "bvecs ground truth"
 }
 
+# An output that is one of the inputs (same inode: the same path, another
+# spelling, a symlink, a hard link) is refused before anything is read or
+# written, and the input is left as it was.
+test_output_that_is_an_input_is_refused() {
+	need_fm
+	local d=$TMP/same
+	mkdir -p "$d/sub"
+	py '
+d = sys.argv[1]; rng = np.random.default_rng(5)
+for name, n in (("base", 50), ("q", 5)):
+    with open(d + "/" + name + ".fvecs", "wb") as f:
+        for r in rng.normal(size=(n, 8)).astype(np.float32):
+            f.write(np.int32(8).tobytes()); f.write(r.tobytes())
+print("ok")' "$d"
+	cp "$FM" "$d/a.hdf5"
+	ln -s base.fvecs "$d/link.fvecs"
+	ln "$d/a.hdf5" "$d/hard.hdf5"
+	local before; before=$(md5sum "$d/base.fvecs" "$d/q.fvecs" "$d/a.hdf5" | awk '{print $1}')
+	local args
+	while IFS= read -r args; do
+		eval "expect_status 2 \"\$VD\" $args"
+		expect_one_line "$ERR" "$args"
+		expect_match "$ERR" 'output is the input .*: writing it would destroy the input' "$args"
+	done <<EOF
+import "$d/base.fvecs" "$d/q.fvecs" "$d/base.fvecs"
+import "$d/base.fvecs" "$d/q.fvecs" "$d/q.fvecs"
+import "$d/base.fvecs" "$d/q.fvecs" "$d/link.fvecs"
+import "$d/base.fvecs" "$d/q.fvecs" "$d/sub/../base.fvecs"
+subset "$d/a.hdf5" "$d/a.hdf5" --train 10 --test 5
+subset "$d/a.hdf5" "$d/sub/../a.hdf5" --train 10 --test 5
+subset "$d/a.hdf5" "$d/hard.hdf5" --train 10 --test 5
+EOF
+	[ "$(md5sum "$d/base.fvecs" "$d/q.fvecs" "$d/a.hdf5" | awk '{print $1}')" = "$before" ] ||
+		fail "an input was changed"
+	expect_status 0 "$VD" subset "$d/a.hdf5" "$d/b.hdf5" --train 10 --test 5
+}
+
 test_h5py_written_ann_benchmarks_file_loads() {
 	# as ann_benchmarks/datasets.py write_output() does it
 	py '
