@@ -53,6 +53,8 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims, un
 	if (total >= (size_t)1 << 40)
 		return err_set(err, ERR_INPUT, "%s: IDX payload of %zu bytes is implausible", path,
 		               total);
+	if ((rc = dsio_check_claim(f, path, total, err)))
+		return rc;
 	unsigned char *buf = malloc(total + 1);
 	if (!buf)
 		return err_set(err, ERR_NOMEM, "%s: out of memory for %zu bytes", path, total);

@@ -278,6 +278,18 @@ print("ok")' "$in" "$FM"
 	bad "truncated plain IDX" 2 "$in/fm/t10k-labels-idx1-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/fm" --train 10 --test 10
 	bad "missing IDX" 2 "$in/none/train-images-idx3-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/none"
 	bad "k > fashion-mnist cut" 2 "$FMDIR" "$VD" fashion-mnist "$o" --train 10 --test 5 --k 11
+	# a header claiming 60,000 x 1517 x 1517 bytes (138 GB): refused before allocating
+	py '
+import gzip
+h = b"\x00\x00\x08\x03" + np.array([60000, 1517, 1517], dtype=">u4").tobytes()
+open(sys.argv[1], "wb").write(h + bytes(1000))
+print("ok")' "$in/fm/train-images-idx3-ubyte"
+	gzip -c "$in/fm/train-images-idx3-ubyte" >"$in/fm/train-images-idx3-ubyte.gz"
+	bad "IDX header claims 138 GB (gzip)" 2 "$in/fm/train-images-idx3-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/fm"
+	expect_match "$ERR" 'header claims 138077340000 data bytes, more than this [0-9]+-byte gzip file can hold' "138 GB gzip"
+	mv "$in/fm/train-images-idx3-ubyte" "$in/fm/train-images-idx3-ubyte.gz"
+	bad "IDX header claims 138 GB (plain)" 2 "$in/fm/train-images-idx3-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/fm"
+	expect_match "$ERR" 'header claims 138077340000 data bytes, more than this 1016-byte plain file can hold' "138 GB plain"
 
 	# fvecs: truncated record, dimension changing mid-file, NaN, query dimension
 	py '
