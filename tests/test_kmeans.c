@@ -374,6 +374,48 @@ static void test_kmeans__bad_input(void **state)
 	free(x);
 }
 
+/* Values whose squared norms float32 cannot hold (3e38 gave inertia -nan or inf
+ * and rc 0, or k-means++ never finished) are an error naming a row, for both
+ * inits; values just inside the bound train to a finite inertia, and spherical
+ * mode, which normalises in double first, takes even 3e38. */
+static void test_kmeans__overflowing_values_are_an_error(void **state)
+{
+	enum { N = 64, D = 4 };
+	static const struct {
+		float scale;
+		int spherical, rc;
+	} cases[] = {{3e38f, 0, ERR_INPUT}, {1e19f, 0, ERR_INPUT}, {4e18f, 0, 0}, {3e38f, 1, 0}};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		for (int init = KM_INIT_KMEANSPP; init <= KM_INIT_RANDOM; init++) {
+			float *x = blobs(N, D, 4, 5, 7);
+			for (size_t i = 0; i < N * D; i++)
+				x[i] = (x[i] / 20 + (i % 2 ? 0.5f : -0.5f)) * cases[c].scale;
+			km_params p = params(4, 5, 1);
+			p.init = (km_init)init;
+			p.spherical = cases[c].spherical;
+			km_result res = {0};
+			char err[ERR_LEN] = "";
+			assert_int_equal(km_train(x, N, D, &p, &res, NULL, err), cases[c].rc);
+			if (cases[c].rc) {
+				assert_non_null(strstr(err, "training row 0 has squared norm"));
+				assert_null(res.centroids);
+			} else {
+				assert_true(isfinite(res.inertia));
+				for (size_t i = 0; i < 4 * D; i++)
+					assert_true(isfinite(res.centroids[i]));
+			}
+			km_result_free(&res);
+			free(x);
+		}
+	}
+	/* centroids loaded from outside get the same check */
+	float x[2 * D] = {1, 2, 3, 4, 5, 6, 7, 8}, c[D] = {3e38f, 0, 0, 0};
+	int32_t a[2];
+	char err[ERR_LEN];
+	assert_int_equal(km_assign(x, 2, D, c, 1, a, NULL, err), ERR_INPUT);
+	assert_non_null(strstr(err, "centroid 0 has squared norm"));
+}
+
 static void test_kmeans__assign_matches_brute_force(void **state)
 {
 	enum { N = 1500, D = 20, K = 37 };
@@ -425,6 +467,7 @@ int main(void)
 	    cmocka_unit_test(test_kmeans__fewer_distinct_rows_than_k),
 	    cmocka_unit_test(test_kmeans__deterministic),
 	    cmocka_unit_test(test_kmeans__bad_input),
+	    cmocka_unit_test(test_kmeans__overflowing_values_are_an_error),
 	    cmocka_unit_test(test_kmeans__assign_matches_brute_force),
 	    cmocka_unit_test(test_kmeans__ctrl_c_interrupts),
 	};

@@ -21,6 +21,7 @@
 
 #include <assert.h>
 #include <cblas.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -43,6 +44,10 @@
 #define KM_PREFETCH_AHEAD 2
 /* faiss's relative perturbation of a split centroid */
 #define KM_SPLIT_EPS (1.0f / 1024)
+/* Largest squared norm a row or centroid may have: x.c is bounded by the norms
+ * (Cauchy-Schwarz, partial sums included), so every GEMM distance term
+ * ||x||^2 - 2 x.c + ||c||^2 stays below 4 x this = FLT_MAX, finite. */
+#define KM_MAX_SQNORM (FLT_MAX / 4)
 /* k-means++: centres per batch between two distance passes, at least ... */
 #define KM_PP_MIN_BATCH 64
 /* ... and proposals per batch slot before the stale weights stop paying */
@@ -497,6 +502,31 @@ static int work_init(km_work *w, const float *x, size_t n, size_t d, size_t k, i
 	return ERR_OK;
 }
 
+/* ERR_INPUT naming the first of the m rows of what (squared norms sq) whose
+ * squared norm float32 distances cannot hold: values of 3e38 made every distance
+ * NaN, and k-means then "converged" to inertia -nan. */
+static int check_norms(const float *sq, size_t m, const char *what, char *err)
+{
+	for (size_t i = 0; i < m; i++)
+		if (!(sq[i] <= KM_MAX_SQNORM))
+			return err_set(
+			    err, ERR_INPUT,
+			    "%s %zu has squared norm %g, beyond the %g float32 distances "
+			    "can hold: scale the vectors down",
+			    what, i, (double)sq[i], (double)KM_MAX_SQNORM);
+	return ERR_OK;
+}
+
+/* The inertia after an assignment must be a number: the norm checks make that
+ * so, and this makes sure no NaN ever reaches the counts and centroid sums. */
+static int check_inertia(double inertia, int iter, char *err)
+{
+	if (isfinite(inertia))
+		return ERR_OK;
+	return err_set(err, ERR_FAIL, "k-means arithmetic gave inertia %g at iteration %d", inertia,
+	               iter);
+}
+
 float *km_normalised(const float *x, size_t n, size_t d)
 {
 	float *y = malloc(n * d * sizeof *y);
@@ -519,7 +549,7 @@ float *km_normalised(const float *x, size_t n, size_t d)
 /* The Lloyd loop from the assignment to the initial centroids (inertia prev):
  * update, repair, reassign, until niter or the relative change drops below tol. */
 static int lloyd(km_work *w, const km_params *p, float *c, double prev, km_iter *iters, int *nrun,
-                 prog_t *prog)
+                 prog_t *prog, char *err)
 {
 	*nrun = 0;
 	for (int it = 0; it < p->niter; it++) {
@@ -529,6 +559,8 @@ static int lloyd(km_work *w, const km_params *p, float *c, double prev, km_iter 
 		int nsplit = update_centroids(w, c);
 		dist_sqnorms(c, w->k, w->d, w->cn);
 		int rc = assign_all(w, c, &inertia);
+		if (!rc)
+			rc = check_inertia(inertia, it + 1, err);
 		if (rc)
 			return rc;
 		iters[it].inertia = inertia;
@@ -583,6 +615,8 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 		goto out;
 	}
 	rc = work_init(&w, xs ? xs : x, n, d, k, 1, err);
+	if (!rc)
+		rc = check_norms(w.xn, n, "training row", err);
 	if (rc)
 		goto out;
 	w.spherical = p->spherical;
@@ -600,7 +634,9 @@ int km_train(const float *x, size_t n, size_t d, const km_params *p, km_result *
 	double init_s = tm_now() - t0;
 	int nrun = 0;
 	if (!rc)
-		rc = lloyd(&w, p, c, inertia, iters, &nrun, prog);
+		rc = check_inertia(inertia, 0, err);
+	if (!rc)
+		rc = lloyd(&w, p, c, inertia, iters, &nrun, prog, err);
 	if (rc) {
 		if (rc == ERR_INTR)
 			err_set(err, rc, "k-means interrupted");
@@ -640,6 +676,8 @@ int km_assign(const float *x, size_t n, size_t d, const float *c, size_t k, int3
 		return rc;
 	double inertia;
 	dist_sqnorms(c, k, d, w.cn);
+	if ((rc = check_norms(w.xn, n, "row", err)) || (rc = check_norms(w.cn, k, "centroid", err)))
+		goto out;
 	rc = assign_all(&w, c, &inertia);
 	if (rc) {
 		err_set(err, rc, "assignment interrupted");
@@ -648,6 +686,7 @@ int km_assign(const float *x, size_t n, size_t d, const float *c, size_t k, int3
 		if (dist)
 			memcpy(dist, w.dist, n * sizeof *dist);
 	}
+out:
 	work_free(&w);
 	return rc;
 }
