@@ -301,7 +301,7 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 	decl *dc = malloc(sizeof *dc);
 	vtab cand;
 	char names[256] = "", first_err[ERR_LEN] = "";
-	int rc, matches = 0, seen = 0;
+	int rc, matches = 0, seen = 0, nvec0 = 0;
 	if (!dc)
 		return err_set(err, ERR_NOMEM, "out of memory reading table schemas");
 	rc = sqlite3_prepare_v2(db,
@@ -318,6 +318,7 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 		seen++;
 		if (!parse_create((const char *)sqlite3_column_text(st, 1), dc))
 			continue;
+		nvec0++;
 		if (pick_column(name, dc, column, require_ivf, &cand, first_err) < 0)
 			continue;
 		if (matches++ == 0)
@@ -335,8 +336,11 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 		file = "the database";
 	if (table && !seen)
 		rc = err_set(err, ERR_INPUT, "no table %s in %s", table, file);
-	else if (table && !matches && first_err[0])
+	else if ((table || nvec0 == 1) && !matches && first_err[0])
 		rc = err_set(err, ERR_INPUT, "%s", first_err);
+	else if (column && !matches && nvec0)
+		rc = err_set(err, ERR_INPUT, "no vec0 table in %s has a vector column %s%s", file,
+		             column, require_ivf ? " indexed by ivf(...)" : "");
 	else if (table && !matches)
 		rc = err_set(err, ERR_INPUT, "table %s is not a vec0 virtual table", table);
 	else if (!matches)
