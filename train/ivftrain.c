@@ -659,10 +659,27 @@ static long peak_rss_kib(void)
 	return kib;
 }
 
+/* The degenerate-index warning (see km_imbalance_limit) into buf: about the
+ * written index when there is one, else about the sample's clustering; "" when
+ * the imbalance is within the limit or nothing measured it. */
+static void degenerate_warning(const run *r, char *buf, size_t len)
+{
+	double imb = r->wrote ? r->ws.imbalance : r->km.imbalance;
+	double lim = km_imbalance_limit(r->nlist);
+	buf[0] = 0;
+	if (imb > lim)
+		snprintf(buf, len,
+		         "degenerate %s: imbalance %.3f > %.3f for %zu %s, most rows in a few of "
+		         "them (a query scans about %.1fx the rows of a balanced index at the "
+		         "same nprobe)",
+		         r->wrote ? "index" : "clustering", imb, lim, r->nlist,
+		         r->wrote ? "cells" : "clusters", imb);
+}
+
 static void print_text(const opts *o, const run *r)
 {
 	const ivf_write_stats *w = &r->ws;
-	char desc[5000];
+	char desc[5000], warn[512];
 	if (r->db) {
 		vec0_describe(&r->ext, desc, sizeof desc);
 		printf("%-9s %s\n", "vec0", desc);
@@ -720,8 +737,21 @@ static void print_text(const opts *o, const run *r)
 		       : w->free_pages ? "; --vacuum reclaims them"
 		                       : "");
 	}
+	degenerate_warning(r, warn, sizeof warn);
+	if (warn[0])
+		printf("%-9s %s\n", "warning", warn);
 	printf("%-9s %.2f s, peak RSS %.1f MiB\n", "total", tm_now() - r->t0,
 	       (double)peak_rss_kib() / 1024.0);
+}
+
+/* Prints j on one line of stdout and frees it. */
+static void json_print(cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	if (s)
+		puts(s);
+	free(s);
+	cJSON_Delete(j);
 }
 
 static void print_json(const opts *o, const run *r)
@@ -816,13 +846,35 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddNumberToObject(j, "free_pages", (double)w->free_pages);
 		cJSON_AddNumberToObject(j, "page_size", (double)w->page_size);
 	}
+	char warn[512];
+	degenerate_warning(r, warn, sizeof warn);
+	cJSON *wa = cJSON_AddArrayToObject(j, "warnings");
+	if (warn[0])
+		cJSON_AddItemToArray(wa, cJSON_CreateString(warn));
 	cJSON_AddNumberToObject(j, "total_s", tm_now() - r->t0);
 	cJSON_AddNumberToObject(j, "peak_rss_kib", (double)peak_rss_kib());
-	char *s = cJSON_PrintUnformatted(j);
-	if (s)
-		puts(s);
-	free(s);
-	cJSON_Delete(j);
+	json_print(j);
+}
+
+/* --json anywhere on the command line (also before an option that failed to
+ * parse, which stops parse_args before it sees --json). */
+static int wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return 1;
+	return 0;
+}
+
+/* With --json a failure is answered in JSON on stdout too, so a caller that
+ * parses stdout never gets nothing; the one-line error still goes to stderr. */
+static void print_json_error(int rc, const char *err)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "ivftrain", IVFTRAIN_VERSION);
+	cJSON_AddStringToObject(j, "error", err && *err ? err : "unknown error");
+	cJSON_AddNumberToObject(j, "exit_status", err_exit_status(rc));
+	json_print(j);
 }
 
 int main(int argc, char **argv)
@@ -841,6 +893,8 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && !o.check)
 		(o.json ? print_json : print_text)(&o, &r);
+	else if (rc < 0 && wants_json(argc, argv))
+		print_json_error(rc, err);
 	km_result_free(&r.km);
 	h5_free(&r.ds);
 	free(r.x);

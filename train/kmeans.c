@@ -48,6 +48,8 @@
  * (Cauchy-Schwarz, partial sums included), so every GEMM distance term
  * ||x||^2 - 2 x.c + ||c||^2 stays below 4 x this = FLT_MAX, finite. */
 #define KM_MAX_SQNORM (FLT_MAX / 4)
+/* imbalance factor above which large k count as degenerate (km_imbalance_limit) */
+#define KM_IMBALANCE_WARN 8.0
 /* k-means++: centres per batch between two distance passes, at least ... */
 #define KM_PP_MIN_BATCH 64
 /* ... and proposals per batch slot before the stale weights stop paying */
@@ -299,6 +301,12 @@ static double imbalance_of(km_work *w)
 	for (size_t j = 0; j < w->k; j++)
 		s += (double)w->count[j] * (double)w->count[j];
 	return s * (double)w->k / ((double)w->n * (double)w->n);
+}
+
+double km_imbalance_limit(size_t k)
+{
+	double half = ((double)k + 1) / 2;
+	return half < KM_IMBALANCE_WARN ? half : KM_IMBALANCE_WARN;
 }
 
 /* Random init: k distinct rows, uniformly, seeded. */

@@ -423,6 +423,52 @@ EOF
 	expect_refused 2 "table items has no vector column nope" --table items --column nope "$DB"
 }
 
+# Loaded centroids that are all the same put every row in one cell: written (it
+# is what was asked), but the summary and the JSON say the index is degenerate.
+test_degenerate_index_warns() {
+	need_ivf
+	fresh degenerate
+	h matrix "$TMP/same.h5" $NLIST 784
+	expect_status 0 ivftrain --load-centroids "$TMP/same.h5" --json "$DB"
+	[ "$(json 'len(d["warnings"]), float(d["index"]["imbalance"])' <<<"$OUT")" = "(1, $NLIST.0)" ] ||
+		fail "warnings: $OUT"
+	expect_match "$(json 'd["warnings"][0]' <<<"$OUT")" \
+		"^degenerate index: imbalance $NLIST\.000 > 8\.000 for $NLIST cells" "json warning"
+	fresh degenerate-text
+	expect_status 0 ivftrain --load-centroids "$TMP/same.h5" "$DB"
+	expect_match "$OUT" "^warning +degenerate index: imbalance $NLIST\.000 > 8\.000" "summary warning"
+	# a real training is not degenerate
+	fresh balanced
+	expect_status 0 ivftrain --json "$DB"
+	[ "$(json 'd["warnings"]' <<<"$OUT")" = "[]" ] || fail "warning on a real training: $OUT"
+}
+
+# --json answers failures in JSON on stdout too (the one-line error stays on
+# stderr); an unknown --column is named.
+test_json_error_object_and_column_named() {
+	need_ivf
+	fresh column
+	expect_refused 2 "table items has no vector column nosuch" --column nosuch "$DB"
+	expect_refused 2 "table items has no vector column nosuch" --json --column nosuch "$DB"
+	[ "$(json 'd["error"], d["exit_status"]' <<<"$OUT")" = "('table items has no vector column nosuch', 2)" ] ||
+		fail "json error: $OUT"
+	expect_status 2 ivftrain --nlist x --json "$DB"
+	[ "$(json 'd["exit_status"], "nlist" in d["error"]' <<<"$OUT")" = "(2, True)" ] || fail "json error: $OUT"
+}
+
+# Values whose squared norms overflow float32 are an error, not "inertia -nan".
+test_overflowing_values_refused_in_dry_run() {
+	"$PY" -c 'import h5py, numpy as np, sys
+x = np.full((200, 8), 3e38, np.float32); x[::2] *= -1
+with h5py.File(sys.argv[1], "w") as f:
+    f["train"] = x; f["test"] = x[:5]; f.attrs["distance"] = "euclidean"' "$TMP/huge.hdf5" ||
+		fail "h5py fixture"
+	expect_status 2 "$BIN/ivftrain" --from "$TMP/huge.hdf5" --nlist 4 --dry-run
+	expect_one_line "$ERR" "huge values"
+	expect_match "$ERR" '^ivftrain: error: training row 0 has squared norm inf, beyond .* scale the vectors down' "message"
+	[ -z "$OUT" ] || fail "a summary was printed: $OUT"
+}
+
 test_nan_in_sample_refused() {
 	need_ivf
 	fresh nan
