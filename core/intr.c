@@ -23,6 +23,7 @@ void intr_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* the terminal closed: stop and clean up too */
 }
 
 int intr_pending(void)

@@ -5,7 +5,7 @@
 #ifndef IVFKIT_INTR_H
 #define IVFKIT_INTR_H
 
-/* Installs SIGINT/SIGTERM handlers that set the flag (CLIs call this once). */
+/* Installs SIGINT/SIGTERM/SIGHUP handlers that set the flag (CLIs call this once). */
 void intr_install(void);
 /* Nonzero once a signal arrived; libraries then return ERR_INTR. */
 int intr_pending(void);

@@ -32,8 +32,10 @@
 #include "progress.h"
 #include "rng.h"
 #include "timing.h"
+#include "workdir.h"
 
 #define BENCH_TABLE "vecbench"
+#define BENCH_WORKDIR "vecbench." /* work folder name prefix under $TMPDIR */
 #define BENCH_BUSY_MS 5000
 #define BENCH_OPEN_NEW (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
 
@@ -154,8 +156,9 @@ static int compute_kth(bench_run *r, char *err)
 	return 0;
 }
 
-/* Database files go to [run] db_dir, or a fresh folder under $TMPDIR (else
- * /var/tmp, which is on disk where /tmp may be memory). */
+/* Database files go to [run] db_dir, or a fresh work folder under $TMPDIR (else
+ * /var/tmp, which is on disk where /tmp may be memory); the folders earlier runs
+ * left there when they were killed go first (r->note says so). */
 static int make_db_dir(bench_run *r, char *err)
 {
 	const cfg *c = r->c;
@@ -166,14 +169,23 @@ static int make_db_dir(bench_run *r, char *err)
 		return 0;
 	}
 	const char *base = getenv("TMPDIR");
-	if (snprintf(r->db_dir, sizeof r->db_dir, "%s/vecbench.XXXXXX",
-	             base && *base ? base : "/var/tmp") >= (int)sizeof r->db_dir)
-		return err_set(err, ERR_INPUT, "TMPDIR path too long");
-	if (!mkdtemp(r->db_dir))
-		return err_set(err, ERR_INPUT, "cannot make a database folder %s: %s", r->db_dir,
-		               strerror(errno));
-	r->db_dir_made = 1;
-	return 0;
+	base = base && *base ? base : "/var/tmp";
+	wd_sweep(base, BENCH_WORKDIR, r->note, sizeof r->note);
+	int rc = wd_make(base, BENCH_WORKDIR, r->db_dir, sizeof r->db_dir, err);
+	r->db_dir_made = rc == 0;
+	return rc;
+}
+
+/* A database file and the files SQLite keeps beside it: a failed write on a
+ * full disk left flat.sqlite-journal behind. */
+static void remove_db(const char *path)
+{
+	static const char *const sfx[] = {"", "-journal", "-wal", "-shm"};
+	char p[CFG_PATH + 16];
+	for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+		snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+		unlink(p);
+	}
 }
 
 /* ---- build ---------------------------------------------------------------- */
@@ -674,10 +686,10 @@ void bench_close(bench_run *r)
 		/* a half-built file is never left to be "reused"; a finished one in the
 		 * run's own folder goes unless kept, one the config named stays */
 		if (s->db_made && (s->status != BENCH_OK || (!s->cx->db[0] && !r->c->keep_db)))
-			unlink(s->db_path);
+			remove_db(s->db_path);
 	}
-	if (r->db_dir_made && !r->c->keep_db)
-		rmdir(r->db_dir);
+	if (r->db_dir_made)
+		(r->c->keep_db ? wd_keep : wd_remove)(r->db_dir);
 	free(r->kth);
 	h5_free(&r->ds);
 	memset(r, 0, sizeof *r);

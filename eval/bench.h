@@ -81,7 +81,8 @@ typedef struct bench_run {
 	double *kth;            /* nq: k-th true distance of each query, owned */
 	vec0_ext ext;
 	char db_dir[CFG_PATH];
-	int db_dir_made;
+	int db_dir_made;    /* a work folder of this run (workdir.h) */
+	char note[ERR_LEN]; /* what bench_open cleaned up for the CLI to say, or "" */
 	time_t started;
 	double t0; /* tm_now() at bench_open */
 	bench_section sec[CFG_MAX_INDEX];
@@ -108,8 +109,10 @@ int bench_open(bench_run *r, const cfg *c, char *err);
  * returned (ERR_INTR after Ctrl-C). */
 int bench_section_run(bench_run *r, size_t i, char *err);
 
-/* Frees what r owns; removes the database files and folder the run made unless
- * [run] keep_db. NULL-safe. */
+/* Frees what r owns; removes the database files (with their journals) and the
+ * work folder the run made unless [run] keep_db. Called on every exit path of a
+ * run, interrupted and failed ones included; what kill -9 leaves, the next
+ * bench_open removes. NULL-safe. */
 void bench_close(bench_run *r);
 
 #endif

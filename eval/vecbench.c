@@ -299,6 +299,8 @@ static int vb_run(const vb_args *a, char *err)
 	intr_install();
 	if ((rc = bench_open(r, c, err)) < 0)
 		goto out;
+	if (r->note[0])
+		fprintf(stderr, VB_PROG ": note: %s\n", r->note);
 	if ((rc = rep_prepare(r, dir, sizeof dir, err)) == 0) {
 		vec0_describe(&r->ext, desc, sizeof desc);
 		printf("%s\n%s: %zu train x %zu, %zu queries, k = %zu\nresults: %s\n", desc,

@@ -421,4 +421,58 @@ test_run_interrupted_marks_incomplete() {
 	expect_status 2 "$VB" gate "$RUN/bad/fm/slow/results.json" --min-recall flat=1
 }
 
+# A run that fails on a full disk (a real one: a 20 MiB tmpfs with 4 MiB free
+# for a 6 MiB table) leaves nothing in its work folder's place: no database, no
+# journal, no folder.
+test_run_full_disk_leaves_no_work_files() {
+	need_run
+	local m=$RUN/full
+	mkdir -p "$m"
+	mount -t tmpfs -o size=20m tmpfs "$m" 2>"$RUN/mount.err" ||
+		skip_test "cannot mount a tmpfs (needs root): $(cat "$RUN/mount.err")"
+	dd if=/dev/zero of="$m/filler" bs=1M count=16 2>/dev/null
+	printf '[dataset]\npath = %s\n[run]\nresults = %s\n[flat]\ntype = flat\n' "$FM" \
+		"$RUN/full-results" >"$RUN/full.ini"
+	TMPDIR=$m expect_status 1 "$VB" run "$RUN/full.ini" --name full
+	local left; left=$(ls -A "$m" | grep -vx filler)
+	umount "$m"
+	expect_match "$ERR" 'results in .*full are incomplete' "failure message"
+	[ -z "$left" ] || fail "left on the full disk: $left"
+}
+
+# kill -9 cannot be caught: the next run finds the work folder of the dead run
+# (its owner record names a pid that is gone), says so and removes it. Folders
+# of live runs, and folders without an owner record, stay; a live pid that is
+# not the recorded process (another start time: the pid was reused) is gone.
+test_run_after_kill_9_removes_dead_runs_folders() {
+	need_run
+	local t=$RUN/k9tmp
+	mkdir -p "$t"
+	printf '[dataset]\npath = %s\n[run]\nresults = %s\n[flat]\ntype = flat\n' "$FM" \
+		"$RUN/k9-results" >"$RUN/k9.ini"
+	# warm-up passes keep it busy querying until the kill
+	sed 's/^\[run\]$/[run]\nwarmup = 100/' "$RUN/k9.ini" >"$RUN/k9-slow.ini"
+	TMPDIR=$t "$VB" run "$RUN/k9-slow.ini" --name slow >/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 200); do
+		compgen -G "$t/vecbench.*/flat.sqlite" >/dev/null && break
+		sleep 0.05
+	done
+	sleep 0.5
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	local dead; dead=$(ls -d "$t"/vecbench.*)
+	[ -n "$dead" ] && [ -e "$dead/flat.sqlite" ] || fail "kill -9 left no work folder: the test proves nothing"
+	mkdir "$t/vecbench.live" "$t/vecbench.kept" "$t/vecbench.reused"
+	echo "$$ $(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)" >"$t/vecbench.live/.owner"
+	echo "$$ 1" >"$t/vecbench.reused/.owner"
+	touch "$t/vecbench.kept/x.sqlite" "$t/vecbench.reused/x.sqlite"
+	TMPDIR=$t expect_status 0 "$VB" run "$RUN/k9.ini" --name after
+	expect_match "$ERR" "^vecbench: note: removed 2 work folders of runs that died \([0-9.]+ MiB\): " "note"
+	expect_match "$ERR" "$dead \(pid $pid\)" "the dead run named"
+	expect_match "$ERR" "vecbench\.reused \(pid $$\)" "the reused pid named"
+	[ "$(ls "$t" | tr '\n' ' ')" = "vecbench.kept vecbench.live " ] ||
+		fail "left in $t: $(ls -A "$t")"
+}
+
 run_tests
