@@ -25,8 +25,23 @@
 #include "vtab.h"
 
 /* Harness overhead target: the measured mean query latency within this fraction
- * of a minimal C loop's over the same queries. */
+ * of the floor's, a minimal C loop over the same queries (the same prepared
+ * statement: bind, step, reset, no clock or copy per query; the fastest of
+ * BENCH_FLOOR_PASSES passes). The check is two-sided: a harness faster than the
+ * floor by more than the target means the floor is not one (noise, or another
+ * statement), and then the check proves nothing: "invalid", not "met". */
 #define BENCH_OVERHEAD_MAX 0.02
+#define BENCH_FLOOR_PASSES 3
+
+typedef enum {
+	BENCH_OVERHEAD_MET = 0, /* within the target on both sides */
+	BENCH_OVERHEAD_EXCEEDED,
+	BENCH_OVERHEAD_INVALID /* the floor was slower than the harness: no floor */
+} bench_overhead;
+
+/* The verdict on a harness mean latency against the floor's (both > 0). */
+bench_overhead bench_overhead_verdict(double harness_s, double floor_s);
+const char *bench_overhead_name(bench_overhead v);
 
 typedef enum { BENCH_PENDING = 0, BENCH_OK, BENCH_SKIPPED, BENCH_FAILED } bench_status;
 
@@ -68,7 +83,8 @@ typedef struct bench_section {
 	bench_point pts[CFG_MAX_NPROBE];
 	int npts;
 	int exact_pass;     /* flat: every query's recall with ties is 1 */
-	double loop_mean_s; /* flat: minimal C loop's mean latency; 0 = not run */
+	double loop_mean_s; /* flat: the floor's mean latency (fastest pass); 0 = not run */
+	double loop_pass_s[BENCH_FLOOR_PASSES]; /* each floor pass's mean latency */
 } bench_section;
 
 typedef struct bench_run {

@@ -226,6 +226,11 @@ assert len(p["latency_ms"]) == 100 and min(p["latency_ms"]) > 0
 assert p["p50_ms"] <= p["p95_ms"] <= p["p99_ms"] <= p["max_ms"] and p["qps"] > 0
 o = f["overhead"]
 assert o["loop_mean_ms"] > 0 and abs(o["ratio"] - o["harness_mean_ms"] / o["loop_mean_ms"]) < 1e-9
+# the floor is the fastest of its passes, and the check two-sided
+assert len(o["loop_pass_ms"]) == 3 and o["loop_mean_ms"] == min(o["loop_pass_ms"]), o
+lo, hi = 1 - o["target"], 1 + o["target"]
+want = "invalid" if o["ratio"] < lo else "met" if o["ratio"] <= hi else "exceeded"
+assert o["verdict"] == want and o["within_target"] == (want == "met"), o
 print("ok")' "$E2E/results.json"
 	expect_match "$OUT" '^ok$' "results.json"
 	local md
@@ -233,7 +238,7 @@ print("ok")' "$E2E/results.json"
 	expect_match "$md" '^\| configuration \| insert \(s\) \| size \| query \(ms\) \| recall@10 \|$' "table header"
 	expect_match "$md" '^\| flat \| [0-9.]+ \| [0-9.]+ MiB \| [0-9.]+ \| 1\.000 \|$' "flat row"
 	expect_match "$md" 'flat exact\*\*: pass' "exact check"
-	expect_match "$md" 'harness overhead' "overhead line"
+	expect_match "$md" 'harness overhead\*\* \(flat\): .*\(the same prepared statement alone, fastest of 3 passes\), [-+][0-9.]+% \(target within ±2%: (met|NOT met|INVALID, the floor was slower)' "overhead line"
 	[ "$(grep -c '^flat,flat,ok,' "$E2E/results.csv")" -eq 1 ] || fail "csv flat row"
 	expect_match "$(cat "$RUN/out")" '^\[flat\] built in .* recall@10 1\.0000$' "progress line"
 	if command -v gnuplot >/dev/null; then
