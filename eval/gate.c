@@ -270,31 +270,22 @@ static const cJSON *find_section(const cJSON *doc, const char *name)
 }
 
 /* The point of sec at nprobe (0: a flat section's only point, or an IVF
- * section's largest nprobe). NULL when there is none; ERR_INPUT when a point is
- * malformed. */
-static int find_point(const char *path, const cJSON *sec, long nprobe, const cJSON **pt, char *err)
+ * section's largest nprobe), or NULL when there is none. The points were
+ * checked when the file was loaded (check_sections). */
+static const cJSON *find_point(const cJSON *sec, long nprobe)
 {
-	const cJSON *points = cJSON_GetObjectItemCaseSensitive(sec, "points");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(sec, "name");
-	if (!cJSON_IsArray(points))
-		return err_set(err, ERR_INPUT, "%s: section %s has no points array", path,
-		               cJSON_IsString(name) ? name->valuestring : "?");
 	const cJSON *p, *best = NULL;
 	double best_np = -1;
-	cJSON_ArrayForEach(p, points)
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(sec, "points"))
 	{
 		const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nprobe");
 		double v = cJSON_IsNumber(np) ? np->valuedouble : 0;
-		if (!cJSON_IsNumber(np) && !cJSON_IsNull(np))
-			return err_set(err, ERR_INPUT, "%s: a point of section %s has no nprobe",
-			               path, cJSON_IsString(name) ? name->valuestring : "?");
 		if (nprobe ? v == (double)nprobe : v > best_np) {
 			best = p;
 			best_np = v;
 		}
 	}
-	*pt = best;
-	return 0;
+	return best;
 }
 
 /* "name" or "name@nprobe" of a point, for messages. */
@@ -327,10 +318,9 @@ static int resolve(const char *path, const cJSON *doc, const char *what, const c
 		                 st, path, cJSON_IsString(r) ? ": " : "",
 		                 cJSON_IsString(r) ? r->valuestring : "");
 	}
-	rc = find_point(path, sec, nprobe, pt, err);
-	if (rc == 0 && !*pt)
-		rc = add_check(res, GATE_FAIL, err, "%s %s: not measured in %s", what, label, path);
-	return rc;
+	*pt = find_point(sec, nprobe);
+	return *pt ? 0
+	           : add_check(res, GATE_FAIL, err, "%s %s: not measured in %s", what, label, path);
 }
 
 static int check_min(const char *path, const cJSON *doc, const gate_min *m, gate_result *res,
@@ -484,11 +474,8 @@ static int check_baseline(const char *rp, const cJSON *r, const char *bp, const 
 			               name, st);
 			continue;
 		}
-		const cJSON *p, *points = cJSON_GetObjectItemCaseSensitive(s, "points");
-		if (!cJSON_IsArray(points))
-			return err_set(err, ERR_INPUT, "%s: section %s has no points array", bp,
-			               name);
-		cJSON_ArrayForEach(p, points)
+		const cJSON *p; /* points checked at load (check_sections) */
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(s, "points"))
 		{
 			rc = check_vs_baseline(rp, r, bp, name, p, drop, o->max_latency_ratio, res,
 			                       err);
