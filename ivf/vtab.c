@@ -336,7 +336,7 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 		file = "the database";
 	if (table && !seen)
 		rc = err_set(err, ERR_INPUT, "no table %s in %s", table, file);
-	else if ((table || nvec0 == 1) && !matches && first_err[0])
+	else if ((table || (column && nvec0 == 1)) && !matches && first_err[0])
 		rc = err_set(err, ERR_INPUT, "%s", first_err);
 	else if (column && !matches && nvec0)
 		rc = err_set(err, ERR_INPUT, "no vec0 table in %s has a vector column %s%s", file,

@@ -412,6 +412,9 @@ static void test_vtab__find_errors_name_the_table(void **state)
 	assert_string_equal(t.column, "b");
 	assert_int_equal(t.vec_index, 1);
 	assert_int_equal(vtab_find(db, "flat", "c", 0, &t, err), ERR_INPUT);
+	/* a --column no table has is named, with or without a table */
+	assert_int_equal(vtab_find(db, NULL, "nosuch", 0, &t, err), ERR_INPUT);
+	assert_non_null(strstr(err, "table flat has no vector column nosuch"));
 	if (ext.has_ivf) {
 		assert_int_equal(vtab_find(db, NULL, NULL, 1, &t, err), ERR_INPUT);
 		assert_non_null(strstr(err, "no vec0 table with an IVF column"));
@@ -424,6 +427,8 @@ static void test_vtab__find_errors_name_the_table(void **state)
 		assert_non_null(strstr(err, "i 2, i1"));
 		assert_int_equal(vtab_find(db, "i 2", NULL, 1, &t, err), 0);
 		assert_string_equal(t.name, "i 2");
+		assert_int_equal(vtab_find(db, NULL, "nosuch", 1, &t, err), ERR_INPUT);
+		assert_non_null(strstr(err, "has a vector column nosuch indexed by ivf"));
 	}
 	sqlite3_close(db);
 }
