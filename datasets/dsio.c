@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -62,18 +63,14 @@ int dsio_check_not_input(const char *out, const char *input, char *err)
 
 #define DSIO_MAX_INFLATE 1032 /* deflate's largest compression ratio */
 
-int dsio_check_claim(gzFile f, const char *path, size_t want, char *err)
+size_t dsio_bytes_left_max(gzFile f, const char *path, int *plain)
 {
 	struct stat st;
+	*plain = gzdirect(f);
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		return ERR_OK; /* a pipe or device: the read finds out */
+		return SIZE_MAX; /* a pipe or a device: only the read can tell */
 	size_t size = (size_t)st.st_size, pos = (size_t)gztell(f);
-	int plain = gzdirect(f);
-	size_t most = plain ? (size > pos ? size - pos : 0) : size * DSIO_MAX_INFLATE;
-	if (want > most)
-		return err_set(err, ERR_INPUT,
-		               "%s: header claims %zu data bytes, more than this %zu-byte %s "
-		               "file can hold",
-		               path, want, size, plain ? "plain" : "gzip");
-	return ERR_OK;
+	if (*plain)
+		return size > pos ? size - pos : 0;
+	return size <= SIZE_MAX / DSIO_MAX_INFLATE ? size * DSIO_MAX_INFLATE : SIZE_MAX;
 }

@@ -24,11 +24,12 @@ int dsio_read(gzFile f, const char *path, void *buf, size_t len, size_t *got, ch
  * output would replace the input. 0 when they differ or out does not exist. */
 int dsio_check_not_input(const char *out, const char *input, char *err);
 
-/* ERR_INPUT when a header's claim of want more bytes cannot be true of path (opened
- * as f, header already read): more than the rest of a plain file, or than a gzip
- * file of that size can inflate to (deflate's ratio is at most about 1032:1). So
- * a lying header is bad input before anything is allocated for it. */
-int dsio_check_claim(gzFile f, const char *path, size_t want, char *err);
+/* An upper bound of the bytes still to come from f (opened on path, its header
+ * read): the rest of a plain file (*plain set), or what a gzip file of that size
+ * can inflate to (deflate's ratio is at most about 1032:1); SIZE_MAX when path
+ * is not a regular file. A header that claims more is refused before anything
+ * is allocated for it. */
+size_t dsio_bytes_left_max(gzFile f, const char *path, int *plain);
 
 /* "NaN", "+Inf" or "-Inf" for a non-finite value (message text). */
 const char *dsio_nonfinite_name(float v);

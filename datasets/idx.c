@@ -16,6 +16,12 @@
 #define IDX_TYPE_U8 0x08
 #define IDX_MAX_ITEMS (1u << 31) /* rows beyond int32 ids are not a dataset we serve */
 
+static int idx_truncated(const char *path, size_t got, size_t total, char *err)
+{
+	return err_set(err, ERR_INPUT, "%s: truncated: %zu of %zu data bytes present", path, got,
+	               total);
+}
+
 /* Reads the header and the raw u8 payload of an IDX file with ndims dimensions;
  * dims gets the sizes, *raw the payload (caller frees). */
 static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims, unsigned char **raw,
@@ -53,16 +59,22 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims, un
 	if (total >= (size_t)1 << 40)
 		return err_set(err, ERR_INPUT, "%s: IDX payload of %zu bytes is implausible", path,
 		               total);
-	if ((rc = dsio_check_claim(f, path, total, err)))
-		return rc;
+	int plain;
+	size_t most = dsio_bytes_left_max(f, path, &plain);
+	if (total > most && plain)
+		return idx_truncated(path, most, total, err);
+	if (total > most)
+		return err_set(err, ERR_INPUT,
+		               "%s: header claims %zu data bytes, more than this gzip file can "
+		               "inflate to (%zu at most)",
+		               path, total, most);
 	unsigned char *buf = malloc(total + 1);
 	if (!buf)
 		return err_set(err, ERR_NOMEM, "%s: out of memory for %zu bytes", path, total);
 	/* one byte more than needed: getting it means trailing garbage */
 	rc = dsio_read(f, path, buf, total + 1, &got, err);
 	if (!rc && got < total)
-		rc = err_set(err, ERR_INPUT, "%s: truncated: %zu of %zu data bytes present", path,
-		             got, total);
+		rc = idx_truncated(path, got, total, err);
 	else if (!rc && got > total)
 		rc = err_set(err, ERR_INPUT, "%s: unexpected bytes after the %zu data bytes", path,
 		             total);

@@ -286,10 +286,10 @@ open(sys.argv[1], "wb").write(h + bytes(1000))
 print("ok")' "$in/fm/train-images-idx3-ubyte"
 	gzip -c "$in/fm/train-images-idx3-ubyte" >"$in/fm/train-images-idx3-ubyte.gz"
 	bad "IDX header claims 138 GB (gzip)" 2 "$in/fm/train-images-idx3-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/fm"
-	expect_match "$ERR" 'header claims 138077340000 data bytes, more than this [0-9]+-byte gzip file can hold' "138 GB gzip"
+	expect_match "$ERR" 'header claims 138077340000 data bytes, more than this gzip file can inflate to \([0-9]+ at most\)' "138 GB gzip"
 	mv "$in/fm/train-images-idx3-ubyte" "$in/fm/train-images-idx3-ubyte.gz"
 	bad "IDX header claims 138 GB (plain)" 2 "$in/fm/train-images-idx3-ubyte.gz" "$VD" fashion-mnist "$o" --dir "$in/fm"
-	expect_match "$ERR" 'header claims 138077340000 data bytes, more than this 1016-byte plain file can hold' "138 GB plain"
+	expect_match "$ERR" 'truncated: 1000 of 138077340000 data bytes present' "138 GB plain"
 
 	# fvecs: truncated record, dimension changing mid-file, NaN, query dimension
 	py '
