@@ -45,6 +45,14 @@ static unsigned long long proc_start(pid_t pid)
 	return start;
 }
 
+/* This process's pid namespace: pids recorded in another one (a container
+ * sharing the folder) say nothing here, so their folders are never judged. */
+static unsigned long long pid_ns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
 /* Nonzero while the process recorded as (pid, start) runs. */
 static int owner_alive(pid_t pid, unsigned long long start)
 {
@@ -85,7 +93,8 @@ int wd_make(const char *base, const char *prefix, char *path, size_t len, char *
 	char file[WD_PATH + 16];
 	snprintf(file, sizeof file, "%s/" WD_OWNER, path);
 	FILE *f = fopen(file, "w");
-	int bad = !f || fprintf(f, "%d %llu\n", (int)getpid(), proc_start(getpid())) < 0;
+	int bad =
+	    !f || fprintf(f, "%d %llu %llu\n", (int)getpid(), proc_start(getpid()), pid_ns()) < 0;
 	if (f)
 		bad |= fclose(f) != 0;
 	if (bad) {
@@ -120,7 +129,7 @@ void wd_sweep(const char *base, const char *prefix, char *note, size_t len)
 	while (d && (e = readdir(d))) {
 		char dir[WD_PATH], file[WD_PATH + 16];
 		int pid = 0;
-		unsigned long long start = 0;
+		unsigned long long start = 0, ns = 0;
 		if (strncmp(e->d_name, prefix, plen) != 0 ||
 		    snprintf(dir, sizeof dir, "%s/%s", base, e->d_name) >= (int)sizeof dir)
 			continue;
@@ -128,9 +137,9 @@ void wd_sweep(const char *base, const char *prefix, char *note, size_t len)
 		FILE *f = fopen(file, "r");
 		if (!f)
 			continue;
-		int got = fscanf(f, "%d %llu", &pid, &start);
+		int got = fscanf(f, "%d %llu %llu", &pid, &start, &ns);
 		fclose(f);
-		if (got != 2 || owner_alive(pid, start))
+		if (got != 3 || ns != pid_ns() || owner_alive(pid, start))
 			continue;
 		bytes += clear_dir(dir);
 		removed++;

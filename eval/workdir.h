@@ -4,18 +4,19 @@
  *
  * A folder base/PREFIXxxxxxx made by wd_make holds an owner record (WD_OWNER:
  * the pid and the kernel's start time of the process, so a reused pid is not
- * mistaken for the owner). A run removes its folder with wd_remove on every exit
- * path it can catch; after kill -9, a power cut or a crash the next run's
- * wd_sweep removes it once its owner is gone. A folder without an owner record
- * (kept with wd_keep, or being made right now) is never touched. Everything in
- * a work folder belongs to its run: removal takes every file in it.
+ * mistaken for the owner, and its pid namespace, so a container sharing the
+ * folder never has its live runs' folders taken). A run removes its folder with wd_remove on every
+ * exit path it can catch; after kill -9, a power cut or a crash the next run's wd_sweep removes it
+ * once its owner is gone. A folder without an owner record (kept with wd_keep, or being made right
+ * now) is never touched. Everything in a work folder belongs to its run: removal takes every file
+ * in it.
  */
 #ifndef IVFKIT_WORKDIR_H
 #define IVFKIT_WORKDIR_H
 
 #include <stddef.h>
 
-#define WD_OWNER ".owner" /* "PID STARTTIME\n" of the owning process */
+#define WD_OWNER ".owner" /* "PID STARTTIME PIDNS\n" of the owning process */
 
 /* Makes base/prefixXXXXXX (mkdtemp) into path (len bytes) and records this
  * process as its owner. ERR_INPUT naming the folder when it cannot be made or

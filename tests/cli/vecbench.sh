@@ -447,8 +447,9 @@ test_run_full_disk_leaves_no_work_files() {
 
 # kill -9 cannot be caught: the next run finds the work folder of the dead run
 # (its owner record names a pid that is gone), says so and removes it. Folders
-# of live runs, and folders without an owner record, stay; a live pid that is
-# not the recorded process (another start time: the pid was reused) is gone.
+# of live runs, of another pid namespace, and without an owner record stay; a
+# live pid that is not the recorded process (another start time: the pid was
+# reused) is gone.
 test_run_after_kill_9_removes_dead_runs_folders() {
 	need_run
 	local t=$RUN/k9tmp
@@ -469,14 +470,18 @@ test_run_after_kill_9_removes_dead_runs_folders() {
 	local dead; dead=$(ls -d "$t"/vecbench.*)
 	[ -n "$dead" ] && [ -e "$dead/flat.sqlite" ] || fail "kill -9 left no work folder: the test proves nothing"
 	mkdir "$t/vecbench.live" "$t/vecbench.kept" "$t/vecbench.reused"
-	echo "$$ $(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)" >"$t/vecbench.live/.owner"
-	echo "$$ 1" >"$t/vecbench.reused/.owner"
+	local ns; ns=$(stat -L -c %i /proc/self/ns/pid)
+	echo "$$ $(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20) $ns" >"$t/vecbench.live/.owner"
+	echo "$$ 1 $ns" >"$t/vecbench.reused/.owner"
+	# a dead pid of another pid namespace (a container sharing the folder) is not judged
+	mkdir "$t/vecbench.other-ns"
+	echo "$pid 1 $((ns + 1))" >"$t/vecbench.other-ns/.owner"
 	touch "$t/vecbench.kept/x.sqlite" "$t/vecbench.reused/x.sqlite"
 	TMPDIR=$t expect_status 0 "$VB" run "$RUN/k9.ini" --name after
 	expect_match "$ERR" "^vecbench: note: removed 2 work folders of runs that died \([0-9.]+ MiB\): " "note"
 	expect_match "$ERR" "$dead \(pid $pid\)" "the dead run named"
 	expect_match "$ERR" "vecbench\.reused \(pid $$\)" "the reused pid named"
-	[ "$(ls "$t" | tr '\n' ' ')" = "vecbench.kept vecbench.live " ] ||
+	[ "$(ls "$t" | tr '\n' ' ')" = "vecbench.kept vecbench.live vecbench.other-ns " ] ||
 		fail "left in $t: $(ls -A "$t")"
 }
 
