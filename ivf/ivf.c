@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "bulk.h"
@@ -59,6 +60,42 @@ static int detect_syntax(sqlite3 *db, vtab *t, char *err)
 	return 0;
 }
 
+/* ---- the transaction's guards ---------------------------------------------- */
+
+/* SQLite ends a transaction on its own when a statement fails with disk full, an
+ * I/O error or out of memory and has no statement journal to undo only itself.
+ * vec0 runs statements of its own for each row and ignores some of their errors:
+ * a row's delete can fail in one of them, end the transaction and still return
+ * success. Every statement after that commits on its own (autocommit): rows that
+ * were deleted stayed deleted (seen on a full tmpfs: 121-735 of 5,000 rows lost,
+ * integrity_check ok). Two guards: a commit hook turns every commit but the
+ * write's own COMMIT into a rollback, and every statement of the write checks
+ * that its transaction is still open (txn_step). */
+#define IVF_TXN_LOST (-1) /* txn_step: the statement ran, the transaction is gone */
+
+static int refuse_commit(void *committing)
+{
+	return !*(const int *)committing;
+}
+
+/* sqlite3_step for a statement of the write: IVF_TXN_LOST when it began inside
+ * a transaction that SQLite ended while it ran. */
+static int txn_step(sqlite3 *db, sqlite3_stmt *st)
+{
+	int open = !sqlite3_get_autocommit(db);
+	int r = sqlite3_step(st);
+	return open && sqlite3_get_autocommit(db) ? IVF_TXN_LOST : r;
+}
+
+/* Why step result r failed, for a message. */
+static const char *step_why(sqlite3 *db, int r)
+{
+	return r == IVF_TXN_LOST  ? "SQLite ended the transaction on its own (an error inside "
+	                            "sqlite-vec)"
+	       : r == SQLITE_DONE ? "no such row"
+	                          : sqlite3_errmsg(db);
+}
+
 /* Runs one command, with a float32 vector for set-centroid (vec may be NULL). */
 static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, char *err)
 {
@@ -76,9 +113,10 @@ static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, 
 	sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
 	if (vec)
 		sqlite3_bind_blob(st, 2, vec, (int)(t->d * sizeof(float)), SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	int r = txn_step(db, st);
+	if (r != SQLITE_DONE)
 		rc = err_set(err, ERR_FAIL, "IVF command '%s' on table %s (%s syntax) failed: %s",
-		             cmd, t->name, ivf_syntax_name(t->syntax), sqlite3_errmsg(db));
+		             cmd, t->name, ivf_syntax_name(t->syntax), step_why(db, r));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -200,13 +238,20 @@ static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
 	memset(mv, 0, sizeof *mv);
 	if (rc < 0)
 		goto out;
-	while (sqlite3_step(cols) == SQLITE_ROW) {
+	int r;
+	while ((r = txn_step(db, cols)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(cols, 0);
 		const char *sep = mv->ncols ? ", " : "";
 		mv->ncols++;
 		sqlite3_str_appendf(sel, "%s\"%w\"", sep, name);
 		sqlite3_str_appendf(ins, "%s\"%w\"", sep, name);
 		sqlite3_str_appendf(vals, "%s%s(?%d)", sep, value_wrapper(t, name), mv->ncols);
+	}
+	/* a column missed here would be dropped from every row moved */
+	if (r != SQLITE_DONE) {
+		rc = err_set(err, ERR_FAIL, "cannot read the columns of %s: %s", t->name,
+		             step_why(db, r));
+		goto out;
 	}
 	char *s = sqlite3_str_finish(sel), *i = sqlite3_str_finish(ins),
 	     *v = sqlite3_str_finish(vals);
@@ -252,16 +297,64 @@ static void mover_finalize(mover *mv)
 static int step_row(sqlite3 *db, sqlite3_stmt *st, int want, const char *what, const vtab *t,
                     const vtab_ids *ids, size_t j, char *err)
 {
-	int r = sqlite3_step(st);
+	int r = txn_step(db, st);
 	if (r == want)
 		return 0;
 	char row[VTAB_NAME + 48];
 	vtab_ids_label(t, ids, j, row, sizeof row);
 	return err_set(err, ERR_FAIL, "%s %s of %s failed: %s", what, row, t->name,
-	               r == SQLITE_DONE ? "no such row" : sqlite3_errmsg(db));
+	               step_why(db, r));
 }
 
-/* Moves one batch [j0, j1): read all its rows, delete them, insert them again. */
+/* Nonzero when column c of st's row holds the same value as v, byte for byte. */
+static int same_value(sqlite3_value *v, sqlite3_stmt *st, int c)
+{
+	sqlite3_value *w = sqlite3_column_value(st, c);
+	int type = sqlite3_value_type(v);
+	if (type != sqlite3_value_type(w))
+		return 0;
+	if (type == SQLITE_INTEGER)
+		return sqlite3_value_int64(v) == sqlite3_value_int64(w);
+	if (type == SQLITE_FLOAT) {
+		double a = sqlite3_value_double(v), b = sqlite3_value_double(w);
+		return memcmp(&a, &b, sizeof a) == 0;
+	}
+	if (type == SQLITE_NULL)
+		return 1;
+	int n = sqlite3_value_bytes(v);
+	const void *a =
+	    type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+	const void *b =
+	    type == SQLITE_TEXT ? (const void *)sqlite3_value_text(w) : sqlite3_value_blob(w);
+	return n == sqlite3_value_bytes(w) && (n == 0 || memcmp(a, b, (size_t)n) == 0);
+}
+
+/* Reads every row of the batch back and compares it with what was read before
+ * the move: vec0 ignores a failed blob write inside an insert (disk full, I/O
+ * error), so an insert that succeeded can still have stored other bytes. */
+static int check_batch(sqlite3 *db, const vtab *t, const vtab_ids *ids, size_t j0, size_t j1,
+                       mover *mv, sqlite3_value **vals, char *err)
+{
+	int rc = 0, nc = mv->ncols;
+	for (size_t j = j0; j < j1 && !rc; j++) {
+		vtab_ids_bind(mv->sel, 1, ids, j);
+		rc = step_row(db, mv->sel, SQLITE_ROW, "reading back", t, ids, j, err);
+		for (int c = 0; c < nc && !rc; c++)
+			if (!same_value(vals[(j - j0) * nc + c], mv->sel, c)) {
+				char row[VTAB_NAME + 48];
+				vtab_ids_label(t, ids, j, row, sizeof row);
+				rc = err_set(err, ERR_FAIL,
+				             "%s of %s reads back other values after the move "
+				             "(column %d): sqlite-vec lost a write",
+				             row, t->name, c + 1);
+			}
+		sqlite3_reset(mv->sel);
+	}
+	return rc;
+}
+
+/* Moves one batch [j0, j1): read all its rows, delete them, insert them again,
+ * read them back. */
 static int move_batch(sqlite3 *db, const vtab *t, const vtab_ids *ids, size_t j0, size_t j1,
                       mover *mv, sqlite3_value **vals, ivf_write_stats *s, char *err)
 {
@@ -290,9 +383,12 @@ static int move_batch(sqlite3 *db, const vtab *t, const vtab_ids *ids, size_t j0
 		rc = step_row(db, mv->ins, SQLITE_DONE, "inserting", t, ids, j, err);
 		sqlite3_reset(mv->ins);
 	}
-	s->read_s += t1 - t0;
+	double t3 = tm_now();
+	if (!rc)
+		rc = check_batch(db, t, ids, j0, j1, mv, vals, err);
+	s->read_s += t1 - t0 + tm_now() - t3;
 	s->delete_s += t2 - t1;
-	s->insert_s += tm_now() - t2;
+	s->insert_s += t3 - t2;
 	for (size_t i = 0; i < (j1 - j0) * (size_t)nc; i++) {
 		sqlite3_value_free(vals[i]);
 		vals[i] = NULL;
@@ -372,14 +468,14 @@ static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_wri
 			break;
 		sqlite3_bind_value(knn, 1, sqlite3_column_value(get, 0));
 		int found = 0, first_row = 1, sr;
-		while ((sr = sqlite3_step(knn)) == SQLITE_ROW) {
+		while ((sr = txn_step(db, knn)) == SQLITE_ROW) {
 			found |= vtab_ids_match(ids, pick[i], knn, 0) ||
 			         (first_row && sqlite3_column_double(knn, 1) <= IVF_DUP_EPS);
 			first_row = 0;
 		}
 		if (sr != SQLITE_DONE)
 			rc = err_set(err, ERR_FAIL, "self-query on %s failed: %s", t->name,
-			             sqlite3_errmsg(db));
+			             step_why(db, sr));
 		sqlite3_reset(knn);
 		sqlite3_reset(get);
 		s->verify_checked++;
@@ -477,6 +573,17 @@ static int file_stats(sqlite3 *db, ivf_write_stats *s, char *err)
 	return rc;
 }
 
+/* Size of the database in bytes (pages x page size), -1 when unknown. */
+static int64_t db_bytes(sqlite3 *db)
+{
+	int64_t pages = 0, psize = 0;
+	char ignore[ERR_LEN];
+	if (vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
+	    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+		return -1;
+	return pages * psize;
+}
+
 /* The page cache for the write, in KiB. The move reads every old cell and fills
  * new ones (cells hold up to 64 vectors: ~200 KiB at 784 dims); with SQLite's
  * default 2 MiB cache most of those pages are read back from the file again and
@@ -486,18 +593,16 @@ static int file_stats(sqlite3 *db, ivf_write_stats *s, char *err)
  * quarter of RAM, never less than the connection has. */
 static int64_t cache_kib(sqlite3 *db, const ivf_write_opts *o, int64_t current)
 {
-	int64_t pages = 0, psize = 0, want;
+	int64_t want, bytes;
 	if (o->cache_mib < 0)
 		return current;
 	if (o->cache_mib > 0) {
 		want = (int64_t)o->cache_mib * 1024;
 	} else {
-		char ignore[ERR_LEN];
-		if (vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
-		    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+		if ((bytes = db_bytes(db)) < 0)
 			return current;
 		int64_t ram = (int64_t)sysconf(_SC_PHYS_PAGES) / 4 * sysconf(_SC_PAGESIZE) / 1024;
-		want = 2 * pages * psize / 1024;
+		want = 2 * bytes / 1024;
 		if (ram > 0 && want > ram)
 			want = ram;
 	}
@@ -596,7 +701,7 @@ static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_op
 	const char *ok =
 	    sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	if (!ok || strcmp(ok, "ok") != 0)
-		rc = err_set(err, ERR_FAIL, "committed, but PRAGMA integrity_check says: %s",
+		rc = err_set(err, ERR_FAIL, "after COMMIT, PRAGMA integrity_check says: %s",
 		             ok ? ok : sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	s->integrity_s = tm_now() - t0;
@@ -608,25 +713,112 @@ static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_op
 		rc = file_stats(db, s, err);
 	if (!rc && (s->ncentroids != (int64_t)k || (o->assign != IVF_ASSIGN_NONE && s->unassigned)))
 		rc = err_set(err, ERR_FAIL,
-		             "committed, but %s now has %lld centroids and %lld unassigned rows",
+		             "after COMMIT, %s has %lld centroids and %lld unassigned rows",
 		             t->name, (long long)s->ncentroids, (long long)s->unassigned);
 	return rc;
 }
 
+/* Room on disk when the write began. */
+typedef struct ivf_space {
+	int64_t free_bytes; /* free for this process, -1 unknown */
+	int64_t file_bytes; /* the database file */
+} ivf_space;
+
+/* Waiting for other connections, bounded for the whole write: SQLite's busy
+ * timeout starts again at every lock it waits for, and with a reader holding a
+ * read transaction (rollback journal) the write waits at every cache spill and
+ * again at COMMIT (90 s with a 500 ms timeout, seen). */
+typedef struct busy_budget {
+	double left_s;   /* still to wait, in all */
+	double waited_s; /* waited so far */
+} busy_budget;
+
+static int busy_wait(void *arg, int count)
+{
+	busy_budget *b = arg;
+	if (b->left_s <= 0)
+		return 0;
+	double step = count < 10 ? 0.001 * (count + 1) : 0.02; /* SQLite's own ramp, roughly */
+	if (step > b->left_s)
+		step = b->left_s;
+	double t0 = tm_now();
+	usleep((useconds_t)(step * 1e6));
+	double slept = tm_now() - t0;
+	b->left_s -= slept;
+	b->waited_s += slept;
+	return 1;
+}
+
+/* Connections that queried the table before its first training keep vec0's
+ * "untrained" cached and then scan only unassigned cells, which the write
+ * removes: they get no rows until they reconnect. A new schema cookie makes
+ * every connection re-read the schema at its next statement, and that
+ * reconnects the table. The schema itself is unchanged; SQLite bumps the cookie
+ * the same way for any schema change, so no connection can mistake an old
+ * schema for the new one. Last statement before COMMIT. */
+static int bump_schema(sqlite3 *db, char *err)
+{
+	int64_t v = 0;
+	int rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA schema_version"), &v, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = vtab_prepare(db, sqlite3_mprintf("PRAGMA schema_version = %lld", (long long)v + 1),
+	                  &st, err);
+	if (rc < 0)
+		return rc;
+	int r = txn_step(db, st);
+	if (r != SQLITE_DONE)
+		rc = err_set(err, ERR_FAIL, "cannot renew the schema cookie: %s", step_why(db, r));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Bytes free for this process on the file system holding the database, or -1. */
+static int64_t disk_free(sqlite3 *db)
+{
+	struct statvfs v;
+	const char *path = sqlite3_db_filename(db, "main");
+	if (!path || !*path || statvfs(path, &v) != 0)
+		return -1;
+	return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+}
+
+/* Whether a failed write ran out of disk. SQLite says so (SQLITE_FULL), unless
+ * the error came inside sqlite-vec, which reports its own message or none; a
+ * transaction that SQLite ended on its own without an OS error (which it would
+ * record) is taken for a full disk when there was less room than the write can
+ * need: a rollback journal or WAL of up to the whole file, and as much again in
+ * new pages. */
+static int out_of_disk(sqlite3 *db, const char *err, int ended, const ivf_space *sp)
+{
+	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ||
+	    strstr(err, sqlite3_errstr(SQLITE_FULL)) ||
+	    strstr(sqlite3_errmsg(db), sqlite3_errstr(SQLITE_FULL)))
+		return 1;
+	return ended && !sqlite3_system_errno(db) && sp->free_bytes >= 0 &&
+	       sp->free_bytes < 2 * sp->file_bytes;
+}
+
 /* Ends a failed transaction; the message says the database is unchanged, or
- * why that cannot be promised. After an I/O error (disk full, file too large)
- * SQLite leaves the journal for later: a read right after the ROLLBACK makes
- * it play the journal back now, while this process still holds the file. */
-static int roll_back(sqlite3 *db, int rc, char *err)
+ * why that cannot be promised, and names a full disk as such. After an I/O error
+ * (disk full, file too large) SQLite leaves the journal for later: a read right
+ * after the ROLLBACK makes it play the journal back now, while this process
+ * still holds the file. */
+static int roll_back(sqlite3 *db, int rc, const ivf_space *sp, char *err)
 {
 	char why[ERR_LEN], io[96] = "";
 	int oserr = sqlite3_system_errno(db);
-	snprintf(why, sizeof why, "%s", err);
+	int ended = sqlite3_get_autocommit(db); /* SQLite rolled back on its own */
+	if (out_of_disk(db, err, ended, sp))
+		snprintf(why, sizeof why,
+		         "disk full (%.1f MiB were free for a %.1f MiB database): %s",
+		         (double)sp->free_bytes / 1048576, (double)sp->file_bytes / 1048576, err);
+	else
+		snprintf(why, sizeof why, "%s", err);
 	if (oserr)
 		snprintf(io, sizeof io, " (last I/O error: %s)", strerror(oserr));
-	/* SQLite may already have rolled back on its own (disk full, I/O error) */
-	if (!sqlite3_get_autocommit(db) &&
-	    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+	if (!ended && sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		return err_set(err, ERR_FAIL, "%s%s; ROLLBACK failed too: %s", why, io,
 		               sqlite3_errmsg(db));
 	if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
@@ -635,6 +827,53 @@ static int roll_back(sqlite3 *db, int rc, char *err)
 		               "yet (%s): the next open of the database will restore it",
 		               why, io, sqlite3_errmsg(db));
 	return err_set(err, rc, "%s%s; rolled back, the database is unchanged", why, io);
+}
+
+/* COMMIT, the one commit the guard lets through. */
+static int commit(sqlite3 *db, int *committing, const busy_budget *b, int busy_ms, char *err)
+{
+	if (sqlite3_get_autocommit(db))
+		return err_set(err, ERR_FAIL, "before COMMIT: %s", step_why(db, IVF_TXN_LOST));
+	*committing = 1;
+	int r = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	*committing = 0;
+	if (r == SQLITE_OK)
+		return 0;
+	if ((r & 0xff) == SQLITE_BUSY)
+		return err_set(err, ERR_FAIL,
+		               "COMMIT waits for every reader to end its read transaction, and "
+		               "one still held it after %.1f s of waiting (busy timeout %d ms)",
+		               b->waited_s, busy_ms);
+	return err_set(err, ERR_FAIL, "COMMIT failed: %s", sqlite3_errmsg(db));
+}
+
+/* BEGIN IMMEDIATE .. COMMIT, or ROLLBACK. */
+static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *o,
+                     ivf_write_stats *s, const busy_budget *b, int *committing, prog_t *prog,
+                     char *err)
+{
+	ivf_space space = {disk_free(db), db_bytes(db)}, *sp = &space;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(err, ERR_FAIL, "cannot lock %s for writing%s: %s",
+		               sqlite3_db_filename(db, "main"),
+		               sqlite3_errcode(db) == SQLITE_BUSY ? " (another writer holds it)"
+		                                                  : "",
+		               sqlite3_errmsg(db));
+	double tlock = tm_now();
+	int rc = write_locked(db, t, c, k, o, s, prog, err);
+	vtab_release(db, t);
+	if (rc == 0)
+		rc = bump_schema(db, err);
+	if (rc == 0) {
+		double tc = tm_now();
+		rc = commit(db, committing, b, o->busy_ms, err);
+		s->commit_s = tm_now() - tc;
+	}
+	if (rc < 0)
+		rc = roll_back(db, rc, sp, err);
+	s->lock_s = tm_now() - tlock;
+	s->committed = rc == 0;
+	return rc;
 }
 
 int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
@@ -657,35 +896,19 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 
 	if (intr_pending())
 		return err_set(err, ERR_INTR, "interrupted before writing; the database is unchanged");
-	double t0 = tm_now();
 	int64_t cache_was = current_cache_kib(db);
 	s.cache_kib = cache_kib(db, opts, cache_was);
 	set_cache_kib(db, s.cache_kib);
+	busy_budget budget = {(double)opts->busy_ms / 1000, 0};
+	int committing = 0;
+	sqlite3_busy_handler(db, busy_wait, &budget);
+	sqlite3_commit_hook(db, refuse_commit, &committing);
+	int rc = write_txn(db, t, c, k, opts, &s, &budget, &committing, prog, err);
+	sqlite3_commit_hook(db, NULL, NULL);
 	sqlite3_busy_timeout(db, opts->busy_ms);
-	int rc = ERR_FAIL;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		err_set(err, ERR_FAIL, "cannot lock %s for writing%s: %s",
-		        sqlite3_db_filename(db, "main"),
-		        sqlite3_errcode(db) == SQLITE_BUSY ? " (another writer holds it)" : "",
-		        sqlite3_errmsg(db));
-		goto out;
-	}
-	double tlock = tm_now();
-	s.wait_s = tlock - t0;
-	rc = write_locked(db, t, c, k, opts, &s, prog, err);
-	vtab_release(db, t);
-	if (rc == 0) {
-		double tc = tm_now();
-		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			rc = err_set(err, ERR_FAIL, "COMMIT failed: %s", sqlite3_errmsg(db));
-		s.commit_s = tm_now() - tc;
-	}
-	if (rc < 0)
-		rc = roll_back(db, rc, err);
-	s.lock_s = tm_now() - tlock;
+	s.wait_s = budget.waited_s;
 	if (rc == 0)
 		rc = after_commit(db, t, k, opts, &s, err);
-out:
 	set_cache_kib(db, cache_was);
 	*stats = s;
 	return rc;
@@ -695,7 +918,10 @@ int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)
 {
 	double t0 = tm_now();
 	if (sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
-		return err_set(err, ERR_FAIL, "VACUUM failed: %s", sqlite3_errmsg(db));
+		return err_set(err, ERR_FAIL, "%sVACUUM failed: %s; the file keeps its free pages",
+		               (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ? "disk full: "
+		                                                                    : "",
+		               sqlite3_errmsg(db));
 	stats->vacuum_s = tm_now() - t0;
 	return file_stats(db, stats, err);
 }

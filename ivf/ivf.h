@@ -38,7 +38,8 @@ typedef struct ivf_write_opts {
 } ivf_write_opts;
 
 typedef struct ivf_write_stats {
-	double wait_s;       /* waiting for the write lock */
+	double wait_s;       /* waiting for other connections (the write lock, readers
+				at a cache spill or COMMIT): opts.busy_ms at most, in all */
 	double lock_s;       /* write lock held: BEGIN IMMEDIATE .. COMMIT/ROLLBACK */
 	double clear_s, set_s, assign_s, verify_s, commit_s;
 	int64_t rows_moved;
@@ -57,6 +58,8 @@ typedef struct ivf_write_stats {
 	char fallback[160];  /* ... for the reason given here */
 	double bulk_read_s, bulk_nearest_s, bulk_write_s; /* the bulk write's three steps */
 	double check_s; /* the audit of the whole index before COMMIT (bulk) */
+	int committed;       /* COMMIT succeeded: the new index is in the file, even
+				when a check after it or ivf_vacuum fails */
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);

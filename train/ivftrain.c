@@ -11,8 +11,9 @@
  * from one table that also prints --help. Everything that can be checked is
  * checked before any work; sampling and training hold no lock, so Ctrl-C there
  * leaves the database untouched; ivf_write_centroids is the only writer and
- * either commits a verified index or rolls back. Exit status: 0 ok, 1 failure,
- * 2 bad usage or input, 130 interrupted.
+ * either commits a verified index or rolls back. Exit status: 0 ok, 1 failure
+ * (the database unchanged), 2 bad usage or input, 3 the new index is committed
+ * but a step after COMMIT failed (a check, --vacuum), 130 interrupted.
  */
 #include <cJSON.h>
 #include <getopt.h>
@@ -44,6 +45,8 @@
 #define DEFAULT_NLIST 128 /* sqlite-vec's default, for --from without a database */
 #define CENTROIDS_DATASET "centroids"
 #define HELP_COL 31 /* --help: where the options' help text starts */
+
+#define EXIT_WRITTEN 3 /* exit status: committed, then a step after COMMIT failed */
 
 enum {
 	OPT_NLIST = 256,
@@ -150,8 +153,9 @@ static void usage(FILE *f)
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
 	cli_help(f, docs, NDOCS, NULL, HELP_COL);
-	fprintf(f, "\nExit status: 0 ok, 1 failure (the database unchanged unless the summary "
-	           "says it was\nwritten), 2 bad usage or input, 130 interrupted.\n");
+	fprintf(f, "\nExit status: 0 ok, 1 failure (the database unchanged), 2 bad usage or "
+	           "input, 3 the new\nindex is committed but a step after COMMIT failed (a "
+	           "check, --vacuum), 130 interrupted.\n");
 }
 
 static void version(void)
@@ -511,9 +515,17 @@ static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 	if (r->ws.fallback[0] && r->ws.assigned == IVF_ASSIGN_REINSERT)
 		fprintf(stderr, PROG ": note: no bulk write: %s; rows moved by reinsert\n",
 		        r->ws.fallback);
-	r->wrote = rc == 0;
+	r->wrote = r->ws.committed;
 	if (rc == 0 && o->vacuum)
 		rc = ivf_vacuum(r->db, &r->ws, err);
+	if (rc < 0 && r->wrote) {
+		char why[ERR_LEN];
+		snprintf(why, sizeof why, "%s", err);
+		err_set(err, rc,
+		        "the new index is committed (%zu centroids, %lld rows moved into %s), "
+		        "but then: %s",
+		        r->nlist, (long long)r->ws.rows_moved, r->t.name, why);
+	}
 	return rc;
 }
 
@@ -900,5 +912,6 @@ int main(int argc, char **argv)
 	free(r.x);
 	free(r.loaded);
 	sqlite3_close(r.db);
-	return err_report(PROG, rc, err);
+	int status = err_report(PROG, rc, err);
+	return rc < 0 && r.wrote ? EXIT_WRITTEN : status;
 }

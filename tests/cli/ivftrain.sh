@@ -128,11 +128,8 @@ def centroids_equal(vec0, path, h5):
         want = np.asarray(f["centroids"], dtype=np.float32)
     assert got.shape == want.shape and np.array_equal(got, want), "centroids differ"
 
-def same_but_free(before, after):
-    """Same length and every page byte-identical except pages on the freelist of
-    before: SQLite does not journal a free page it reuses, its old bytes carry no
-    data, so a rollback may leave other unused bytes there."""
-    a, b = open(before, "rb").read(), open(after, "rb").read()
+def freelist(a):
+    """Page size and the set of free pages (1-based) of database image a."""
     ps = struct.unpack(">H", a[16:18])[0]
     ps = 65536 if ps == 1 else ps
     free, trunk = set(), struct.unpack(">I", a[32:36])[0]
@@ -142,6 +139,44 @@ def same_but_free(before, after):
         nxt, n = struct.unpack(">II", a[off:off + 8])
         free.update(struct.unpack(f">{n}I", a[off + 8:off + 8 + 4 * n]))
         trunk = nxt
+    return ps, free
+
+def used_hash(path):
+    """sha256 of the page count and every page in use (not on the freelist)."""
+    import hashlib
+    a = open(path, "rb").read()
+    ps, free = freelist(a)
+    h = hashlib.sha256(str(len(a) // ps).encode())
+    for p in range(len(a) // ps):
+        if p + 1 not in free:
+            h.update(a[p * ps:(p + 1) * ps])
+    print(h.hexdigest())
+
+def rows_intact(vec0, h5, path, n, aux):
+    """integrity_check ok, rows 0..n-1 each with its vector (and label) from h5,
+    read through vec0 (which plays back a hot journal first)."""
+    n = int(n)
+    with h5py.File(h5) as f:
+        x = np.asarray(f["train"][:n], dtype=np.float32)
+    db = connect(vec0, path)
+    ok = db.execute("pragma integrity_check").fetchone()[0]
+    assert ok == "ok", f"integrity_check: {ok}"
+    cols = "id, emb, label" if aux == "aux" else "id, emb, null"
+    got = {r[0]: r[1:] for r in db.execute(f"select {cols} from items")}
+    assert sorted(got) == list(range(n)), f"{len(got)} rows of {n}"
+    for i in range(n):
+        assert got[i][0] == x[i].tobytes(), f"row {i}: vector changed"
+        assert aux != "aux" or got[i][1] == f"item {i}", f"row {i}: label {got[i][1]!r}"
+    m = db.execute("select count(*) from items_ivf_rowid_map00").fetchone()[0]
+    c = db.execute("select coalesce(sum(n_vectors), 0) from items_ivf_cells00").fetchone()[0]
+    assert m == n and c == n, f"{n} rows, rowid map {m}, cells {c}"
+
+def same_but_free(before, after):
+    """Same length and every page byte-identical except pages on the freelist of
+    before: SQLite does not journal a free page it reuses, its old bytes carry no
+    data, so a rollback may leave other unused bytes there."""
+    a, b = open(before, "rb").read(), open(after, "rb").read()
+    ps, free = freelist(a)
     assert len(a) == len(b), f"size {len(a)} -> {len(b)}"
     diff = {p + 1 for p in range(len(a) // ps) if a[p * ps:(p + 1) * ps] != b[p * ps:(p + 1) * ps]}
     assert not diff - free, f"pages in use changed: {sorted(diff - free)[:10]}"
@@ -683,6 +718,86 @@ EOF
 	[ "$(json 'd["rows"], d["holes"], d["problems"]' <<<"$OUT")" = "($((N - (N + 6) / 7)), 0, 0)" ] ||
 		fail "after --repack: $OUT"
 	expect_refused 2 "--repack takes no training option" --repack --from "$TMP/fm.hdf5" "$DB"
+}
+
+# tmpfs_mount NAME SIZE: a tmpfs of its own at $MNT, unmounted when the test
+# ends (needs root, as in CI: a real file system that runs out of room).
+tmpfs_mount() {
+	MNT=$TMP/mnt.$1
+	mkdir -p "$MNT"
+	mount -t tmpfs -o "size=$2" tmpfs "$MNT" || { fail "cannot mount a tmpfs at $MNT (needs root)"; exit 1; }
+	trap 'umount "$MNT"' EXIT
+}
+
+# fill_to BYTES: a filler file leaves about BYTES free on $MNT.
+fill_to() {
+	rm -f "$MNT/fill"
+	local avail=$(($(stat -f -c '%a * %S' "$MNT")))
+	[ "$avail" -le "$1" ] || head -c $((avail - $1)) /dev/zero >"$MNT/fill"
+}
+
+FULL_N=1000 # rows of the full-disk tables: 3.4 MiB at 784 dims
+
+# full_disk_runs PATH BASE AUX LEVELS ARGS...: ivftrain ARGS on a copy of BASE on
+# a tmpfs with LEVELS (per mille of the file's size, e.g. "20 800") free. Whatever
+# happens every row keeps its vector and label; a run that fails says "disk full"
+# and leaves every page in use as it was; only --vacuum may fail after its COMMIT
+# (exit 3, the new index kept). Sets FULL (runs out of disk) and WRITTEN (exit 3).
+full_disk_runs() {
+	local path=$1 base=$2 aux=$3 levels=$4; shift 4
+	local size pm rc before r
+	FULL=0 WRITTEN=0
+	size=$(stat -c %s "$base")
+	for pm in $levels; do
+		cp "$base" "$MNT/db"
+		fill_to $((size * pm / 1000))
+		before=$(h used_hash "$MNT/db")
+		"$BIN/ivftrain" --vec0 "$VEC0" --niter 3 "$@" "$MNT/db" >"$TMP/.out" 2>"$TMP/.err"
+		rc=$?
+		ERR=$(cat "$TMP/.err")
+		rm -f "$MNT/fill" # room for the checks
+		local at="$path, $((pm / 10))% free"
+		echo "  $at: exit $rc ${ERR:+($ERR)}"
+		[ ! -e "$MNT/db-journal" ] || fail "$at: journal left behind"
+		r=$(h rows_intact "$VEC0" "$TMP/fm.hdf5" "$MNT/db" $FULL_N "$aux" 2>&1) ||
+			fail "$at: $r (exit $rc: $ERR)"
+		case $rc in
+		0) ;;
+		1)
+			expect_one_line "$ERR" "$at"
+			expect_match "$ERR" "rolled back, the database is unchanged$" "$at"
+			[ "$(h used_hash "$MNT/db")" = "$before" ] || fail "$at: pages in use changed"
+			;;
+		3)
+			[ "$path" = vacuum ] || fail "$at: exit 3 without --vacuum"
+			expect_match "$ERR" "the new index is committed .* but then: disk full: VACUUM failed" "$at"
+			WRITTEN=$((WRITTEN + 1))
+			;;
+		*) fail "$at: exit $rc: $ERR" ;;
+		esac
+		[ "$rc" -eq 0 ] || { expect_match "$ERR" "disk full" "$at" && FULL=$((FULL + 1)); }
+	done
+	[ "$FULL" -gt 0 ] || fail "$path: no fill level ran out of disk"
+}
+
+test_full_disk_loses_no_row() {
+	need_ivf
+	local aux=aux base=$TMP/fullbase.db trained=$TMP/fulltrained.db
+	h mkdb "$VEC0" "$TMP/fm.hdf5" "$base" 16 $FULL_N aux 2>/dev/null || {
+		aux=plain # builds without auxiliary columns on IVF tables
+		h mkdb "$VEC0" "$TMP/fm.hdf5" "$base" 16 $FULL_N
+	}
+	cp "$base" "$trained"
+	expect_status 0 ivftrain --niter 3 --vacuum "$trained"
+	tmpfs_mount full 16m
+	# the levels reach each step: the move, assign-vectors, COMMIT, VACUUM
+	full_disk_runs bulk "$base" $aux "200 800 1500"
+	full_disk_runs reinsert "$base" $aux "200 800 1500" --assign reinsert
+	full_disk_runs native "$base" $aux "200 1500" --assign native
+	full_disk_runs none "$base" $aux "3 30 200" --assign none
+	full_disk_runs retrain "$trained" $aux "200 1100 2500"
+	full_disk_runs vacuum "$base" $aux "1500 2800 4000" --vacuum
+	[ "$WRITTEN" -gt 0 ] || fail "vacuum: no level let the write commit and VACUUM fail"
 }
 
 test_ctrl_c_during_training_leaves_database() {
