@@ -21,7 +21,7 @@ export LSAN_OPTIONS="suppressions=$TMP/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 # Helpers that need sqlite3 with vec0 loaded, numpy or h5py.
 cat >"$TMP/h.py" <<'EOF'
-import json, sqlite3, struct, sys, time
+import json, os, sqlite3, struct, sys, time
 import h5py, numpy as np
 
 def connect(vec0, path):
@@ -113,6 +113,45 @@ def hold(path, marker, seconds):
     open(marker, "w").close()
     time.sleep(float(seconds))
     db.execute("rollback")
+
+def hold_read(path, marker, seconds):
+    """Holds a read transaction (a SHARED lock with a rollback journal) for a while;
+    touches marker once it holds it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("begin")
+    db.execute("select count(*) from sqlite_master").fetchone()
+    open(marker, "w").close()
+    time.sleep(float(seconds))
+    db.execute("rollback")
+
+def reader(vec0, path, marker, stop, out):
+    """One long-lived connection querying KNN (k 10) until stop exists, then 20
+    more times; touches marker after its first query. Writes one line per query:
+    its end time and the number of rows returned."""
+    db = connect(vec0, path)
+    # the dimension from the schema: reading a vector would leave one of vec0's
+    # statements stepped, a read transaction that never ends
+    sql = db.execute("select sql from sqlite_master where name = 'items'").fetchone()[0]
+    d = int(sql.split("emb float[")[1].split("]")[0])
+    q = np.full(d, 0.5, dtype=np.float32).tobytes()
+    with open(out, "w") as f:
+        after = 0
+        while after < 20:
+            n = len(db.execute("select id from items where emb match ? and k = 10", (q,)).fetchall())
+            f.write(f"{time.time()} {n}\n")
+            f.flush()
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+            if os.path.exists(stop):
+                after += 1
+
+def queries(out, t0, t1):
+    """Queries of a reader's log: how many during [t0, t1], after it, and with
+    fewer than 10 rows."""
+    t0, t1 = float(t0), float(t1)
+    rows = [tuple(map(float, l.split())) for l in open(out)]
+    print(sum(t0 <= t <= t1 for t, _ in rows), sum(t > t1 for t, _ in rows),
+          sum(n < 10 for _, n in rows))
 
 def unit_centroids(vec0, path):
     db = connect(vec0, path)
@@ -532,6 +571,51 @@ test_locked_by_another_writer() {
 	kill "$holder" 2>/dev/null
 	wait "$holder" 2>/dev/null || true
 }
+
+test_reader_held_past_busy_timeout() {
+	need_ivf
+	fresh heldread
+	local before; before=$(sha "$DB")
+	rm -f "$TMP/reading"
+	h hold_read "$DB" "$TMP/reading" 30 &
+	local holder=$!
+	for _ in $(seq 100); do [ -e "$TMP/reading" ] && break; sleep 0.05; done
+	# COMMIT needs every reader gone (rollback journal): the wait for it must
+	# end within --busy-timeout, not when the reader lets go
+	expect_status 1 ivftrain --busy-timeout 500 --niter 2 "$DB"
+	kill -0 "$holder" 2>/dev/null || fail "ivftrain waited until the reader ended its transaction"
+	expect_one_line "$ERR" "reader held"
+	expect_match "$ERR" "one still held it after 0\.[0-9] s of waiting \(busy timeout 500 ms\); rolled back, the database is unchanged" "reader held"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	[ "$(sha "$DB")" = "$before" ] || fail "database changed"
+}
+
+# readers_see_rows MODE: a reader connection open before the first training keeps
+# getting all its rows during the write and after it, without reconnecting.
+readers_see_rows() {
+	need_ivf
+	fresh "reader-$1"
+	sqlite3 "$DB" "pragma journal_mode=$1" >/dev/null
+	rm -f "$TMP/r.$1.first" "$TMP/r.$1.stop"
+	h reader "$VEC0" "$DB" "$TMP/r.$1.first" "$TMP/r.$1.stop" "$TMP/r.$1.log" &
+	local rd=$!
+	for _ in $(seq 200); do [ -e "$TMP/r.$1.first" ] && break; sleep 0.05; done
+	local t0 t1; t0=$(date +%s.%N)
+	expect_status 0 ivftrain --niter 3 "$DB"
+	t1=$(date +%s.%N)
+	touch "$TMP/r.$1.stop"
+	wait "$rd" || fail "$1: the reader failed"
+	local during after short
+	read -r during after short < <(h queries "$TMP/r.$1.log" "$t0" "$t1")
+	echo "  $1: $during queries during ivftrain, $after after, $short with fewer than 10 rows"
+	[ "$short" = 0 ] || fail "$1: $short queries got fewer than 10 rows"
+	[ "$after" -ge 20 ] || fail "$1: $after queries after the write"
+	[ "$1" != wal ] || [ "$during" -gt 0 ] || fail "wal: no query ran during the write"
+}
+
+test_reader_sees_rows_during_and_after_wal() { readers_see_rows wal; }
+test_reader_sees_rows_after_rollback_journal() { readers_see_rows delete; }
 
 # write_fails DB: ivftrain --assign reinsert on DB while its file may grow by 2 MiB
 # at most: a real write failure part-way (SIGXFSZ ignored, so writes fail with
