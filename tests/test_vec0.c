@@ -18,6 +18,7 @@
 #include "intr.h"
 #include "ivf.h"
 #include "rng.h"
+#include "timing.h"
 #include "vec0.h"
 #include "vtab.h"
 
@@ -1251,6 +1252,241 @@ static void test_ivf__quantized_table_refused(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- kill -9 at random points of a write ------------------------------------- */
+
+#define CRASH_POINTS 20 /* kills per write path and journal mode */
+
+typedef enum { CR_REINSERT, CR_NATIVE, CR_NONE, CR_RETRAIN, CR_VACUUM, CR_PATHS } crash_path;
+static const char *const crash_names[CR_PATHS] = {"reinsert", "native", "none", "retrain",
+                                                  "vacuum"};
+
+/* FNV-1a over every row of every ordinary table (rowid and each value with its
+ * type): the same logical content, old or new index, gives the same hash. */
+static uint64_t content_hash(sqlite3 *db)
+{
+	uint64_t h = 1469598103934665603ull;
+	sqlite3_stmt *tabs = NULL, *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+	                                    "AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
+	                                    -1, &tabs, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(tabs) == SQLITE_ROW) {
+		char *sql = sqlite3_mprintf("SELECT rowid, * FROM \"%w\" ORDER BY rowid",
+		                            (const char *)sqlite3_column_text(tabs, 0));
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				int type = sqlite3_column_type(st, c);
+				const unsigned char *b = sqlite3_column_blob(st, c);
+				int n = sqlite3_column_bytes(st, c);
+				h = (h ^ (uint64_t)type) * 1099511628211ull;
+				for (int i = 0; i < n; i++)
+					h = (h ^ b[i]) * 1099511628211ull;
+			}
+		sqlite3_finalize(st);
+	}
+	sqlite3_finalize(tabs);
+	return h;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t n;
+	char *buf = slurp(from, &n);
+	FILE *f = fopen(to, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(buf);
+}
+
+/* The database as a crash left it: integrity_check ok, every row with its
+ * vector (read through vec0), and its content hash. */
+static uint64_t crashed_state(const char *name, const float *x)
+{
+	sqlite3 *db = open_db(name);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, emb FROM t ORDER BY id", -1, &st, NULL),
+	                 SQLITE_OK);
+	int64_t rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		assert_int_equal(id, rows + 1);
+		assert_int_equal(sqlite3_column_bytes(st, 1), D * 4);
+		assert_memory_equal(sqlite3_column_blob(st, 1), x + (id - 1) * D, D * 4);
+		rows++;
+	}
+	assert_int_equal(rows, NROWS);
+	sqlite3_finalize(st);
+	uint64_t h = content_hash(db);
+	sqlite3_close(db);
+	return h;
+}
+
+/* In a child: the write of path p on name (and VACUUM), after one byte on fd
+ * says it begins. Exit status 0 when it committed. */
+static int crash_child(const char *name, crash_path p, const float *c, int fd)
+{
+	char err[ERR_LEN];
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	o.assign = p == CR_NATIVE ? IVF_ASSIGN_NATIVE
+	           : p == CR_NONE ? IVF_ASSIGN_NONE
+	                          : IVF_ASSIGN_REINSERT;
+	o.batch = 100;
+	size_t k = p == CR_RETRAIN ? NBLOB / 2 : NBLOB;
+	sqlite3 *db = open_db(name);
+	if (vtab_find(db, "t", NULL, 1, &t, err) != 0 || write(fd, "", 1) != 1)
+		return 2;
+	int rc = ivf_write_centroids(db, &t, c, k, &o, &s, NULL, err);
+	if (rc == 0 && p == CR_VACUUM)
+		rc = ivf_vacuum(db, &s, err);
+	sqlite3_close(db);
+	return rc == 0 ? 0 : 1;
+}
+
+/* Runs crash_child in a process of its own, killed with SIGKILL delay_s after
+ * the write began (never, when delay_s < 0); returns its wait status and the
+ * seconds it ran from the start of the write. */
+static int crash_run(const char *name, crash_path p, const float *c, double delay_s, double *ran_s)
+{
+	int fds[2];
+	char b;
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(crash_child(name, p, c, fds[1]));
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &b, 1), 1);
+	double t0 = tm_now();
+	if (delay_s >= 0) {
+		usleep((useconds_t)(delay_s * 1e6));
+		kill(pid, SIGKILL);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	*ran_s = tm_now() - t0;
+	close(fds[0]);
+	return status;
+}
+
+/* A fresh copy of base as name, without a journal or WAL of an earlier run. */
+static void crash_copy(const char *base, const char *name)
+{
+	char p[4200];
+	copy_file(tu_path(dir, base), tu_path(dir, name));
+	for (const char *const *sfx = (const char *const[]){"-journal", "-wal", "-shm", NULL}; *sfx;
+	     sfx++) {
+		snprintf(p, sizeof p, "%s%s", tu_path(dir, name), *sfx);
+		unlink(p);
+	}
+}
+
+/* kill -9 at CRASH_POINTS points spread over the write of path p in journal
+ * mode jm: each time integrity_check ok, every row and vector as before, and
+ * the content of the old index or of the new one, never a mix. */
+static void crash_path_test(crash_path p, const char *jm)
+{
+	float c[NBLOB * D], c2[NBLOB / 2 * D];
+	float *x = blobs(20, c);
+	char base[64], sql[64];
+	for (int i = 0; i < NBLOB / 2 * D; i++)
+		c2[i] = c[i] + 0.25f;
+	snprintf(base, sizeof base, "crash-%s-%s.db", crash_names[p], jm);
+	sqlite3 *db = ivf_table(base, "", x);
+	sqlite3_close(db); /* vec0 leaves a statement of the insert stepped */
+	db = open_db(base);
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode = %s", jm);
+	exec(db, sql);
+	if (p == CR_RETRAIN) {
+		char err[ERR_LEN];
+		vtab t;
+		ivf_write_opts o;
+		ivf_write_stats s;
+		ivf_write_defaults(&o);
+		assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+		assert_int_equal(ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err), 0);
+	}
+	sqlite3_close(db);
+	const float *cw = p == CR_RETRAIN ? c2 : c;
+	uint64_t old = crashed_state(base, x), fresh, vacuumed = 0;
+	/* the reference: the whole write, then its content (before VACUUM too);
+	 * its time is the shortest of 3 runs, so that the kills fall inside it
+	 * on a busy machine */
+	double full_s = INFINITY, ran;
+	crash_copy(base, "crash-ref.db");
+	int status = crash_run("crash-ref.db", p == CR_VACUUM ? CR_REINSERT : p, cw, -1, &ran);
+	assert_true(WIFEXITED(status));
+	fresh = crashed_state("crash-ref.db", x);
+	for (int i = 0; i < 3; i++) {
+		crash_copy(base, "crash-ref.db");
+		status = crash_run("crash-ref.db", p, cw, -1, &ran);
+		assert_true(WIFEXITED(status));
+		full_s = ran < full_s ? ran : full_s;
+	}
+	if (p == CR_VACUUM) {
+		assert_int_equal(status, 0);
+		vacuumed = crashed_state("crash-ref.db", x);
+	}
+	int killed = 0, as_old = 0, as_new = 0;
+	rng_t r;
+	rng_seed(&r, 77 + (uint64_t)p);
+	for (int i = 0; i < CRASH_POINTS; i++) {
+		/* a random point in each of CRASH_POINTS spans over the write's time,
+		 * the last ones past its end */
+		double at = 1.1 * full_s * (i + rng_uniform(&r)) / CRASH_POINTS;
+		crash_copy(base, "crash-kill.db");
+		status = crash_run("crash-kill.db", p, cw, at, &ran);
+		killed += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+		uint64_t h = crashed_state("crash-kill.db", x);
+		if (h == old)
+			as_old++;
+		else if (h == fresh || (p == CR_VACUUM && h == vacuumed))
+			as_new++;
+		else
+			fail_msg("%s, %s journal, killed after %.3f s: neither the old nor the new "
+			         "index",
+			         crash_names[p], jm, at);
+	}
+	print_message("  %s, %s: write %.3f s; %d of %d killed, %d old index, %d new\n",
+	              crash_names[p], jm, full_s, killed, CRASH_POINTS, as_old, as_new);
+	assert_true(killed >= CRASH_POINTS / 2);
+	free(x);
+}
+
+/* The files live on a tmpfs when there is one: a kill -9 leaves what the
+ * process wrote in the page cache either way, and fsync on a disk would make
+ * the 200 writes take minutes. */
+static void test_ivf__kill_9_leaves_old_or_new_index(void **state)
+{
+	REQUIRE_IVF();
+	char shm[] = "/dev/shm/ivfkit-crash.XXXXXX", *disk = dir;
+	if (mkdtemp(shm))
+		dir = shm;
+	for (int p = 0; p < CR_PATHS; p++) {
+		crash_path_test((crash_path)p, "delete");
+		crash_path_test((crash_path)p, "wal");
+	}
+	if (dir == shm) {
+		char cmd[64];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", shm);
+		assert_int_equal(system(cmd), 0);
+	}
+	dir = disk;
+}
+
 static int setup(void **state)
 {
 	char err[ERR_LEN];
@@ -1298,6 +1534,7 @@ int main(void)
 	    cmocka_unit_test(test_vtab__sample_holds_no_read_lock),
 	    cmocka_unit_test(test_ivf__interrupted_write_rolled_back),
 	    cmocka_unit_test(test_ivf__quantized_table_refused),
+	    cmocka_unit_test(test_ivf__kill_9_leaves_old_or_new_index),
 	};
 	return cmocka_run_group_tests_name("vec0", tests, setup, teardown);
 }
