@@ -876,6 +876,36 @@ static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_w
 	return rc;
 }
 
+int ivf_check_writable(sqlite3 *db, char *err)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	if (sqlite3_db_readonly(db, "main") == 1)
+		return err_set(err, ERR_INPUT,
+		               "database %s is read-only (its permissions or a read-only file "
+		               "system): nothing can be written",
+		               path);
+	/* a write rolled back before any page reaches the file: the journal, a new
+	 * file next to the database, must be creatable */
+	int r = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if ((r & 0xff) == SQLITE_BUSY)
+		return 0; /* another writer: the write itself waits for it */
+	int64_t v = 0;
+	char sql[64];
+	if (r == SQLITE_OK &&
+	    (r = vtab_scalar(db, sqlite3_mprintf("PRAGMA user_version"), &v, err)) == 0) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)v);
+		r = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	int rc = r == SQLITE_OK ? 0
+	                        : err_set(err, ERR_INPUT,
+	                                  "cannot write database %s: %s (the folder must let "
+	                                  "SQLite create its journal there)",
+	                                  path, sqlite3_errmsg(db));
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
                         ivf_write_stats *stats, prog_t *prog, char *err)
 {

@@ -92,6 +92,13 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k,
 			const ivf_write_opts *opts, ivf_write_stats *stats,
 			prog_t *prog, char *err);
 
+/* ERR_INPUT naming the database when this connection cannot write it: a
+ * read-only file or file system, or a folder where the journal cannot be
+ * created. Probes with a write that is rolled back before it reaches the file;
+ * when another writer holds the lock it cannot tell and returns 0. For a check
+ * before the slow work that precedes a write. */
+int ivf_check_writable(sqlite3 *db, char *err);
+
 /* VACUUM (gives the free pages left by a move back to the file system) and
  * refreshes stats' file size and free pages. */
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err);

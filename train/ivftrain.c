@@ -346,6 +346,8 @@ static int open_table(const opts *o, run *r, char *err)
 		               r->t.name, r->t.quantizer);
 	if ((rc = vtab_count(r->db, &r->t, &r->rows, err)) < 0)
 		return rc;
+	if (!o->dry_run && !o->check && (rc = ivf_check_writable(r->db, err)) < 0)
+		return rc;
 	if (r->rows == 0 && !o->check)
 		return err_set(err, ERR_INPUT, "table %s is empty: nothing to train on or assign",
 		               r->t.name);

@@ -884,6 +884,28 @@ test_full_disk_loses_no_row() {
 	[ "$WRITTEN" -gt 0 ] || fail "vacuum: no level let the write commit and VACUUM fail"
 }
 
+test_read_only_found_before_training() {
+	need_ivf
+	# a folder where the journal cannot be created (as nobody: root may write anywhere)
+	local dir=$TMP/rofolder
+	mkdir -p "$dir" && chmod 711 "$TMP" && chmod 755 "$dir"
+	DB=$dir/items.db
+	cp "$TMP/base.db" "$DB" && chown 65534:65534 "$DB"
+	local before; before=$(sha "$DB")
+	expect_status 2 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$BIN/ivftrain" --vec0 "$VEC0" --niter 2 "$DB"
+	expect_one_line "$ERR" "read-only folder"
+	expect_match "$ERR" "^ivftrain: error: cannot write database .*items.db: .*journal" "read-only folder"
+	[ "$(sha "$DB")" = "$before" ] || fail "read-only folder: database changed"
+	[ -z "$OUT" ] || fail "read-only folder: trained before refusing: $OUT"
+	# a read-only file system
+	tmpfs_mount ro 16m
+	cp "$TMP/base.db" "$MNT/items.db"
+	mount -o remount,ro "$MNT" || fail "cannot remount $MNT read-only"
+	DB=$MNT/items.db
+	expect_refused 2 "database .*items.db is read-only" --niter 2 "$DB"
+}
+
 test_ctrl_c_during_training_leaves_database() {
 	need_ivf
 	fresh intr
