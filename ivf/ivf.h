@@ -73,12 +73,19 @@ int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err);
 int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned,
 	      char *err);
 
-/* One transaction: BEGIN IMMEDIATE (busy timeout), clear-centroids when trained
- * (a bulk write only drops the centroids), set-centroid x k, assign as
- * opts->assign says, verify (each sampled row finds itself at nprobe 1, distance
- * 0 counts; after a bulk write also check_index over the whole index, every
- * row's vector hash compared to its source's), COMMIT; on any failure ROLLBACK
- * and the message says why. Then integrity_check and the post-commit state into stats.
+/* One transaction: BEGIN IMMEDIATE, clear-centroids when trained (a bulk write
+ * only drops the centroids), set-centroid x k, assign as opts->assign says (a
+ * reinsert reads each moved row back and compares it), verify (each sampled row
+ * finds itself at nprobe 1, distance 0 counts; after a bulk write also
+ * check_index over the whole index, every row's vector hash compared to its
+ * source's), a new schema cookie (other connections then reconnect the table
+ * and drop vec0's cached "untrained"), COMMIT; on any failure ROLLBACK and the
+ * message says why ("disk full" first when the disk ran out). opts->busy_ms
+ * bounds all waiting for other connections in the write together. Only this
+ * COMMIT can commit: a commit hook refuses any other for the duration (and is
+ * cleared after), and every statement checks that the transaction is still
+ * open. Then integrity_check and the post-commit state into stats;
+ * stats->committed tells a failure there from one before COMMIT.
  * Tables with quantizer=int8/binary are refused (ERR_INPUT): set-centroid stores
  * float32 centroids that sqlite-vec's quantized insert path cannot compare with.
  * A rollback restores every page in use byte for byte (after an I/O error too:
