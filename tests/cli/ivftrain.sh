@@ -17,7 +17,8 @@ NLIST=32
 # columns, through the system libsqlite3 (no frame pointers, so the leak cannot
 # be told apart from SQLite's own): suppressed, as in tests/test_vec0.c.
 echo "leak:libsqlite3.so" >"$TMP/lsan.supp"
-export LSAN_OPTIONS="suppressions=$TMP/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# print_suppressions=0: the summary of suppressed leaks would be a second line of stderr
+export LSAN_OPTIONS="suppressions=$TMP/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 # Helpers that need sqlite3 with vec0 loaded, numpy or h5py.
 cat >"$TMP/h.py" <<'EOF'
