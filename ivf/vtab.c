@@ -294,16 +294,22 @@ static int pick_column(const char *name, const decl *dc, const char *column, int
 	return 0;
 }
 
+int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf, vtab *t,
+               char *err)
+{
+	decl dc;
+	if (!parse_create(sql, &dc))
+		return 1;
+	return pick_column(name, &dc, column, require_ivf, t, err);
+}
+
 int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf, vtab *t,
               char *err)
 {
 	sqlite3_stmt *st = NULL;
-	decl *dc = malloc(sizeof *dc);
 	vtab cand;
 	char names[256] = "", first_err[ERR_LEN] = "";
 	int rc, matches = 0, seen = 0, nvec0 = 0;
-	if (!dc)
-		return err_set(err, ERR_NOMEM, "out of memory reading table schemas");
 	rc = sqlite3_prepare_v2(db,
 	                        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND "
 	                        "(?1 IS NULL OR name = ?1 COLLATE NOCASE) ORDER BY name",
@@ -316,10 +322,10 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		seen++;
-		if (!parse_create((const char *)sqlite3_column_text(st, 1), dc))
-			continue;
-		nvec0++;
-		if (pick_column(name, dc, column, require_ivf, &cand, first_err) < 0)
+		int pr = vtab_parse(name, (const char *)sqlite3_column_text(st, 1), column,
+		                    require_ivf, &cand, first_err);
+		nvec0 += pr <= 0; /* 1: not a vec0 table */
+		if (pr)
 			continue;
 		if (matches++ == 0)
 			*t = cand;
@@ -351,7 +357,6 @@ int vtab_find(sqlite3 *db, const char *table, const char *column, int require_iv
 		             require_ivf ? " with an IVF column" : "", names);
 out:
 	sqlite3_finalize(st);
-	free(dc);
 	return rc;
 }
 
@@ -622,10 +627,10 @@ int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err)
 	}
 	if (spec->chunk_size > 0)
 		snprintf(chunk, sizeof chunk, ", chunk_size=%d", spec->chunk_size);
-	char *s =
-	    sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING vec0(id integer primary key, "
-	                    "emb float[%lld] distance_metric=%s%s%s)",
-	                    spec->name, (long long)spec->d, vtab_metric_name(spec->metric), ivf, chunk);
+	char *s = sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING vec0(id integer primary key, "
+	                          "emb float[%lld] distance_metric=%s%s%s)",
+	                          spec->name, (long long)spec->d, vtab_metric_name(spec->metric),
+	                          ivf, chunk);
 	if (!s)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	int rc = 0;

@@ -63,6 +63,13 @@ typedef struct vtab_spec {
 int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf,
 	      vtab *t, char *err);
 
+/* The schema of table name from its CREATE statement sql (as sqlite_master holds
+ * it; NULL allowed), the column chosen as vtab_find chooses: 0 with t filled, 1
+ * when sql declares no vec0 table (err untouched), ERR_INPUT naming the table
+ * when the column choice fails. Pure text work: no database, no extension. */
+int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf,
+	       vtab *t, char *err);
+
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
 
