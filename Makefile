@@ -2,7 +2,9 @@
 #
 #   make             build bin/vecdata, bin/ivftrain, bin/vecbench
 #   make test        build and run the test suite (unit + CLI)
-#   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                    then a short run of every fuzz target (FUZZ_SHORT seconds each)
+#   make fuzz        every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS seconds each
 #   make run         the main job: build the Fashion-MNIST file if absent, then
 #                    vecbench run configs/fashion-mnist.ini: IVF vs flat, about 3 minutes
 #   make run-full    the full comparison, configs/fashion-mnist-full.ini (builtin trainer,
@@ -33,9 +35,13 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench_*.c)
 BENCHES   := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_SECONDS ?= 60
+FUZZ_SHORT   ?= 5
 PROG_BINS := $(addprefix $(BIN)/,$(filter $(PROGS),$(notdir $(basename $(wildcard $(PROG_SRCS))))))
 
-.PHONY: all test test-asan bench dataset run run-full clean
+.PHONY: all test test-asan fuzz fuzzers bench dataset run run-full clean
 .SECONDARY:
 all: $(PROG_BINS)
 
@@ -60,6 +66,10 @@ $(BIN)/%: $(BUILD)/eval/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(CC) $^ $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/fuzzers/%: $(BUILD)/tests/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LDLIBS) -fsanitize=fuzzer -o $@
+
 test: all $(TESTS)
 	IVFKIT_BIN=$(abspath $(BIN)) IVFKIT_TESTS=$(abspath $(BUILD)/tests) tests/run
 
@@ -69,6 +79,17 @@ test-asan:
 	$(MAKE) test BUILD=build/asan BIN=build/asan/bin ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT)
+
+# libFuzzer needs clang; the library is built again with its coverage
+# instrumentation (and ASan + UBSan) in its own folder; under sanitizers clang
+# cannot vectorize every `omp simd` loop, which is no error here.
+fuzzers: $(FUZZERS)
+fuzz:
+	$(MAKE) fuzzers BUILD=build/fuzz CC=clang ARCH= \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed -Wno-unused-but-set-variable" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run build/fuzz
 
 bench: all $(BENCHES)
 	scripts/bench
@@ -85,4 +106,4 @@ run-full: dataset
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(TESTS:=.d) $(BENCHES:=.d) $(PROG_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(TESTS:=.d) $(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(BENCHES:=.d) $(PROG_SRCS:%.c=$(BUILD)/%.d)

@@ -1,0 +1,1 @@
+create virtual table t using VEC0 ( emb bit[64] distance_metric=l1 , cat text partition key, chunk_size=256, v2 f32[3] indexed by flat())

@@ -1,0 +1,1 @@
+CREATE VIRTUAL TABLE "my t" USING vec0(k text primary key, +label text, +n integer, emb int8[16] indexed by ivf(nlist=4, quantizer=int8, oversample=8), other float[4])

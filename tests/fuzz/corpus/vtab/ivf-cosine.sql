@@ -1,0 +1,1 @@
+CREATE VIRTUAL TABLE t USING vec0(id integer primary key, emb float[8] distance_metric=cosine indexed by ivf(nlist=16, nprobe=4))

@@ -1,0 +1,1 @@
+CREATE VIRTUAL TABLE t USING vec0(a float[2] indexed by ivf(), emb float[2] indexed by ivf(nlist=2,nprobe=1))
