@@ -137,7 +137,8 @@ static int perr(parse *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err, sizeof p->err, fmt, ap);
 	va_end(ap);
-	p->err_line = line;
+	/* 0 means "no error": an empty file's errors are reported on its line 1 */
+	p->err_line = line > 0 ? line : 1;
 	return -1;
 }
 

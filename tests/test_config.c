@@ -196,6 +196,7 @@ static const struct bad_case {
     {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nassign = native\n", 6,
      "(order = centroids-first)"},
     {"[dataset]\nk = 10\n[f]\ntype = flat\n", 1, "[dataset] path is required"},
+    {"", 1, "[dataset] path is required"},
     {"[dataset]\npath = d.hdf5\n", 2, "no index sections"},
     {"[dataset]\npath = d.hdf5\n\n[i]\ntype = ivf\n", 4, "[i] has type = ivf but no nlist"},
     {"[dataset]\npath = d.hdf5\n[f]\n", 3, "[f] has no type"},
