@@ -13,6 +13,11 @@ int err_set(char *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, ERR_LEN, fmt, ap);
 		va_end(ap);
+		/* messages quote names and values read from input files: a newline or a
+		 * terminal escape in them must not break the one-line contract */
+		for (char *c = err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 	}
 	return code;
 }

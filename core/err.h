@@ -19,7 +19,8 @@ enum {
 };
 
 /* Formats the message into err (may be NULL) and returns code, so that
- * `return err_set(err, ERR_INPUT, "...")` reads naturally. */
+ * `return err_set(err, ERR_INPUT, "...")` reads naturally. Control characters
+ * (from quoted input) become '?', so the message stays one line. */
 int err_set(char *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

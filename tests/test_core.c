@@ -206,6 +206,9 @@ static void test_err__codes_and_messages(void **state)
 	char err[ERR_LEN];
 	assert_int_equal(err_set(err, ERR_INPUT, "bad %s", "thing"), ERR_INPUT);
 	assert_string_equal(err, "bad thing");
+	/* a name from a file cannot split the message or reach the terminal raw */
+	err_set(err, ERR_INPUT, "dataset %s: bad", "a\nb\r\033[2Jc\t");
+	assert_string_equal(err, "dataset a?b??[2Jc?: bad");
 	assert_int_equal(err_exit_status(ERR_INPUT), 2);
 	assert_int_equal(err_exit_status(ERR_FAIL), 1);
 	assert_int_equal(err_exit_status(ERR_INTR), 130);
