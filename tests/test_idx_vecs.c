@@ -124,6 +124,17 @@ static void test_idx__bad_files(void **state)
 	    {"trailing", 0x08, 3, {1, 2, 2}, 5, 0, "unexpected bytes after"},
 	    {"zero-rows", 0x08, 3, {0, 2, 2}, 0, 0, "dimension 0 is 0"},
 	    {"empty", 0x08, 3, {1, 1, 1}, 0, 16, "empty file"},
+	    /* 256 GiB claimed: refused from the file size (or, gzip, the most it can
+	     * inflate to) before a buffer that size is asked for, which failed as
+	     * "out of memory" */
+	    {"huge", 0x08, 3, {1u << 20, 512, 512}, 4, 0, "truncated: 4 of 274877906944"},
+	    {"huge.gz",
+	     0x08,
+	     3,
+	     {1u << 20, 512, 512},
+	     4,
+	     0,
+	     "more than this gzip file can inflate to"},
 	};
 	char *dir = tu_mkdtemp();
 	unsigned char data[64] = {0}, buf[128];
