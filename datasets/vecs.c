@@ -20,6 +20,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "vecs files are little-endian and are read in place");
 
 #define VECS_MAX_DIM (1 << 20) /* far above any real descriptor; stops garbage headers */
+#define VECS_FIRST_BYTES ((size_t)1 << 20) /* first buffer for a gzip file of unknown size */
 
 static const struct {
 	const char *ext;
@@ -89,8 +90,16 @@ static int vecs_read_records(gzFile f, const char *path, size_t elem, size_t fil
 			goto fail;
 		}
 		size_t rbytes = dim * elem;
+		/* the first record's claim is held against the file before any buffer
+		 * is sized by it; a gzip stream's buffer grows with what arrives */
+		if (rows == 0 && file_bytes && file_bytes - sizeof rd < rbytes) {
+			rc = err_set(err, ERR_INPUT,
+			             "%s: truncated record 0 (%zu of %zu value bytes)", path,
+			             file_bytes - sizeof rd, rbytes);
+			goto fail;
+		}
 		if (rows == cap) {
-			size_t ncap = cap ? 2 * cap : 1024;
+			size_t ncap = cap ? 2 * cap : (VECS_FIRST_BYTES + rbytes - 1) / rbytes;
 			if (!cap && file_bytes)
 				ncap = file_bytes / (sizeof rd + rbytes) + 1;
 			char *nb = realloc(buf, ncap * rbytes);

@@ -6,6 +6,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "err.h"
@@ -243,6 +245,52 @@ static void test_vecs__bad_files(void **state)
 	tu_rmdir(dir);
 }
 
+/* A first record claiming 2^20 values over a file that holds 2: refused with
+ * what the file holds, and (plain and gzip alike) without a buffer sized by the
+ * claim. The reader runs in a child allowed 256 MiB more address space, where the
+ * 1024 claimed records (4 GiB) it used to allocate for a gzip file fail. ASan
+ * reserves terabytes of shadow and cannot run under such a limit: there the
+ * fuzz target's malloc limit holds the allocation bound. */
+static void test_vecs__huge_claim_refused_before_allocating(void **state)
+{
+	char *dir = tu_mkdtemp();
+	float vals[2] = {1, 2};
+	unsigned char buf[16];
+	size_t o = rec(buf, 1 << 20, vals, 4, 2);
+	const char *names[] = {"huge.fvecs", "huge.fvecs.gz"};
+	for (int v = 0; v < 2; v++) {
+		const char *p = put(dir, names[v], buf, o);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+			unsigned long pages;
+			FILE *f = fopen("/proc/self/statm", "r");
+			if (!f || fscanf(f, "%lu", &pages) != 1)
+				_exit(3);
+			fclose(f);
+			rlim_t as = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (256u << 20);
+			struct rlimit lim = {as, as};
+			if (setrlimit(RLIMIT_AS, &lim))
+				_exit(3);
+#endif
+			float *x = NULL;
+			size_t n, d;
+			char err[ERR_LEN] = "";
+			int rc = vecs_read_float(p, &x, &n, &d, err);
+			_exit(rc == ERR_INPUT && strstr(err, "truncated record 0 (8 of 4194304") ? 0
+			      : rc == ERR_NOMEM                                                  ? 1
+			                        : 2);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail_msg("%s: child status %d (1: out of memory, 2: other message)",
+			         names[v], status);
+	}
+	tu_rmdir(dir);
+}
+
 static void test_vecs__kind_by_extension(void **state)
 {
 	static const struct {
@@ -271,6 +319,7 @@ int main(void)
 	    cmocka_unit_test(test_idx__bad_files),
 	    cmocka_unit_test(test_vecs__fvecs_ivecs_bvecs_read),
 	    cmocka_unit_test(test_vecs__bad_files),
+	    cmocka_unit_test(test_vecs__huge_claim_refused_before_allocating),
 	    cmocka_unit_test(test_vecs__kind_by_extension),
 	};
 	return cmocka_run_group_tests_name("idx_vecs", tests, NULL, NULL);
