@@ -41,7 +41,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SHORT   ?= 5
 PROG_BINS := $(addprefix $(BIN)/,$(filter $(PROGS),$(notdir $(basename $(wildcard $(PROG_SRCS))))))
 
-.PHONY: all test test-asan fuzz fuzzers bench dataset run run-full clean
+.PHONY: all test test-asan fuzz fuzz-build fuzzers bench dataset run run-full clean
 .SECONDARY:
 all: $(PROG_BINS)
 
@@ -85,11 +85,12 @@ test-asan:
 # instrumentation (and ASan + UBSan) in its own folder; under sanitizers clang
 # cannot vectorize every `omp simd` loop, which is no error here.
 fuzzers: $(FUZZERS)
-fuzz:
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run build/fuzz
+fuzz-build:
 	$(MAKE) fuzzers BUILD=build/fuzz CC=clang ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed -Wno-unused-but-set-variable" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run build/fuzz
 
 bench: all $(BENCHES)
 	scripts/bench
