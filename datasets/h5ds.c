@@ -27,7 +27,8 @@
 #include "err.h"
 
 #define H5_PATH_MAX 4096
-#define H5_WHY_LEN 200 /* room for HDF5's innermost message inside ERR_LEN */
+#define H5_WHY_LEN 200    /* room for HDF5's innermost message inside ERR_LEN */
+#define H5_MAX_RATIO 1032 /* deflate's best compression ratio: bytes out per byte stored */
 
 /* Switches HDF5's automatic error printing off, once per process. */
 static void h5_quiet(void)
@@ -133,6 +134,33 @@ static int h5_open_dset(hid_t f, const char *path, const char *name, int rank, H
 	return ERR_OK;
 }
 
+/* Refuses a dataset whose shape claims more values than the file stores, before
+ * a buffer is sized by the claim: storage never written (HDF5 would hand back
+ * its fill value for all of it) or a shape beyond the file. Filtered chunks may
+ * hold more than they occupy, up to deflate's limit of about 1032:1. Products
+ * in double: a damaged shape must not wrap around. */
+static int h5_check_stored(hid_t f, hid_t d, const char *path, const char *name,
+                           const hsize_t *dims, char *err)
+{
+	hid_t ty = H5Dget_type(d), pl = H5Dget_create_plist(d);
+	size_t esz = H5Tget_size(ty);
+	int nfilt = pl >= 0 ? H5Pget_nfilters(pl) : 0;
+	hsize_t stored = H5Dget_storage_size(d), fsize = 0;
+	H5Tclose(ty);
+	if (pl >= 0)
+		H5Pclose(pl);
+	if (H5Fget_filesize(f, &fsize) < 0 || stored > fsize)
+		stored = fsize;
+	double need = (double)dims[0] * (double)dims[1] * (double)esz;
+	if (need > (double)stored * (nfilt > 0 ? H5_MAX_RATIO : 1))
+		return err_set(err, ERR_INPUT,
+		               "%s: '%s' declares %llu x %llu values (%.0f bytes) but the file "
+		               "stores %llu bytes of them",
+		               path, name, (unsigned long long)dims[0], (unsigned long long)dims[1],
+		               need, (unsigned long long)stored);
+	return ERR_OK;
+}
+
 /* Opens and, when out is non-NULL, reads a whole dataset converted to memtype
  * (elem bytes a value) into a new buffer. Absent and optional: ERR_OK, *out
  * untouched and dims zero. */
@@ -142,6 +170,8 @@ static int h5_load(hid_t f, const char *path, const char *name, int rank, H5T_cl
 	hid_t d;
 	dims[0] = dims[1] = 0;
 	int rc = h5_open_dset(f, path, name, rank, cls, required, &d, dims, err);
+	if (!rc && d >= 0 && out)
+		rc = h5_check_stored(f, d, path, name, dims, err);
 	if (rc || d < 0 || !out) {
 		if (d >= 0)
 			H5Dclose(d);

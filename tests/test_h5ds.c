@@ -28,7 +28,8 @@ static int count_entries(const char *dir)
 	return n;
 }
 
-/* A dataset in file type ftype from double values (HDF5 converts). */
+/* A dataset in file type ftype from double values (HDF5 converts); v NULL:
+ * declared only, nothing written. */
 static void put_ds(hid_t f, const char *name, hid_t ftype, int rank, hsize_t d0, hsize_t d1,
                    hsize_t d2, const double *v)
 {
@@ -36,7 +37,7 @@ static void put_ds(hid_t f, const char *name, hid_t ftype, int rank, hsize_t d0,
 	hid_t sp = H5Screate_simple(rank, dims, NULL);
 	hid_t ds = H5Dcreate2(f, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
 	assert_true(ds >= 0);
-	if (d0 * d1 * d2 > 0)
+	if (v && d0 * d1 * d2 > 0)
 		assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
 	H5Dclose(ds);
 	H5Sclose(sp);
@@ -89,6 +90,8 @@ enum {
 	V_SPARSE,
 	V_LABELS_LEN,
 	V_DIST_NAN,
+	V_TRAIN_UNSTORED,
+	V_NB_UNSTORED,
 };
 
 /* Writes an ann-benchmarks file the way h5py would, spoiled by variant v. */
@@ -125,6 +128,8 @@ static void mkfile(const char *path, int v)
 		put_ds(f, "train", H5T_IEEE_F32LE, 3, N, 2, 2, tr);
 	else if (v == V_TRAIN_1D)
 		put_ds(f, "train", H5T_IEEE_F32LE, 1, N * D, 1, 1, tr);
+	else if (v == V_TRAIN_UNSTORED) /* 1 TiB declared, nothing written */
+		put_ds(f, "train", H5T_IEEE_F32LE, 2, (hsize_t)1 << 36, D, 1, NULL);
 	else if (v != V_NO_TRAIN)
 		put_ds(f, "train",
 		       v == V_TRAIN_INT   ? H5T_STD_I64LE
@@ -136,7 +141,7 @@ static void mkfile(const char *path, int v)
 		       v == V_TEST_DIM ? D + 1 : D, 1, te);
 	if (v != V_DIST_ONLY)
 		put_ds(f, "neighbors", v == V_NB_FLOAT ? H5T_IEEE_F32LE : H5T_STD_I32LE, 2,
-		       v == V_NB_ROWS ? NQ - 1 : NQ, K, 1, nb);
+		       v == V_NB_ROWS ? NQ - 1 : NQ, K, 1, v == V_NB_UNSTORED ? NULL : nb);
 	put_ds(f, "distances", H5T_IEEE_F32LE, 2, NQ, v == V_DIST_SHAPE ? K - 1 : K, 1, di);
 	put_ds(f, "train_labels", H5T_STD_I64LE, 1, v == V_LABELS_LEN ? N - 1 : N, 1, 1, lab);
 	put_ds(f, "something_else", H5T_STD_I32LE, 1, 3, 1, 1, lab);
@@ -172,6 +177,11 @@ static void test_h5__read_validates(void **state)
 	    {V_SPARSE, "type 'sparse' is not supported"},
 	    {V_LABELS_LEN, "'train_labels' has 19 entries for 20 rows"},
 	    {V_DIST_NAN, "'distances' row 1 column 2 is NaN"},
+	    /* refused before a buffer is sized by the shape: 1 TiB was "out of
+	     * memory"; unwritten ground truth read as HDF5's fill value, all id 0 */
+	    {V_TRAIN_UNSTORED,
+	     "'train' declares 68719476736 x 4 values (1099511627776 bytes) but the file stores 0"},
+	    {V_NB_UNSTORED, "'neighbors' declares 5 x 3 values (60 bytes) but the file stores 0"},
 	};
 	char *dir = tu_mkdtemp();
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
