@@ -11,6 +11,7 @@
 #include "vtab.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "err.h"
 #include "intr.h"
+#include "ivf.h"
 #include "rng.h"
 
 #define VTAB_MAX_TOKENS 64 /* far more than the longest vec0 column definition */
@@ -89,7 +91,21 @@ static size_t lex(const char *p, const char *end, tok *out, size_t max)
 	return n;
 }
 
-/* ivf(key=value, ...) starting at tok[i] == '('; returns the index after ')'. */
+/* The number token t if it is one of at most max, else -1. */
+static long tok_num(const tok *t, long max)
+{
+	long v = 0;
+	if (t->kind != '0')
+		return -1;
+	for (size_t j = 0; j < t->n; j++)
+		if ((v = 10 * v + (t->s[j] - '0')) > max)
+			return -1;
+	return v;
+}
+
+/* ivf(key=value, ...) starting at tok[i] == '('; returns the index after ')'.
+ * A value vec0's constructor would refuse leaves a field out of range, which
+ * parse_vector rejects. */
 static size_t parse_ivf(const tok *tk, size_t n, size_t i, vcol *c)
 {
 	int nprobe_set = 0;
@@ -101,11 +117,11 @@ static size_t parse_ivf(const tok *tk, size_t n, size_t i, vcol *c)
 	for (i++; i + 2 < n && tk[i].kind == 'a' && tk[i + 1].kind == '='; i += 3) {
 		const tok *v = &tk[i + 2];
 		if (tok_is(&tk[i], "nlist"))
-			c->nlist = atoi(v->s);
+			c->nlist = (int)tok_num(v, IVF_MAX_NLIST);
 		else if (tok_is(&tk[i], "nprobe"))
-			c->nprobe = atoi(v->s), nprobe_set = 1;
+			c->nprobe = (int)tok_num(v, IVF_MAX_NLIST), nprobe_set = 1;
 		else if (tok_is(&tk[i], "oversample"))
-			c->oversample = atoi(v->s);
+			c->oversample = (int)tok_num(v, INT_MAX);
 		else if (tok_is(&tk[i], "quantizer"))
 			tok_copy(v, c->quantizer, sizeof c->quantizer);
 		if (i + 3 < n && tk[i + 3].kind == ',')
@@ -118,7 +134,10 @@ static size_t parse_ivf(const tok *tk, size_t n, size_t i, vcol *c)
 }
 
 /* `name type[D] [distance_metric=m] [indexed by kind(...)]`: 1 when the tokens
- * declare a vector column (filled into c), 0 otherwise. */
+ * declare a vector column (filled into c), 0 otherwise. The statement comes
+ * from a database file, which anyone may have written: a dimension or IVF
+ * parameter vec0 could not have created is no vector column (callers size
+ * buffers by them). */
 static int parse_vector(const tok *tk, size_t n, vcol *c)
 {
 	if (n < 5 || tk[0].kind != 'a' || tk[1].kind != 'a' || tk[2].kind != '[' ||
@@ -135,7 +154,10 @@ static int parse_vector(const tok *tk, size_t n, vcol *c)
 		snprintf(c->elem, sizeof c->elem, "bit");
 	else
 		return 0;
-	c->d = strtoul(tk[3].s, NULL, 10);
+	long d = tok_num(&tk[3], VTAB_MAX_DIM);
+	if (d < 1)
+		return 0;
+	c->d = (size_t)d;
 	snprintf(c->quantizer, sizeof c->quantizer, "none");
 	size_t i = 5;
 	while (i < n) {
@@ -157,7 +179,7 @@ static int parse_vector(const tok *tk, size_t n, vcol *c)
 			i++;
 		}
 	}
-	return 1;
+	return !c->is_ivf || (c->nlist >= 0 && c->nprobe >= 1 && c->oversample >= 1);
 }
 
 /* One constructor argument, classified in vec0's order: vector column,

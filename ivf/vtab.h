@@ -14,6 +14,7 @@
 #define VTAB_NAME 128
 #define VTAB_MAX_AUX 16
 #define VTAB_MAX_VEC 16 /* vector columns a vec0 table may have */
+#define VTAB_MAX_DIM 8192 /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 

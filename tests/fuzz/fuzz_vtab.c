@@ -6,6 +6,7 @@
  * (the only IVF one, any) are tried, and a column by name.
  */
 #include "fuzz.h"
+#include "ivf.h"
 #include "vtab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,8 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char err[ERR_LEN] = "";
 			int rc = vtab_parse("t", sql, columns[c], ivf, &t, err);
 			fz_check_err(rc, err);
+			/* what vec0's constructor would have accepted: callers size
+			 * buffers and k-means by these */
 			if (rc == 0 && (!t.column[0] || t.nvec < 1 || t.vec_index >= t.nvec ||
-			                (ivf && !t.is_ivf)))
+			                (ivf && !t.is_ivf) || t.d < 1 || t.d > VTAB_MAX_DIM))
+				abort();
+			if (rc == 0 && t.is_ivf &&
+			    (t.nlist < 0 || t.nlist > IVF_MAX_NLIST || t.nprobe < 1 ||
+			     t.nprobe > IVF_MAX_NLIST || t.oversample < 1))
 				abort();
 		}
 	}

@@ -1,0 +1,1 @@
+CREATE VIRTUAL TABLE t USING vec0(emb float[4611686018427387905] indexed by ivf(nlist=4))

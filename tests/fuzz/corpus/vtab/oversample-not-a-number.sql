@@ -1,0 +1,1 @@
+GREATE LE "my t" USING vec0(k ,erm int8[1] indexed by ivf(nlist=4, quantizer=i8, oversample=o,])
