@@ -39,6 +39,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
 FUZZ_SECONDS ?= 60
 FUZZ_SHORT   ?= 5
+# libFuzzer's seed: 0 = a new one each run (test-asan fixes it)
+FUZZ_SEED    ?= 0
 PROG_BINS := $(addprefix $(BIN)/,$(filter $(PROGS),$(notdir $(basename $(wildcard $(PROG_SRCS))))))
 
 .PHONY: all test test-asan fuzz fuzz-build fuzzers bench dataset run run-full clean
@@ -79,14 +81,14 @@ test-asan:
 	$(MAKE) test BUILD=build/asan BIN=build/asan/bin ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT)
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT) FUZZ_SEED=1
 
 # libFuzzer needs clang; the library is built again with its coverage
 # instrumentation (and ASan + UBSan) in its own folder; under sanitizers clang
 # cannot vectorize every `omp simd` loop, which is no error here.
 fuzzers: $(FUZZERS)
 fuzz: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run build/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run build/fuzz
 fuzz-build:
 	$(MAKE) fuzzers BUILD=build/fuzz CC=clang ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed -Wno-unused-but-set-variable" \
