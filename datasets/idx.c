@@ -14,7 +14,8 @@
 #include "err.h"
 
 #define IDX_TYPE_U8 0x08
-#define IDX_MAX_ITEMS (1u << 31) /* rows beyond int32 ids are not a dataset we serve */
+#define IDX_MAX_ITEMS (1u << 31)        /* rows beyond int32 ids are not a dataset we serve */
+#define IDX_MAX_BYTES ((size_t)1 << 40) /* a payload this large is a damaged header */
 
 static int idx_truncated(const char *path, size_t got, size_t total, char *err)
 {
@@ -54,11 +55,15 @@ static int idx_read_u8(const char *path, gzFile f, int ndims, uint32_t *dims, un
 		if (dims[i] == 0 || dims[i] >= IDX_MAX_ITEMS)
 			return err_set(err, ERR_INPUT, "%s: IDX dimension %d is %u", path, i,
 			               dims[i]);
+	}
+	for (int i = 0; i < ndims; i++) {
+		/* checked before multiplying: three dimensions below 2^31 can wrap */
+		if (total >= IDX_MAX_BYTES / dims[i])
+			return err_set(err, ERR_INPUT,
+			               "%s: IDX payload of %u x %u x %u bytes is implausible", path,
+			               dims[0], ndims > 1 ? dims[1] : 1, ndims > 2 ? dims[2] : 1);
 		total *= dims[i];
 	}
-	if (total >= (size_t)1 << 40)
-		return err_set(err, ERR_INPUT, "%s: IDX payload of %zu bytes is implausible", path,
-		               total);
 	int plain;
 	size_t most = dsio_bytes_left_max(f, path, &plain);
 	if (total > most && plain)

@@ -137,6 +137,9 @@ static void test_idx__bad_files(void **state)
 	     4,
 	     0,
 	     "more than this gzip file can inflate to"},
+	    /* 2^26 x 0x03020000 x 2^28 wraps to 0 bytes: was read as an empty payload
+	     * of 2^26 rows */
+	    {"wraps", 0x08, 3, {1u << 26, 0x03020000, 1u << 28}, 0, 0, "is implausible"},
 	};
 	char *dir = tu_mkdtemp();
 	unsigned char data[64] = {0}, buf[128];
