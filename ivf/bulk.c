@@ -50,9 +50,7 @@ static const shadow_sql layout[] = {
                              "KEY, cell_id INTEGER NOT NULL, slot INTEGER NOT NULL)"},
 };
 
-/* 1 when object name's CREATE statement is exactly want, 0 if not (why filled). */
-static int same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len,
-                    char *err)
+int bulk_same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = vtab_prepare(
@@ -102,7 +100,7 @@ int bulk_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
 		char *name = sqlite3_mprintf(layout[i].name, t->name, t->vec_index);
 		char *sql =
 		    sqlite3_mprintf(layout[i].sql, t->name, t->vec_index, t->name, t->vec_index);
-		rc = name && sql ? same_sql(db, name, sql, why, len, err)
+		rc = name && sql ? bulk_same_sql(db, name, sql, why, len, err)
 		                 : err_set(err, ERR_NOMEM, "out of memory");
 		sqlite3_free(name);
 		sqlite3_free(sql);
@@ -126,8 +124,7 @@ static int step(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, 
 	                                                   : sqlite3_errmsg(db));
 }
 
-/* A write statement run to completion and reset. */
-static int run(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, char *err)
+int bulk_run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, char *err)
 {
 	int r = step(db, st, what, t, err);
 	sqlite3_reset(st);
@@ -139,7 +136,7 @@ static int exec_once(sqlite3 *db, char *sql, const char *what, const vtab *t, ch
 	sqlite3_stmt *st = NULL;
 	int rc = vtab_prepare(db, sql, &st, err);
 	if (!rc)
-		rc = run(db, st, what, t, err);
+		rc = bulk_run_stmt(db, st, what, t, err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -175,6 +172,11 @@ typedef struct bulk {
 	int64_t *srcs; /* the source cells they came from */
 	size_t nsrc;
 	check_rows *hashes;
+	/* rows to load instead of the cells' (bulk_load): n x d, rowids first_id.. */
+	const float *from;
+	size_t nfrom, next;
+	int64_t first_id;
+	float *unit; /* the centroids normalised, on cosine tables */
 	bulk_stats *s;
 	char *err;
 } bulk;
@@ -219,14 +221,14 @@ static int flush(bulk *b, size_t cid)
 	sqlite3_bind_blob(b->cell, 3, o->validity, BULK_VALIDITY, SQLITE_STATIC);
 	sqlite3_bind_blob(b->cell, 4, o->rowids, BULK_CELL * 8, SQLITE_STATIC);
 	sqlite3_bind_blob64(b->cell, 5, o->vectors, (uint64_t)BULK_CELL * b->vs, SQLITE_STATIC);
-	if ((rc = run(b->db, b->cell, "inserting a cell", b->t, b->err)) < 0)
+	if ((rc = bulk_run_stmt(b->db, b->cell, "inserting a cell", b->t, b->err)) < 0)
 		return rc;
 	int64_t cell = sqlite3_last_insert_rowid(b->db);
 	for (int s = 0; s < o->n && !rc; s++) {
 		sqlite3_bind_int64(b->map, 1, o->rowids[s]);
 		sqlite3_bind_int64(b->map, 2, cell);
 		sqlite3_bind_int(b->map, 3, s);
-		rc = run(b->db, b->map, "writing the rowid map", b->t, b->err);
+		rc = bulk_run_stmt(b->db, b->map, "writing the rowid map", b->t, b->err);
 	}
 	b->s->cells_written++;
 	o->n = 0;
@@ -289,19 +291,33 @@ static int read_batch(bulk *b, int64_t *last, int64_t maxsrc, int *done)
 	return rc;
 }
 
-/* Deletes the batch's source cells, assigns its rows, appends them to their
- * centroids' open cells and inserts the cells that fill up. */
-static int write_batch(bulk *b)
+/* The next batch of rows to load, hashed as they are taken; *done after the last. */
+static int take_rows(bulk *b, int *done)
 {
-	double t0 = tm_now();
-	int rc = 0;
-	for (size_t i = 0; i < b->nsrc && !rc; i++) {
-		sqlite3_bind_int64(b->del, 1, b->srcs[i]);
-		rc = run(b->db, b->del, "deleting a consumed cell", b->t, b->err);
+	size_t m = b->nfrom - b->next < b->batch ? b->nfrom - b->next : b->batch;
+	b->m = b->nsrc = 0;
+	memcpy(b->x, b->from + b->next * b->d, m * b->vs);
+	for (size_t i = 0; i < m; i++) {
+		b->ids[i] = b->first_id + (int64_t)(b->next + i);
+		if (b->hashes) {
+			int rc =
+			    check_rows_add(b->hashes, b->ids[i], b->x + i * b->d, b->vs, b->err);
+			if (rc < 0)
+				return rc;
+		}
 	}
-	b->s->cells_read += (int64_t)b->nsrc;
-	if (rc || !b->m)
-		return rc;
+	b->m = m;
+	b->next += m;
+	*done = b->next == b->nfrom;
+	return 0;
+}
+
+/* Assigns the batch's m rows (b->x, b->ids), appends them to their centroids'
+ * open cells and inserts the cells that fill up. The last m hashes taken are
+ * the batch's rows: each gets the centroid it was assigned. */
+static int place_batch(bulk *b)
+{
+	int rc = 0;
 	size_t bad = dist_first_nonfinite(b->x, b->m, b->d);
 	if (bad < b->m * b->d)
 		return err_set(b->err, ERR_INPUT, "table %s, rowid %lld: %s.%s[%zu] is %g",
@@ -310,7 +326,6 @@ static int write_batch(bulk *b)
 	double t1 = tm_now();
 	if ((rc = km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)) < 0)
 		return rc;
-	/* the batch's rows are the last m hashes taken */
 	for (size_t i = 0; b->hashes && i < b->m; i++)
 		b->hashes->v[b->hashes->n - b->m + i].centroid = b->near[i];
 	double t2 = tm_now();
@@ -327,8 +342,22 @@ static int write_batch(bulk *b)
 	}
 	b->s->rows += (int64_t)b->m;
 	b->s->assign_s += t2 - t1;
-	b->s->write_s += (t1 - t0) + (tm_now() - t2);
+	b->s->write_s += tm_now() - t2;
 	return rc;
+}
+
+/* Deletes the batch's source cells, then places its rows. */
+static int write_batch(bulk *b)
+{
+	double t0 = tm_now();
+	int rc = 0;
+	for (size_t i = 0; i < b->nsrc && !rc; i++) {
+		sqlite3_bind_int64(b->del, 1, b->srcs[i]);
+		rc = bulk_run_stmt(b->db, b->del, "deleting a consumed cell", b->t, b->err);
+	}
+	b->s->cells_read += (int64_t)b->nsrc;
+	b->s->write_s += tm_now() - t0;
+	return rc || !b->m ? rc : place_batch(b);
 }
 
 static int alloc_batch(bulk *b)
@@ -358,9 +387,11 @@ static void bulk_free(bulk *b)
 	free(b->ids);
 	free(b->near);
 	free(b->srcs);
+	free(b->unit);
 }
 
-/* Streams every source cell through the batch, then inserts what is left open. */
+/* Streams every source cell (or row to load) through the batch, then inserts
+ * what is left open. */
 static int stream(bulk *b, int64_t rows, prog_t *prog)
 {
 	int64_t maxsrc = 0, last = INT64_MIN;
@@ -376,7 +407,7 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 	prog_begin(prog, "write cells", (uint64_t)rows);
 	while (!rc && !done) {
 		double t0 = tm_now();
-		rc = read_batch(b, &last, maxsrc, &done);
+		rc = b->from ? take_rows(b, &done) : read_batch(b, &last, maxsrc, &done);
 		b->s->read_s += tm_now() - t0;
 		if (!rc)
 			rc = write_batch(b);
@@ -394,33 +425,50 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 	return rc;
 }
 
+/* Runs the writer b (filled by the caller) from start to end. */
+static int bulk_run(bulk *b, const vtab *t, int64_t rows, prog_t *prog)
+{
+	memset(b->s, 0, sizeof *b->s);
+	b->d = t->d;
+	b->vs = t->d * sizeof(float);
+	if (b->batch < 1)
+		return err_set(b->err, ERR_INPUT, "a bulk write needs a batch of at least one row");
+	if (t->metric == VTAB_COSINE && !(b->c = b->unit = km_normalised(b->c, b->k, t->d)))
+		return err_set(b->err, ERR_NOMEM, "out of memory for %zu centroids", b->k);
+	int rc = alloc_batch(b);
+	if (!rc)
+		rc = prepare(b);
+	if (!rc && b->from && !b->nfrom)
+		rc = err_set(b->err, ERR_INPUT, "no rows to load into %s", t->name);
+	if (!rc)
+		rc = stream(b, rows, prog);
+	bulk_free(b);
+	return rc;
+}
+
 int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
                 check_rows *src, bulk_stats *s, prog_t *prog, char *err)
 {
+	bulk b = {
+	    .db = db, .t = t, .k = k, .c = c, .batch = batch, .hashes = src, .s = s, .err = err};
+	return bulk_run(&b, t, rows, prog);
+}
+
+int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
+              size_t n, int64_t first_id, check_rows *src, bulk_stats *s, prog_t *prog, char *err)
+{
 	bulk b = {.db = db,
 	          .t = t,
-	          .d = t->d,
-	          .vs = t->d * sizeof(float),
 	          .k = k,
 	          .c = c,
 	          .batch = batch,
 	          .hashes = src,
+	          .from = x,
+	          .nfrom = n,
+	          .first_id = first_id,
 	          .s = s,
 	          .err = err};
-	float *unit = NULL;
-	memset(s, 0, sizeof *s);
-	if (batch < 1)
-		return err_set(err, ERR_INPUT, "a bulk write needs a batch of at least one row");
-	if (t->metric == VTAB_COSINE && !(b.c = unit = km_normalised(c, k, t->d)))
-		return err_set(err, ERR_NOMEM, "out of memory for %zu centroids", k);
-	int rc = alloc_batch(&b);
-	if (!rc)
-		rc = prepare(&b);
-	if (!rc)
-		rc = stream(&b, rows, prog);
-	bulk_free(&b);
-	free(unit);
-	return rc;
+	return bulk_run(&b, t, (int64_t)n, prog);
 }
 
 int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *err)

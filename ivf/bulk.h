@@ -43,6 +43,15 @@ typedef struct bulk_stats {
  * saying what differs), negative (err filled) when it cannot be read. */
 int bulk_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err);
 
+/* 1 when schema object name's CREATE statement is exactly want, 0 if not (why
+ * says it is missing or different), negative (err filled) when unreadable. */
+int bulk_same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len,
+                  char *err);
+
+/* Runs write statement st to completion and resets it; ERR_FAIL naming what
+ * failed, also when SQLite ended the transaction by itself (a full disk). */
+int bulk_run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t, char *err);
+
 /* Deletes every centroid of t, ahead of set-centroid x k: what clear-centroids
  * does without moving every row back to unassigned cells first. */
 int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err);
@@ -54,6 +63,13 @@ int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err);
  * caller frees it with check_rows_free. */
 int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
                 check_rows *src, bulk_stats *s, prog_t *prog, char *err);
+
+/* The same writer fed from rows in memory instead of the table's cells, for a
+ * load into an empty table: rows x (n x d) get rowids first_id .. first_id+n-1
+ * and are assigned and written as above (the base tables are the caller's).
+ * src (may be NULL) receives each row's hash as given. */
+int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
+              size_t n, int64_t first_id, check_rows *src, bulk_stats *s, prog_t *prog, char *err);
 
 /* The k centroids t holds now (k x d floats, allocated: caller frees), for a
  * repack; ERR_INPUT when there are none or they are not ids 0..k-1 of d floats. */

@@ -22,11 +22,12 @@
 #include "check.h"
 #include "err.h"
 #include "intr.h"
+#include "load.h"
 #include "rng.h"
 #include "timing.h"
 
-#define IVF_VERIFY_K 10     /* a row can tie with duplicates of itself: look past the first */
-#define IVF_DUP_EPS 1e-6    /* a first result this close is an exact duplicate of the query */
+#define IVF_VERIFY_K 10  /* a row can tie with duplicates of itself: look past the first */
+#define IVF_DUP_EPS 1e-6 /* a first result this close is an exact duplicate of the query */
 
 void ivf_write_defaults(ivf_write_opts *o)
 {
@@ -627,6 +628,69 @@ static void set_cache_kib(sqlite3 *db, int64_t kib)
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* set-centroid x k through vec0 itself, so this connection's vec0 sees the
+ * table as trained. */
+static int set_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, ivf_write_stats *s,
+                         prog_t *prog, char *err)
+{
+	double t0 = tm_now();
+	int rc = 0;
+	prog_begin(prog, "set centroids", k);
+	for (size_t i = 0; i < k && !rc; i++) {
+		rc = ivf_set_centroid(db, t, (int)i, c + i * t->d, err);
+		prog_update(prog, i + 1);
+	}
+	prog_end(prog);
+	s->set_s = tm_now() - t0;
+	return rc;
+}
+
+/* A load's part between BEGIN IMMEDIATE and COMMIT: centroids, base tables,
+ * cells, then the base tables, the whole index (every row's hash against the
+ * source row's) and the self-queries verified. */
+static int load_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+                       const ivf_write_opts *o, ivf_write_stats *s, prog_t *prog, char *err)
+{
+	vtab_ids ids = {0};
+	check_rows src = {0};
+	bulk_stats b = {0};
+	int64_t nc = 0, un = 0;
+	double t0 = tm_now();
+	int rc = load_ready(db, t, err);
+	if (!rc)
+		rc = ivf_state(db, t, &nc, &un, err);
+	s->assigned = IVF_ASSIGN_BULK;
+	s->was_trained = nc > 0;
+	s->rows = (int64_t)rows->n;
+	if (!rc && s->was_trained)
+		rc = bulk_drop_centroids(db, t, err);
+	s->clear_s = tm_now() - t0;
+	if (!rc)
+		rc = set_centroids(db, t, c, k, s, prog, err);
+	t0 = tm_now();
+	if (!rc)
+		rc = load_base(db, t, rows->n, rows->first_id, err);
+	s->base_s = tm_now() - t0;
+	if (!rc)
+		rc = bulk_load(db, t, c, k, o->bulk_batch, rows->x, rows->n, rows->first_id, &src,
+		               &b, prog, err);
+	s->rows_moved = b.rows;
+	s->bulk_nearest_s = b.assign_s;
+	s->bulk_write_s = b.write_s;
+	s->assign_s = tm_now() - t0;
+	t0 = tm_now();
+	if (!rc)
+		rc = load_check_base(db, t, rows->n, rows->first_id, err);
+	if (!rc)
+		rc = vtab_ids_read(db, t, &ids, err);
+	if (!rc)
+		rc = verify(db, t, k, &ids, o, &src, s, err);
+	s->verify_s = tm_now() - t0;
+	check_rows_free(&src);
+	vtab_ids_free(&ids);
+	return rc;
+}
+
 /* Everything between BEGIN IMMEDIATE and COMMIT. */
 static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *o,
                         ivf_write_stats *s, prog_t *prog, char *err)
@@ -655,15 +719,8 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 		goto out;
 	s->clear_s = tm_now() - t0;
 
-	t0 = tm_now();
-	prog_begin(prog, "set centroids", k);
-	for (size_t i = 0; i < k; i++) {
-		if ((rc = ivf_set_centroid(db, t, (int)i, c + i * t->d, err)) < 0)
-			goto out;
-		prog_update(prog, i + 1);
-	}
-	prog_end(prog);
-	s->set_s = tm_now() - t0;
+	if ((rc = set_centroids(db, t, c, k, s, prog, err)) < 0)
+		goto out;
 
 	t0 = tm_now();
 	if (bulk)
@@ -848,9 +905,9 @@ static int commit(sqlite3 *db, int *committing, const busy_budget *b, int busy_m
 }
 
 /* BEGIN IMMEDIATE .. COMMIT, or ROLLBACK. */
-static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *o,
-                     ivf_write_stats *s, const busy_budget *b, int *committing, prog_t *prog,
-                     char *err)
+static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+                     const ivf_write_opts *o, ivf_write_stats *s, const busy_budget *b,
+                     int *committing, prog_t *prog, char *err)
 {
 	ivf_space space = {disk_free(db), db_bytes(db)}, *sp = &space;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -860,7 +917,8 @@ static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_w
 		                                                  : "",
 		               sqlite3_errmsg(db));
 	double tlock = tm_now();
-	int rc = write_locked(db, t, c, k, o, s, prog, err);
+	int rc = rows ? load_locked(db, t, c, k, rows, o, s, prog, err)
+	              : write_locked(db, t, c, k, o, s, prog, err);
 	vtab_release(db, t);
 	if (rc == 0)
 		rc = bump_schema(db, err);
@@ -906,8 +964,9 @@ int ivf_check_writable(sqlite3 *db, char *err)
 	return rc;
 }
 
-int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
-                        ivf_write_stats *stats, prog_t *prog, char *err)
+/* The one transaction of a write (rows NULL) or a load. */
+static int transaction(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+                       const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err)
 {
 	ivf_write_stats s;
 	memset(&s, 0, sizeof s);
@@ -925,7 +984,8 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 		return err_set(err, ERR_INPUT, "nlist %zu out of range [1, %d]", k, IVF_MAX_NLIST);
 
 	if (intr_pending())
-		return err_set(err, ERR_INTR, "interrupted before writing; the database is unchanged");
+		return err_set(err, ERR_INTR,
+		               "interrupted before writing; the database is unchanged");
 	int64_t cache_was = current_cache_kib(db);
 	s.cache_kib = cache_kib(db, opts, cache_was);
 	set_cache_kib(db, s.cache_kib);
@@ -933,7 +993,7 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	int committing = 0;
 	sqlite3_busy_handler(db, busy_wait, &budget);
 	sqlite3_commit_hook(db, refuse_commit, &committing);
-	int rc = write_txn(db, t, c, k, opts, &s, &budget, &committing, prog, err);
+	int rc = write_txn(db, t, c, k, rows, opts, &s, &budget, &committing, prog, err);
 	sqlite3_commit_hook(db, NULL, NULL);
 	sqlite3_busy_timeout(db, opts->busy_ms);
 	s.wait_s = budget.waited_s;
@@ -942,6 +1002,20 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	set_cache_kib(db, cache_was);
 	*stats = s;
 	return rc;
+}
+
+int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
+                        ivf_write_stats *stats, prog_t *prog, char *err)
+{
+	return transaction(db, t, c, k, NULL, opts, stats, prog, err);
+}
+
+int ivf_load(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+             const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err)
+{
+	ivf_write_opts o = *opts;
+	o.assign = IVF_ASSIGN_BULK; /* every row is placed: none may be left unassigned */
+	return transaction(db, t, c, k, rows, &o, stats, prog, err);
 }
 
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)

@@ -27,28 +27,28 @@ typedef enum {
 
 typedef struct ivf_write_opts {
 	ivf_assign assign;
-	size_t batch;         /* rows moved per statement batch (default 1000) */
-	size_t bulk_batch;    /* rows read and assigned per step of a bulk write (default
-	                         8192: one GEMM of 8192 x d x k, 25 MiB at 784 dims) */
-	int verify_samples;   /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
-	uint64_t seed;        /* which rows are verified */
-	int busy_ms;          /* wait for another writer this long (default 5000) */
-	int cache_mib;        /* page cache while writing: 0 = auto (twice the file, at most
-				 a quarter of RAM), < 0 = the connection's own */
+	size_t batch;       /* rows moved per statement batch (default 1000) */
+	size_t bulk_batch;  /* rows read and assigned per step of a bulk write (default
+	                       8192: one GEMM of 8192 x d x k, 25 MiB at 784 dims) */
+	int verify_samples; /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
+	uint64_t seed;      /* which rows are verified */
+	int busy_ms;        /* wait for another writer this long (default 5000) */
+	int cache_mib;      /* page cache while writing: 0 = auto (twice the file, at most
+	                       a quarter of RAM), < 0 = the connection's own */
 } ivf_write_opts;
 
 typedef struct ivf_write_stats {
-	double wait_s;       /* waiting for other connections (the write lock, readers
-				at a cache spill or COMMIT): opts.busy_ms at most, in all */
-	double lock_s;       /* write lock held: BEGIN IMMEDIATE .. COMMIT/ROLLBACK */
+	double wait_s; /* waiting for other connections (the write lock, readers
+	                  at a cache spill or COMMIT): opts.busy_ms at most, in all */
+	double lock_s; /* write lock held: BEGIN IMMEDIATE .. COMMIT/ROLLBACK */
 	double clear_s, set_s, assign_s, verify_s, commit_s;
 	int64_t rows_moved;
 	int verify_checked, verify_failed;
-	int was_trained;     /* centroids existed and were cleared */
+	int was_trained;                /* centroids existed and were cleared */
 	int64_t ncentroids, unassigned; /* after commit, from the shadow tables */
 	int64_t file_bytes, free_pages, page_size;
-	int64_t rows;        /* rows in the table */
-	double imbalance;    /* of the committed index: sum(cell size^2) * k / rows^2 */
+	int64_t rows;     /* rows in the table */
+	double imbalance; /* of the committed index: sum(cell size^2) * k / rows^2 */
 	double read_s, delete_s, insert_s; /* the reinsert move's three steps */
 	double drop_s;       /* assign-vectors (after a reinsert: dropping emptied cells) */
 	double integrity_s;  /* PRAGMA integrity_check after commit */
@@ -58,8 +58,9 @@ typedef struct ivf_write_stats {
 	char fallback[160];  /* ... for the reason given here */
 	double bulk_read_s, bulk_nearest_s, bulk_write_s; /* the bulk write's three steps */
 	double check_s; /* the audit of the whole index before COMMIT (bulk) */
-	int committed;       /* COMMIT succeeded: the new index is in the file, even
-				when a check after it or ivf_vacuum fails */
+	int committed;  /* COMMIT succeeded: the new index is in the file, even
+	                   when a check after it or ivf_vacuum fails */
+	double base_s;  /* a load: writing the _rowids and _chunks rows */
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);
@@ -70,8 +71,7 @@ int ivf_command(sqlite3 *db, vtab *t, const char *cmd, char *err);
 /* set-centroid:i with a float32 blob of t->d floats. */
 int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err);
 /* Number of centroids and of rows in unassigned cells, from the shadow tables. */
-int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned,
-	      char *err);
+int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned, char *err);
 
 /* One transaction: BEGIN IMMEDIATE, clear-centroids when trained (a bulk write
  * only drops the centroids), set-centroid x k, assign as opts->assign says (a
@@ -95,9 +95,8 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
  * After a rollback reopen the database before using the table on this
  * connection: sqlite-vec caches "trained" per connection and does not reset it
  * on ROLLBACK. */
-int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k,
-			const ivf_write_opts *opts, ivf_write_stats *stats,
-			prog_t *prog, char *err);
+int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
+                        ivf_write_stats *stats, prog_t *prog, char *err);
 
 /* ERR_INPUT naming the database when this connection cannot write it: a
  * read-only file or file system, or a folder where the journal cannot be
@@ -105,6 +104,22 @@ int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k,
  * when another writer holds the lock it cannot tell and returns 0. For a check
  * before the slow work that precedes a write. */
 int ivf_check_writable(sqlite3 *db, char *err);
+/* Rows to load: n x d floats, given rowids first_id .. first_id+n-1. */
+typedef struct ivf_rows {
+	const float *x;
+	size_t n;
+	int64_t first_id;
+} ivf_rows;
+
+/* Fills an empty table with rows in the same one transaction, without vec0's
+ * per-row insert (load.h, bulk.h): set-centroid x k, the base tables and the
+ * assigned cells written directly, then verified before COMMIT (the base
+ * tables, check_index over the whole index with every row's hash against its
+ * source row's, the self-queries). ERR_INPUT (one line naming the table) when
+ * load_ready refuses the table. What ivf_write_centroids says about rollback
+ * holds here too. */
+int ivf_load(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+             const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err);
 
 /* VACUUM (gives the free pages left by a move back to the file system) and
  * refreshes stats' file size and free pages. */

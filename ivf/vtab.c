@@ -52,6 +52,7 @@ typedef struct decl {
 	int nvec, naux;
 	vcol vec[VTAB_MAX_VEC];
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
+	int chunk_size; /* as declared, VTAB_CHUNK_SIZE when not */
 } decl;
 
 static int tok_is(const tok *t, const char *word)
@@ -197,9 +198,12 @@ static void parse_arg(const char *p, const char *end, decl *dc)
 		dc->pk_text = tok_is(&tk[1], "text");
 	} else if (n >= 2 && tk[0].kind == '+' && dc->naux < VTAB_MAX_AUX) {
 		tok_copy(&tk[1], dc->aux[dc->naux++], VTAB_NAME);
+	} else if (n == 3 && tok_is(&tk[0], "chunk_size") && tk[1].kind == '=' &&
+	           tk[2].kind == '0') {
+		dc->chunk_size = (int)strtol(tk[2].s, NULL, 10);
 	}
-	/* partition keys, metadata columns and chunk_size change nothing here:
-	 * every user column is copied on a move through the table's own schema */
+	/* partition keys and metadata columns change nothing here: every user
+	 * column is copied on a move through the table's own schema */
 }
 
 /* Finds `USING module(` outside quoted names; returns a pointer just past '('
@@ -237,6 +241,7 @@ static const char *vec0_args(const char *sql)
 static int parse_create(const char *sql, decl *dc)
 {
 	memset(dc, 0, sizeof *dc);
+	dc->chunk_size = VTAB_CHUNK_SIZE;
 	const char *p = sql ? vec0_args(sql) : NULL;
 	const char *end = p ? strrchr(p, ')') : NULL;
 	if (!end)
@@ -304,6 +309,7 @@ static int pick_column(const char *name, const decl *dc, const char *column, int
 	snprintf(t->quantizer, sizeof t->quantizer, "%s", c->quantizer);
 	t->oversample = c->oversample;
 	t->naux = dc->naux;
+	t->chunk_size = dc->chunk_size;
 	memcpy(t->aux, dc->aux, sizeof t->aux);
 	snprintf(t->elem, sizeof t->elem, "%s", c->elem);
 	t->vec_index = pick;

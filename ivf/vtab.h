@@ -13,8 +13,9 @@
 
 #define VTAB_NAME 128
 #define VTAB_MAX_AUX 16
-#define VTAB_MAX_VEC 16 /* vector columns a vec0 table may have */
-#define VTAB_MAX_DIM 8192 /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
+#define VTAB_MAX_VEC 16      /* vector columns a vec0 table may have */
+#define VTAB_MAX_DIM 8192    /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
+#define VTAB_CHUNK_SIZE 1024 /* sqlite-vec's default chunk_size */
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 
@@ -23,24 +24,25 @@ typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 typedef enum { VTAB_CMD_UNKNOWN = 0, VTAB_CMD_HIDDEN = 1, VTAB_CMD_ID = 2 } vtab_cmd_syntax;
 
 typedef struct vtab {
-	char name[VTAB_NAME];       /* table */
-	char column[VTAB_NAME];     /* the vector column */
-	char pk[VTAB_NAME];         /* declared primary key column, "" for rowid */
-	int pk_text;                /* primary key is text */
-	size_t d;                   /* dimensions */
+	char name[VTAB_NAME];   /* table */
+	char column[VTAB_NAME]; /* the vector column */
+	char pk[VTAB_NAME];     /* declared primary key column, "" for rowid */
+	int pk_text;            /* primary key is text */
+	size_t d;               /* dimensions */
 	vtab_metric metric;
-	int is_ivf;                 /* column indexed by ivf(...) */
-	int nlist, nprobe;          /* IVF parameters as declared (defaults 128, 10) */
-	char quantizer[16];         /* "none", "int8", "binary" */
+	int is_ivf;         /* column indexed by ivf(...) */
+	int nlist, nprobe;  /* IVF parameters as declared (defaults 128, 10) */
+	char quantizer[16]; /* "none", "int8", "binary" */
 	int oversample;
-	int naux;                   /* auxiliary (+name) columns, kept on a move */
+	int naux; /* auxiliary (+name) columns, kept on a move */
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
-	vtab_cmd_syntax syntax;     /* filled by ivf commands on first use */
-	char elem[8];               /* element type of the column: "float", "int8", "bit" */
-	int vec_index;              /* the column's position among the vector columns:
-				       shadow tables are <name>_ivf_*<NN> */
-	int nvec;                   /* every vector column, kept on a move: int8/bit ones
-				       need their SQL type function when inserted again */
+	int chunk_size;         /* rows per _chunks row, as declared (default 1024) */
+	vtab_cmd_syntax syntax; /* filled by ivf commands on first use */
+	char elem[8];           /* element type of the column: "float", "int8", "bit" */
+	int vec_index;          /* the column's position among the vector columns:
+	                           shadow tables are <name>_ivf_*<NN> */
+	int nvec;               /* every vector column, kept on a move: int8/bit ones
+	                           need their SQL type function when inserted again */
 	char vec[VTAB_MAX_VEC][VTAB_NAME];
 	char vec_elem[VTAB_MAX_VEC][8];
 } vtab;
@@ -61,15 +63,15 @@ typedef struct vtab_spec {
  * or when require_ivf is 0 the only vec0 table) and of `column` (NULL: the only
  * vector column, preferring the IVF one). ERR_INPUT naming the table when it is
  * missing, not vec0, has no IVF column (require_ivf), or the choice is ambiguous. */
-int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf,
-	      vtab *t, char *err);
+int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf, vtab *t,
+              char *err);
 
 /* The schema of table name from its CREATE statement sql (as sqlite_master holds
  * it; NULL allowed), the column chosen as vtab_find chooses: 0 with t filled, 1
  * when sql declares no vec0 table (err untouched), ERR_INPUT naming the table
  * when the column choice fails. Pure text work: no database, no extension. */
-int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf,
-	       vtab *t, char *err);
+int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf, vtab *t,
+               char *err);
 
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
@@ -91,8 +93,8 @@ char *vtab_ivf_shadow(const vtab *t, const char *what);
  * or strings (text primary key). Owned by the struct; vtab_ids_free releases it. */
 typedef struct vtab_ids {
 	size_t n;
-	int64_t *num;  /* n integer keys, or NULL */
-	char **text;   /* n text keys, or NULL */
+	int64_t *num; /* n integer keys, or NULL */
+	char **text;  /* n text keys, or NULL */
 } vtab_ids;
 int vtab_ids_read(sqlite3 *db, const vtab *t, vtab_ids *ids, char *err);
 /* Binds key j to parameter i of st. */
@@ -113,8 +115,8 @@ int vtab_create(sqlite3 *db, const vtab_spec *spec, vtab *t, char *err);
 
 /* Inserts n vectors x (n * d) with ids first_id .. first_id+n-1, float32 blobs
  * through one prepared statement, in transactions of `batch` rows. */
-int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n,
-		int64_t first_id, size_t batch, prog_t *prog, char *err);
+int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t first_id,
+                size_t batch, prog_t *prog, char *err);
 
 /* A prepared KNN query: `WHERE col MATCH ? AND k = ?`. */
 typedef struct vtab_query {
@@ -123,8 +125,8 @@ typedef struct vtab_query {
 } vtab_query;
 int vtab_query_prepare(sqlite3 *db, const vtab *t, size_t k, vtab_query *q, char *err);
 /* Runs one query; fills ids/dists (size k) in result order, *got = rows returned. */
-int vtab_query_run(vtab_query *q, const float *v, int64_t *ids, float *dists,
-		   size_t *got, char *err);
+int vtab_query_run(vtab_query *q, const float *v, int64_t *ids, float *dists, size_t *got,
+                   char *err);
 void vtab_query_finalize(vtab_query *q);
 
 /* Resets the statements sqlite-vec caches for this table and leaves stepped
@@ -138,7 +140,7 @@ void vtab_release(sqlite3 *db, const vtab *t);
  * than m returns all of them with *got set. Rejects NaN/Inf (ERR_INPUT naming the
  * row). Reads every key (8 bytes a row), picks m of them with rng_sample and
  * fetches those rows by key, so only m vectors are read. */
-int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x,
-		size_t *got, prog_t *prog, char *err);
+int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, size_t *got,
+                prog_t *prog, char *err);
 
 #endif

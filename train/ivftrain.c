@@ -6,6 +6,8 @@
  *   ivftrain --from DATA.hdf5 --dry-run [options]     k-means alone, no database
  *   ivftrain --check DB.sqlite                        audit the index, read-only
  *   ivftrain --repack DB.sqlite                       rewrite the cells, no training
+ *   ivftrain --load DATA.hdf5 [options] DB.sqlite     fill an empty table: train on
+ *                                                     a sample of the rows, write all
  *
  * A thin main over ivf/ (vec0, tables, the write) and train/kmeans: options come
  * from one table that also prints --help. Everything that can be checked is
@@ -31,6 +33,7 @@
 #include "intr.h"
 #include "ivf.h"
 #include "kmeans.h"
+#include "load.h"
 #include "progress.h"
 #include "rng.h"
 #include "timing.h"
@@ -69,6 +72,7 @@ enum {
 	OPT_SAVE,
 	OPT_LOAD,
 	OPT_FROM,
+	OPT_FILL,
 	OPT_JSON,
 	OPT_CHECK,
 	OPT_REPACK,
@@ -104,6 +108,9 @@ static const cli_opt docs[] = {
      "also write the centroids to FILE (HDF5, dataset 'centroids')"},
     {"load-centroids", OPT_LOAD, "FILE", "write these centroids instead of training"},
     {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
+    {"load", OPT_FILL, "DATA.hdf5",
+     "fill the empty table with the dataset's train rows (row i gets id i), trained on a "
+     "sample of them, without vec0's per-row insert"},
     {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
     {"check", OPT_CHECK, NULL,
      "audit the IVF index read-only against every invariant; exit 0 clean, 1 problems "
@@ -118,6 +125,7 @@ static const cli_opt docs[] = {
 
 typedef struct opts {
 	const char *db, *table, *column, *vec0, *from, *save, *load;
+	const char *fill;   /* --load: the rows are also what is trained on (from) */
 	long nlist, ntrain; /* 0: not given */
 	long niter, threads, verify, batch, busy_ms, cache_mib;
 	double tol;
@@ -150,6 +158,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
 	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
 	           "       " PROG " --check | --repack [options] DB.sqlite\n"
+	           "       " PROG " --load DATA.hdf5 [options] DB.sqlite\n"
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
 	cli_help(f, docs, NDOCS, NULL, HELP_COL);
@@ -233,6 +242,9 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 	case OPT_FROM:
 		o->from = v;
 		return 0;
+	case OPT_FILL:
+		o->fill = v;
+		return 0;
 	case OPT_VACUUM:
 		o->vacuum = 1;
 		return 0;
@@ -299,10 +311,16 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		return err_set(err, ERR_INPUT,
 		               "missing DB.sqlite (only --from DATA.hdf5 --dry-run "
 		               "runs without one; see " PROG " --help)");
+	if (o->fill && (o->from || o->dry_run || o->check || o->repack || o->vacuum))
+		return err_set(err, ERR_INPUT,
+		               "--load takes its training rows from DATA.hdf5 and writes: no "
+		               "--from, --dry-run, --check, --repack or --vacuum with it");
 	if (o->from && o->load)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
 	if (o->load && o->ntrain)
 		return err_set(err, ERR_INPUT, "--ntrain has no use with --load-centroids");
+	if (o->fill && !o->load)
+		o->from = o->fill;
 	if (o->check && o->repack)
 		return err_set(err, ERR_INPUT, "--check and --repack exclude each other");
 	if ((o->check || o->repack) &&
@@ -348,7 +366,9 @@ static int open_table(const opts *o, run *r, char *err)
 		return rc;
 	if (!o->dry_run && !o->check && (rc = ivf_check_writable(r->db, err)) < 0)
 		return rc;
-	if (r->rows == 0 && !o->check)
+	if (o->fill && (rc = load_ready(r->db, &r->t, err)) < 0)
+		return rc;
+	if (r->rows == 0 && !o->check && !o->fill)
 		return err_set(err, ERR_INPUT, "table %s is empty: nothing to train on or assign",
 		               r->t.name);
 	r->d = r->t.d;
@@ -392,9 +412,10 @@ static int size_training(const opts *o, run *r, int64_t avail, const char *what,
 
 /* ntrain rows of --from's train set, uniformly without replacement; all of
  * them are taken over as they are, not copied (half the peak memory). */
-static int sample_dataset(run *r, uint64_t seed, char *err)
+static int sample_dataset(const opts *o, run *r, char *err)
 {
-	if (r->ntrain == r->ds.n) {
+	uint64_t seed = o->seed;
+	if (r->ntrain == r->ds.n && !o->fill) { /* --load writes the rows after training */
 		r->x = r->ds.train;
 		r->ds.train = NULL;
 		return 0;
@@ -407,26 +428,38 @@ static int sample_dataset(run *r, uint64_t seed, char *err)
 	return 0;
 }
 
+/* --from's or --load's train rows, checked against the column. */
+static int read_dataset(const opts *o, run *r, char *err)
+{
+	const char *path = o->fill ? o->fill : o->from;
+	int rc = h5_read(path, 0, &r->ds, err);
+	if (rc < 0)
+		return rc;
+	if (r->db && r->ds.d != r->d)
+		return err_set(err, ERR_INPUT, "--%s %s: %zu dimensions, column %s.%s has %zu",
+		               o->fill ? "load" : "from", path, r->ds.d, r->t.name, r->t.column,
+		               r->d);
+	if (!r->db) {
+		r->d = r->ds.d;
+		r->spherical = !strcmp(r->ds.distance, "angular");
+	}
+	if (o->fill)
+		r->rows = (int64_t)r->ds.n;
+	return 0;
+}
+
 /* The training sample, from --from or the table. */
 static int sample(const opts *o, run *r, prog_t *pg, char *err)
 {
 	double t0 = tm_now();
 	int rc;
 	if (o->from) {
-		if ((rc = h5_read(o->from, 0, &r->ds, err)) < 0)
+		if (!r->ds.train && (rc = read_dataset(o, r, err)) < 0)
 			return rc;
-		if (r->db && r->ds.d != r->d)
-			return err_set(err, ERR_INPUT,
-			               "--from %s: %zu dimensions, column %s.%s has %zu", o->from,
-			               r->ds.d, r->t.name, r->t.column, r->d);
-		if (!r->db) {
-			r->d = r->ds.d;
-			r->spherical = !strcmp(r->ds.distance, "angular");
-		}
 		r->source = "hdf5";
 		if ((rc = size_training(o, r, (int64_t)r->ds.n, o->from, err)) < 0)
 			return rc;
-		rc = sample_dataset(r, o->seed, err);
+		rc = sample_dataset(o, r, err);
 	} else {
 		char what[VTAB_NAME + 8];
 		snprintf(what, sizeof what, "table %s", r->t.name);
@@ -513,7 +546,12 @@ static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 	wo.seed = o->seed;
 	wo.busy_ms = (int)o->busy_ms;
 	wo.cache_mib = (int)o->cache_mib;
-	int rc = ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
+	/* row i gets id i: the ids ann-benchmarks' neighbors name, as vecbench inserts them */
+	ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0};
+	int rc =
+	    o->fill
+	        ? ivf_load(r->db, &r->t, centroids(r), r->nlist, &rows, &wo, &r->ws, pg, err)
+	        : ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
 	if (r->ws.fallback[0] && r->ws.assigned == IVF_ASSIGN_REINSERT)
 		fprintf(stderr, PROG ": note: no bulk write: %s; rows moved by reinsert\n",
 		        r->ws.fallback);
@@ -619,6 +657,8 @@ static int run_all(const opts *o, run *r, char *err)
 	/* a bad output path should not cost a training run */
 	if (o->save && (rc = h5_check_output(o->save, err)) < 0)
 		return rc;
+	if (o->fill && (rc = read_dataset(o, r, err)) < 0)
+		return rc;
 	if (o->load) {
 		if ((rc = load_centroids(o, r, err)) < 0)
 			return rc;
@@ -722,6 +762,10 @@ static void print_text(const opts *o, const run *r)
 		printf("%-9s %s%zu centroids (%s syntax)   %.2f s\n", "write",
 		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
 		       ivf_syntax_name(r->t.syntax), w->clear_s + w->set_s);
+		if (o->fill)
+			printf("%-9s %lld rows of %s into %s_rowids and %s_chunks   %.2f s\n",
+			       "load", (long long)r->rows, o->fill, r->t.name, r->t.name,
+			       w->base_s);
 		if (w->assigned == IVF_ASSIGN_BULK)
 			printf("%-9s bulk: %lld rows written to dense cells   %.2f s (read %.2f, "
 			       "nearest %.2f, write %.2f)\n",
@@ -793,6 +837,8 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddStringToObject(j, "source", r->source ? r->source : "");
 	if (o->from)
 		cJSON_AddStringToObject(j, "from", o->from);
+	if (o->fill)
+		cJSON_AddStringToObject(j, "load", o->fill);
 	cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
 	cJSON *p = cJSON_AddObjectToObject(j, "params");
 	cJSON_AddNumberToObject(p, "nlist", (double)r->nlist);
@@ -841,6 +887,7 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddNumberToObject(b, "nearest_s", w->bulk_nearest_s);
 		cJSON_AddNumberToObject(b, "write_s", w->bulk_write_s);
 		cJSON_AddNumberToObject(j, "check_s", w->check_s);
+		cJSON_AddNumberToObject(j, "base_s", w->base_s);
 		cJSON_AddNumberToObject(j, "verify_s", w->verify_s);
 		cJSON_AddNumberToObject(j, "commit_s", w->commit_s);
 		cJSON_AddNumberToObject(j, "lock_s", w->lock_s);
