@@ -9,6 +9,9 @@
  *   ivf, insert-then-train        create, insert untrained, k-means, then
  *                                 ivftrain's one-transaction write with the
  *                                 configured assign (reinsert | native)
+ *   ivf, bulk                     k-means on a seeded sample, create, then
+ *                                 ivftrain --load's one-transaction write: base
+ *                                 tables and assigned cells, no per-row insert
  *   ivf, trainer = builtin        create, insert untrained, compute-centroids
  * Query, on a fresh connection: per nprobe a warm-up pass, then each query timed
  * alone; recall scored afterwards, outside the timed region.
@@ -232,9 +235,10 @@ out:
 	return rc;
 }
 
-/* ivftrain's write path; the phases it reports go to the section's build. */
+/* ivftrain's write path (with rows: its --load); the phases it reports go to
+ * the section's build. */
 static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, const float *cent,
-                           ivf_assign assign, char *err)
+                           ivf_assign assign, const ivf_rows *rows, char *err)
 {
 	ivf_write_opts o;
 	ivf_write_defaults(&o);
@@ -242,18 +246,21 @@ static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t,
 	o.seed = r->c->seed;
 	/* native assign misplaces rows on every release so far: verification would
 	 * roll it back, and showing that damage is the point of the section */
-	if (assign != IVF_ASSIGN_REINSERT)
+	if (assign != IVF_ASSIGN_REINSERT && !rows)
 		o.verify_samples = 0;
 	ivf_write_stats ws;
 	prog_t pg;
 	double t0 = tm_now();
-	int rc = ivf_write_centroids(db, t, cent, (size_t)s->cx->nlist, &o, &ws, &pg, err);
+	size_t k = (size_t)s->cx->nlist;
+	int rc = rows ? ivf_load(db, t, cent, k, rows, &o, &ws, &pg, err)
+	              : ivf_write_centroids(db, t, cent, k, &o, &ws, &pg, err);
 	if (rc < 0)
 		return rc;
 	double wall = tm_now() - t0;
-	s->build.assign_s = ws.assign_s;
+	/* a load's row write (base tables and cells) is its insert phase */
+	*(rows ? &s->build.insert_s : &s->build.assign_s) = ws.assign_s;
 	s->build.verify_s = ws.verify_s + ws.integrity_s;
-	s->build.centroids_s = wall - s->build.assign_s - s->build.verify_s;
+	s->build.centroids_s = wall - ws.assign_s - s->build.verify_s;
 	s->build.lock_s = ws.lock_s;
 	s->build.verify_samples = o.verify_samples;
 	return 0;
@@ -273,8 +280,12 @@ static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float
 {
 	const cfg_index *x = s->cx;
 	int rc;
+	if (x->order == CFG_ORDER_BULK) {
+		ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0}; /* as insert_all */
+		return write_centroids(r, s, db, t, cent, IVF_ASSIGN_BULK, &rows, err);
+	}
 	if (x->order == CFG_ORDER_CENTROIDS_FIRST) {
-		if ((rc = write_centroids(r, s, db, t, cent, IVF_ASSIGN_NONE, err)) < 0)
+		if ((rc = write_centroids(r, s, db, t, cent, IVF_ASSIGN_NONE, NULL, err)) < 0)
 			return rc;
 		return insert_all(r, s, db, t, err);
 	}
@@ -288,7 +299,7 @@ static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float
 	}
 	float *c = NULL;
 	if ((rc = train(r, s, &c, err)) == 0)
-		rc = write_centroids(r, s, db, t, c, x->assign, err);
+		rc = write_centroids(r, s, db, t, c, x->assign, NULL, err);
 	free(c);
 	return rc;
 }
@@ -347,7 +358,7 @@ static int build(bench_run *r, bench_section *s, char *err)
 	snprintf(spec.name, sizeof spec.name, "%s", BENCH_TABLE);
 	snprintf(spec.quantizer, sizeof spec.quantizer, "%s", x->quantizer);
 	double t0 = tm_now();
-	if (x->type_ivf && x->order == CFG_ORDER_CENTROIDS_FIRST &&
+	if (x->type_ivf && x->order != CFG_ORDER_INSERT_THEN_TRAIN &&
 	    (rc = train(r, s, &cent, err)) < 0)
 		goto out;
 	if ((rc = vtab_create(db, &spec, &t, err)) < 0)

@@ -66,7 +66,7 @@ typedef struct key_def {
 
 static const char *const type_names[] = {"flat", "ivf", NULL};
 static const char *const trainer_names[] = {"ivftrain", "builtin", NULL};
-static const char *const order_names[] = {"centroids-first", "insert-then-train", NULL};
+static const char *const order_names[] = {"centroids-first", "insert-then-train", "bulk", NULL};
 static const char *const assign_names[] = {"reinsert", "native", NULL};
 static const char *const quant_names[] = {"none", "int8", "binary", NULL};
 static const char *const metric_names[] = {"l2", "cosine", "l1", NULL};
@@ -412,8 +412,10 @@ static const char *not_applicable(const cfg_index *x, unsigned rules)
 		return "type = flat";
 	if ((rules & A_IVFTRAIN) && x->trainer != CFG_TRAINER_IVFTRAIN)
 		return "trainer = builtin";
-	if ((rules & A_ITT) && x->order != CFG_ORDER_INSERT_THEN_TRAIN)
+	if ((rules & A_ITT) && x->order == CFG_ORDER_CENTROIDS_FIRST)
 		return "order = centroids-first";
+	if ((rules & A_ITT) && x->order == CFG_ORDER_BULK)
+		return "order = bulk";
 	if ((rules & A_QUANT) && strcmp(x->quantizer, "none") == 0)
 		return "quantizer = none";
 	return NULL;
@@ -429,10 +431,11 @@ static int check_index(parse *p, size_t xi)
 	int l_order = seen[key_index(S_INDEX, "order")];
 	/* builtin compute-centroids trains on rows already in the table */
 	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {
-		if (l_order && x->order == CFG_ORDER_CENTROIDS_FIRST)
+		if (l_order && x->order != CFG_ORDER_INSERT_THEN_TRAIN)
 			return perr(p, l_order,
-			            "order = centroids-first needs trainer = ivftrain: the builtin "
-			            "trainer runs on rows already inserted");
+			            "order = %s needs trainer = ivftrain: the builtin "
+			            "trainer runs on rows already inserted",
+			            cfg_order_name(x->order));
 		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
 	}
 	/* set-centroid stores float32 centroids, which sqlite-vec's quantized cells

@@ -35,7 +35,11 @@
 #define CFG_MAX_NPROBE 32
 
 typedef enum { CFG_TRAINER_IVFTRAIN = 0, CFG_TRAINER_BUILTIN = 1 } cfg_trainer;
-typedef enum { CFG_ORDER_CENTROIDS_FIRST = 0, CFG_ORDER_INSERT_THEN_TRAIN = 1 } cfg_order;
+typedef enum {
+	CFG_ORDER_CENTROIDS_FIRST = 0,
+	CFG_ORDER_INSERT_THEN_TRAIN = 1,
+	CFG_ORDER_BULK = 2, /* ivftrain --load: no per-row vec0 insert */
+} cfg_order;
 
 typedef struct cfg_index {
 	char name[CFG_NAME];

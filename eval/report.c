@@ -564,6 +564,13 @@ static void md_checks(FILE *f, const bench_run *r)
 			        "assigns every row (single-threaded, inside the write "
 			        "transaction).\n",
 			        x->name);
+		} else if (x->order == CFG_ORDER_BULK) {
+			fprintf(
+			    f,
+			    "- %s: order = bulk writes the base tables and the assigned cells "
+			    "directly in one verified transaction (ivftrain --load): its insert "
+			    "is that write, with no per-row vec0 insert.\n",
+			    x->name);
 		} else if (x->order == CFG_ORDER_INSERT_THEN_TRAIN &&
 		           x->assign == IVF_ASSIGN_NATIVE) {
 			fprintf(f,

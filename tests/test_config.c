@@ -195,6 +195,10 @@ static const struct bad_case {
      "(quantizer = none)"},
     {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nassign = native\n", 6,
      "(order = centroids-first)"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\norder = bulk\nassign = native\n", 7,
+     "assign does not apply to [i] (order = bulk)"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\norder = bulk\ntrainer = builtin\n", 6,
+     "order = bulk needs trainer = ivftrain"},
     {"[dataset]\nk = 10\n[f]\ntype = flat\n", 1, "[dataset] path is required"},
     {"", 1, "[dataset] path is required"},
     {"[dataset]\npath = d.hdf5\n", 2, "no index sections"},
@@ -298,8 +302,9 @@ static void test_config__bundled_configs_parse(void **state)
 	cfg_defaults(c);
 	if (cfg_load(path, c, err))
 		fail_msg("%s", err);
-	assert_int_equal(c->nidx, 4);
-	assert_int_equal(c->gate.nmin, 5);
+	assert_int_equal(c->nidx, 5);
+	assert_int_equal(c->gate.nmin, 6);
+	assert_int_equal(cfg_find(c, "ivf-bulk")->order, CFG_ORDER_BULK);
 	free(c);
 }
 

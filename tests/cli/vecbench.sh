@@ -273,7 +273,7 @@ test_run_ivf_sections_measured_or_skipped() {
 	py '
 r = json.load(open(sys.argv[1]))
 s = {x["name"]: x for x in r["sections"]}
-for name in ("ivf-cf", "ivf-itt", "ivf-builtin"):
+for name in ("ivf-cf", "ivf-itt", "ivf-bulk", "ivf-builtin"):
     x = s[name]
     assert x["status"] == "ok", (name, x.get("reason"))
     b = x["build"]
@@ -287,12 +287,17 @@ assert cf[1] <= cf[4] <= cf[32] and cf[4] >= 0.9, cf
 assert s["ivf-cf"]["build"]["kmeans"]["ntrain"] == 1000
 assert s["ivf-itt"]["build"]["assign_s"] > 0 and s["ivf-itt"]["params"]["assign"] == "reinsert"
 assert s["ivf-builtin"]["build"]["train_s"] > 0
+# the same centroids (same sample and seed): the same recall as the table vec0 filled
+bulk = s["ivf-bulk"]
+assert bulk["params"]["order"] == "bulk" and bulk["build"]["insert_s"] > 0, bulk["build"]
+assert {p["nprobe"]: p["recall"] for p in bulk["points"]} == cf, (bulk["points"], cf)
+assert bulk["build"]["free_bytes"] == 0, bulk["build"]
 print("ok")' "$E2E/results.json"
 	expect_match "$OUT" '^ok$' "IVF figures"
 	local md
 	md=$(cat "$E2E/results.md")
 	for row in "ivf-cf nprobe=1" "ivf-cf nprobe=4" "ivf-cf nprobe=32" "ivf-itt nprobe=32" \
-		"ivf-builtin nprobe=32"; do
+		"ivf-bulk nprobe=4" "ivf-builtin nprobe=32"; do
 		expect_match "$md" "^\| $row \| [0-9.]+ \([0-9.]+x (slower|faster)\) \| [0-9.]+ MiB \| [0-9.]+ \([0-9.]+x (slower|faster)\) \| [01]\.[0-9]{3} \|$" "row $row"
 	done
 	expect_status 0 "$VB" gate "$E2E/results.json" --config "$ROOT/configs/ci-small.ini" \
