@@ -24,16 +24,7 @@ export LSAN_OPTIONS="suppressions=$TMP/lsan.supp:print_suppressions=0${LSAN_OPTI
 cat >"$TMP/h.py" <<'EOF'
 import json, os, sqlite3, struct, sys, time
 import h5py, numpy as np
-
-def connect(vec0, path):
-    db = sqlite3.connect(path, isolation_level=None)
-    db.enable_load_extension(True)
-    db.load_extension(vec0)
-    return db
-
-def command(db, table, cmd):
-    hidden = any(r[1] == table and r[6] for r in db.execute(f'pragma table_xinfo("{table}")'))
-    db.execute(f'insert into "{table}"("{table if hidden else "id"}") values (?)', (cmd,))
+from vec0db import connect, command
 
 def mkdb(vec0, h5, path, nlist, n, extra=""):
     """An untrained IVF table items(id, emb [, +label text]) with rows 0..n-1."""
@@ -277,20 +268,9 @@ def field(expr):
 globals()[sys.argv[1]](*sys.argv[2:])
 EOF
 h() { "$PY" "$TMP/h.py" "$@"; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-# json EXPR: evaluates EXPR over the JSON on stdin (as d).
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # What this build can do, and the data, once for all tests.
-IVF=$("$PY" - "$VEC0" <<'EOF'
-import sqlite3, sys
-db = sqlite3.connect(":memory:"); db.enable_load_extension(True); db.load_extension(sys.argv[1])
-try:
-    db.execute("create virtual table p using vec0(v float[8] indexed by ivf())"); print(1)
-except sqlite3.Error:
-    print(0)
-EOF
-)
+IVF=$(has_ivf "$VEC0" "$PY")
 VERSION=$("$PY" -c 'import sqlite3,sys; db=sqlite3.connect(":memory:"); db.enable_load_extension(True); db.load_extension(sys.argv[1]); print(db.execute("select vec_version()").fetchone()[0])' "$VEC0")
 "$BIN/vecdata" fashion-mnist "$TMP/fm.hdf5" --train $N --test 100 >/dev/null 2>&1 ||
 	echo "  setup: vecdata fashion-mnist failed"
@@ -674,14 +654,12 @@ test_bulk_is_the_default_and_gives_reinsert_s_results() {
 test_bulk_full_disk_rolled_back() {
 	need_ivf
 	local mnt=$TMP/tmpfs failed=0
-	mkdir -p "$mnt"
-	mount -t tmpfs -o size=40m tmpfs "$mnt" || fail "cannot mount a tmpfs (needs root)"
-	mountpoint -q "$mnt" || return
+	mount_tmpfs "$mnt" 40 || return
 	for free in 1 3 6 9 12; do
 		rm -f "$mnt"/*
 		DB=$mnt/full.db
 		cp "$TMP/base.db" "$DB"
-		head -c $(( (40 - free) * 1048576 - $(stat -c %s "$DB") )) /dev/zero >"$mnt/filler" 2>/dev/null
+		fill_tmpfs "$mnt" 40 $free "$DB"
 		local before; before=$(sha "$DB")
 		"$BIN/ivftrain" --vec0 "$VEC0" --niter 3 "$DB" >"$TMP/.out" 2>"$TMP/.err"
 		local rc=$?

@@ -7,6 +7,26 @@ ROOT=${IVFKIT_ROOT:-$PWD}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ivfkit-cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
+# The Python helpers' shared module (vec0db.py) is importable from any of them.
+export PYTHONPATH="$ROOT/tests/cli${PYTHONPATH:+:$PYTHONPATH}"
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# json EXPR: evaluates EXPR over the JSON on stdin (as d).
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# has_ivf VEC0 PY: prints 1 when that vec0 build creates IVF tables, else 0.
+has_ivf() { "$2" -c 'import sys, vec0db; print(vec0db.has_ivf(sys.argv[1]))' "$1"; }
+
+# mount_tmpfs DIR MIB: a real MIB MiB tmpfs at DIR (needs root); false when none.
+mount_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size="$2"m tmpfs "$1" || fail "cannot mount a tmpfs (needs root)"
+	mountpoint -q "$1"
+}
+# fill_tmpfs DIR MIB FREE FILE: a filler beside FILE leaving FREE of the MIB MiB.
+fill_tmpfs() {
+	head -c $(( ($2 - $3) * 1048576 - $(stat -c %s "$4") )) /dev/zero >"$1/filler" 2>/dev/null
+}
+
 # fail MSG: the current test fails (the rest of it still runs).
 fail() { echo "  FAIL: $*"; }
 

@@ -14,18 +14,9 @@ N=3000
 NLIST=32
 
 cat >"$TMP/h.py" <<'EOF'
-import sqlite3, sys
+import sys
 import h5py, numpy as np
-
-def connect(vec0, path):
-    db = sqlite3.connect(path, isolation_level=None)
-    db.enable_load_extension(True)
-    db.load_extension(vec0)
-    return db
-
-def nprobe(db, p):
-    hidden = any(r[1] == "items" and r[6] for r in db.execute('pragma table_xinfo("items")'))
-    db.execute(f'insert into items("{"items" if hidden else "id"}") values (?)', (f"nprobe={p}",))
+from vec0db import connect, command
 
 def rows(h5):
     with h5py.File(h5) as f:
@@ -70,7 +61,7 @@ def knn(vec0, h5, path):
                             np.asarray(f["train"][::15][:200], dtype=np.float32)])
     db = connect(vec0, path)
     for p in (1, 8, 32):
-        nprobe(db, p)
+        command(db, "items", f"nprobe={p}")
         for v in q:
             print(db.execute("select id, distance from items where emb match ? and k = 10",
                              (v.tobytes(),)).fetchall())
@@ -97,7 +88,7 @@ def modify(vec0, h5, path, op, rid):
     else:
         db.execute("delete from items where id = ?", (rid,))
         assert db.execute("select count(*) from items where id = ?", (rid,)).fetchone()[0] == 0
-    nprobe(db, 32)
+    command(db, "items", "nprobe=32")
     got = [r[0] for r in db.execute("select id from items where emb match ? and k = 5",
                                     (v.tobytes(),))]
     assert (rid in got) == (op == "insert"), f"{op} {rid}: KNN gives {got}"
@@ -108,19 +99,9 @@ def count(vec0, path):
 globals()[sys.argv[1]](*sys.argv[2:])
 EOF
 h() { "$PY" "$TMP/h.py" "$@"; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 ivftrain() { "$BIN/ivftrain" --vec0 "$VEC0" "$@"; }
 
-IVF=$("$PY" - "$VEC0" <<'EOF'
-import sqlite3, sys
-db = sqlite3.connect(":memory:"); db.enable_load_extension(True); db.load_extension(sys.argv[1])
-try:
-    db.execute("create virtual table p using vec0(v float[8] indexed by ivf())"); print(1)
-except sqlite3.Error:
-    print(0)
-EOF
-)
+IVF=$(has_ivf "$VEC0" "$PY")
 "$BIN/vecdata" fashion-mnist "$TMP/fm.hdf5" --train $N --test 100 >/dev/null 2>&1 ||
 	echo "  setup: vecdata fashion-mnist failed"
 D=784
@@ -184,16 +165,14 @@ test_point_reads_insert_delete_after_load() {
 # that runs out of space leaves the table empty and the file byte-identical.
 test_load_full_disk_rolled_back() {
 	need_ivf
-	local mnt=$TMP/tmpfs failed=0
-	mkdir -p "$mnt"
-	mount -t tmpfs -o size=20m tmpfs "$mnt" || fail "cannot mount a tmpfs (needs root)"
-	mountpoint -q "$mnt" || return
+	local mnt=$TMP/tmpfs
+	mount_tmpfs "$mnt" 20 || return
 	empty full
 	for free in 1 4 8; do
 		rm -f "$mnt"/*
 		cp "$TMP/full.db" "$mnt/full.db"
 		DB=$mnt/full.db
-		head -c $(( (20 - free) * 1048576 - $(stat -c %s "$DB") )) /dev/zero >"$mnt/filler" 2>/dev/null
+		fill_tmpfs "$mnt" 20 $free "$DB"
 		local before; before=$(sha "$DB")
 		"$BIN/ivftrain" --vec0 "$VEC0" --load "$TMP/fm.hdf5" --load-centroids "$TMP/c.h5" \
 			"$DB" >"$TMP/.out" 2>"$TMP/.err"
