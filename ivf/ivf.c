@@ -134,15 +134,9 @@ int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err)
 	return run_command(db, t, cmd, c, err);
 }
 
-/* Shadow table <name>_ivf_<what><NN>, quoted, for a query. */
-static char *shadow(const vtab *t, const char *what)
-{
-	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
-}
-
 int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned, char *err)
 {
-	char *c = shadow(t, "centroids"), *cells = shadow(t, "cells");
+	char *c = vtab_ivf_shadow(t, "centroids"), *cells = vtab_ivf_shadow(t, "cells");
 	int rc = c && cells ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc =
@@ -167,7 +161,7 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
  * row count, or a row went missing on the way. */
 static int shadow_counts(sqlite3 *db, const vtab *t, int64_t *in_cells, int64_t *mapped, char *err)
 {
-	char *cells = shadow(t, "cells"), *map = shadow(t, "rowid_map");
+	char *cells = vtab_ivf_shadow(t, "cells"), *map = vtab_ivf_shadow(t, "rowid_map");
 	int rc = cells && map ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc = vtab_scalar(
@@ -189,7 +183,7 @@ static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, ch
 	    vtab_prepare(db,
 	                 sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
 	                                 "GROUP BY centroid_id",
-	                                 shadow(t, "cells")),
+	                                 vtab_ivf_shadow(t, "cells")),
 	                 &st, err);
 	if (rc < 0)
 		return rc;
