@@ -34,6 +34,7 @@
 #include "kmeans.h"
 #include "progress.h"
 #include "rng.h"
+#include "sql.h"
 #include "timing.h"
 #include "workdir.h"
 

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "intr.h"
 #include "kmeans.h"
+#include "sql.h"
 #include "timing.h"
 
 #define BULK_CELL CHECK_CELL /* sqlite-vec's VEC0_IVF_CELL_MAX_VECTORS */

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "intr.h"
 #include "kmeans.h"
+#include "sql.h"
 
 #define CHECK_VALIDITY (CHECK_CELL / 8)
 #define CHECK_NEAR_BATCH 8192 /* rows per nearest-centroid GEMM (25 MiB at 784 dims) */

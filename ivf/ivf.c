@@ -24,6 +24,7 @@
 #include "intr.h"
 #include "load.h"
 #include "rng.h"
+#include "sql.h"
 #include "timing.h"
 
 #define IVF_VERIFY_K 10  /* a row can tie with duplicates of itself: look past the first */

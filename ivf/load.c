@@ -15,6 +15,7 @@
 
 #include "bulk.h"
 #include "err.h"
+#include "sql.h"
 
 static const char *const rowids_sql =
     "CREATE TABLE \"%w_rowids\"(rowid INTEGER PRIMARY KEY AUTOINCREMENT,id,chunk_id "

@@ -1,6 +1,10 @@
 /*
- * vtab.h - vec0 tables as ivfkit sees them: the schema read back from a table's
- * CREATE statement, table creation from a spec, batched inserts, KNN queries.
+ * vtab.h - vec0 tables in a database: finding a table and reading its schema
+ * (vtab_parse.h does the text), table creation from a spec, row keys, batched
+ * inserts, KNN queries, sampling.
+ * Public API: vtab_find, vtab_count, vtab_key, vtab_ivf_shadow, vtab_ids_*,
+ * vtab_metric_name, vtab_create_sql, vtab_create, vtab_insert, vtab_query_*,
+ * vtab_release, vtab_sample.
  */
 #ifndef IVFKIT_VTAB_H
 #define IVFKIT_VTAB_H
@@ -10,42 +14,7 @@
 #include <stdint.h>
 
 #include "progress.h"
-
-#define VTAB_NAME 128
-#define VTAB_MAX_AUX 16
-#define VTAB_MAX_VEC 16      /* vector columns a vec0 table may have */
-#define VTAB_MAX_DIM 8192    /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
-#define VTAB_CHUNK_SIZE 1024 /* sqlite-vec's default chunk_size */
-
-typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
-
-/* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
- * a hidden column named after the table, alpha.1 puts the command in the id. */
-typedef enum { VTAB_CMD_UNKNOWN = 0, VTAB_CMD_HIDDEN = 1, VTAB_CMD_ID = 2 } vtab_cmd_syntax;
-
-typedef struct vtab {
-	char name[VTAB_NAME];   /* table */
-	char column[VTAB_NAME]; /* the vector column */
-	char pk[VTAB_NAME];     /* declared primary key column, "" for rowid */
-	int pk_text;            /* primary key is text */
-	size_t d;               /* dimensions */
-	vtab_metric metric;
-	int is_ivf;         /* column indexed by ivf(...) */
-	int nlist, nprobe;  /* IVF parameters as declared (defaults 128, 10) */
-	char quantizer[16]; /* "none", "int8", "binary" */
-	int oversample;
-	int naux; /* auxiliary (+name) columns, kept on a move */
-	char aux[VTAB_MAX_AUX][VTAB_NAME];
-	int chunk_size;         /* rows per _chunks row, as declared (default 1024) */
-	vtab_cmd_syntax syntax; /* filled by ivf commands on first use */
-	char elem[8];           /* element type of the column: "float", "int8", "bit" */
-	int vec_index;          /* the column's position among the vector columns:
-	                           shadow tables are <name>_ivf_*<NN> */
-	int nvec;               /* every vector column, kept on a move: int8/bit ones
-	                           need their SQL type function when inserted again */
-	char vec[VTAB_MAX_VEC][VTAB_NAME];
-	char vec_elem[VTAB_MAX_VEC][8];
-} vtab;
+#include "vtab_parse.h"
 
 /* What to create (vecbench). type_ivf 0 = flat. */
 typedef struct vtab_spec {
@@ -66,21 +35,8 @@ typedef struct vtab_spec {
 int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf, vtab *t,
               char *err);
 
-/* The schema of table name from its CREATE statement sql (as sqlite_master holds
- * it; NULL allowed), the column chosen as vtab_find chooses: 0 with t filled, 1
- * when sql declares no vec0 table (err untouched), ERR_INPUT naming the table
- * when the column choice fails. Pure text work: no database, no extension. */
-int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf, vtab *t,
-               char *err);
-
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);
-
-/* Prepares sql (built by sqlite3_mprintf and freed here; NULL means that ran out
- * of memory) into *st: ERR_FAIL or ERR_NOMEM naming the statement otherwise. */
-int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err);
-/* The integer in the first column of a one-row query, sql as for vtab_prepare. */
-int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err);
 
 /* The column naming a row: the declared primary key, or "rowid". */
 const char *vtab_key(const vtab *t);

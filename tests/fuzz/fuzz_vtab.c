@@ -1,13 +1,13 @@
 /*
  * fuzz_vtab.c - libFuzzer target: the vec0 CREATE-statement parser
- * (vtab_parse in ivf/vtab.c), the text-to-struct step of vtab_find, without a
+ * (vtab_parse in ivf/vtab_parse.c), the text-to-struct step of vtab_find, without a
  * database or the extension. The statement text is what a database file's
  * sqlite_master holds, so it is as untrusted as the file. Both column choices
  * (the only IVF one, any) are tried, and a column by name.
  */
 #include "fuzz.h"
 #include "ivf.h"
-#include "vtab.h"
+#include "vtab_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,0 +1,58 @@
+/*
+ * vtab_parse.h - a vec0 table's schema as declared: struct vtab and its limits,
+ * read from the table's CREATE statement by vtab_parse.
+ *
+ * Owns the text-to-struct step only: no database, no extension, so it can be
+ * tested (and fuzzed, tests/fuzz/fuzz_vtab.c) on statement text alone. Finding
+ * the table in a database and every row operation are vtab.h's.
+ * Public API: vtab_parse.
+ */
+#ifndef IVFKIT_VTAB_PARSE_H
+#define IVFKIT_VTAB_PARSE_H
+
+#include <stddef.h>
+
+#define VTAB_NAME 128
+#define VTAB_MAX_AUX 16
+#define VTAB_MAX_VEC 16      /* vector columns a vec0 table may have */
+#define VTAB_MAX_DIM 8192    /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
+#define VTAB_CHUNK_SIZE 1024 /* sqlite-vec's default chunk_size */
+
+typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
+
+/* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
+ * a hidden column named after the table, alpha.1 puts the command in the id. */
+typedef enum { VTAB_CMD_UNKNOWN = 0, VTAB_CMD_HIDDEN = 1, VTAB_CMD_ID = 2 } vtab_cmd_syntax;
+
+typedef struct vtab {
+	char name[VTAB_NAME];   /* table */
+	char column[VTAB_NAME]; /* the vector column */
+	char pk[VTAB_NAME];     /* declared primary key column, "" for rowid */
+	int pk_text;            /* primary key is text */
+	size_t d;               /* dimensions */
+	vtab_metric metric;
+	int is_ivf;         /* column indexed by ivf(...) */
+	int nlist, nprobe;  /* IVF parameters as declared (defaults 128, 10) */
+	char quantizer[16]; /* "none", "int8", "binary" */
+	int oversample;
+	int naux; /* auxiliary (+name) columns, kept on a move */
+	char aux[VTAB_MAX_AUX][VTAB_NAME];
+	int chunk_size;         /* rows per _chunks row, as declared (default 1024) */
+	vtab_cmd_syntax syntax; /* filled by ivf commands on first use */
+	char elem[8];           /* element type of the column: "float", "int8", "bit" */
+	int vec_index;          /* the column's position among the vector columns:
+	                           shadow tables are <name>_ivf_*<NN> */
+	int nvec;               /* every vector column, kept on a move: int8/bit ones
+	                           need their SQL type function when inserted again */
+	char vec[VTAB_MAX_VEC][VTAB_NAME];
+	char vec_elem[VTAB_MAX_VEC][8];
+} vtab;
+
+/* The schema of table name from its CREATE statement sql (as sqlite_master holds
+ * it; NULL allowed), the column chosen as vtab_find chooses: 0 with t filled, 1
+ * when sql declares no vec0 table (err untouched), ERR_INPUT naming the table
+ * when the column choice fails. Pure text work: no database, no extension. */
+int vtab_parse(const char *name, const char *sql, const char *column, int require_ivf, vtab *t,
+               char *err);
+
+#endif
