@@ -313,8 +313,8 @@ static int table_state(bench_section *s, sqlite3 *db, const vtab *t, char *err)
 	if (rc == 0 && t->is_ivf)
 		rc = ivf_state(db, t, &s->build.ncentroids, &s->build.unassigned, err);
 	if (rc == 0 &&
-	    (rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &pages, err)) == 0 &&
-	    (rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &page_size, err)) == 0)
+	    (rc = sql_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &pages, err)) == 0 &&
+	    (rc = sql_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &page_size, err)) == 0)
 		s->build.free_bytes = pages * page_size;
 	return rc;
 }

@@ -54,7 +54,7 @@ static const shadow_sql layout[] = {
 int bulk_same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(
+	int rc = sql_prepare(
 	    db, sqlite3_mprintf("SELECT sql FROM sqlite_master WHERE name = %Q", name), &st, err);
 	if (rc < 0)
 		return rc;
@@ -135,7 +135,7 @@ int bulk_run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t
 static int exec_once(sqlite3 *db, char *sql, const char *what, const vtab *t, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(db, sql, &st, err);
+	int rc = sql_prepare(db, sql, &st, err);
 	if (!rc)
 		rc = bulk_run_stmt(db, st, what, t, err);
 	sqlite3_finalize(st);
@@ -185,30 +185,30 @@ typedef struct bulk {
 static int prepare(bulk *b)
 {
 	const vtab *t = b->t;
-	int rc = vtab_prepare(b->db,
-	                      sqlite3_mprintf("SELECT rowid, validity, rowids, vectors FROM %z "
-	                                      "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
-	                                      vtab_ivf_shadow(t, "cells")),
-	                      &b->sel, b->err);
+	int rc = sql_prepare(b->db,
+	                     sqlite3_mprintf("SELECT rowid, validity, rowids, vectors FROM %z "
+	                                     "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
+	                                     vtab_ivf_shadow(t, "cells")),
+	                     &b->sel, b->err);
 	if (!rc)
-		rc = vtab_prepare(
+		rc = sql_prepare(
 		    b->db,
 		    sqlite3_mprintf("DELETE FROM %z WHERE rowid = ?1", vtab_ivf_shadow(t, "cells")),
 		    &b->del, b->err);
 	if (!rc)
-		rc = vtab_prepare(
-		    b->db,
-		    sqlite3_mprintf("INSERT INTO %z (centroid_id, n_vectors, validity, "
-		                    "rowids, vectors) VALUES (?1, ?2, ?3, ?4, ?5)",
-		                    vtab_ivf_shadow(t, "cells")),
-		    &b->cell, b->err);
+		rc =
+		    sql_prepare(b->db,
+		                sqlite3_mprintf("INSERT INTO %z (centroid_id, n_vectors, validity, "
+		                                "rowids, vectors) VALUES (?1, ?2, ?3, ?4, ?5)",
+		                                vtab_ivf_shadow(t, "cells")),
+		                &b->cell, b->err);
 	if (!rc)
-		rc = vtab_prepare(
-		    b->db,
-		    sqlite3_mprintf("INSERT INTO %z (rowid, cell_id, slot) VALUES (?1, "
-		                    "?2, ?3)",
-		                    vtab_ivf_shadow(t, "rowid_map")),
-		    &b->map, b->err);
+		rc =
+		    sql_prepare(b->db,
+		                sqlite3_mprintf("INSERT INTO %z (rowid, cell_id, slot) VALUES (?1, "
+		                                "?2, ?3)",
+		                                vtab_ivf_shadow(t, "rowid_map")),
+		                &b->map, b->err);
 	return rc;
 }
 
@@ -397,10 +397,10 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 {
 	int64_t maxsrc = 0, last = INT64_MIN;
 	int done = 0;
-	int rc = vtab_scalar(b->db,
-	                     sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z",
-	                                     vtab_ivf_shadow(b->t, "cells")),
-	                     &maxsrc, b->err);
+	int rc = sql_scalar(b->db,
+	                    sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z",
+	                                    vtab_ivf_shadow(b->t, "cells")),
+	                    &maxsrc, b->err);
 	if (!rc)
 		rc = exec_once(
 		    b->db, sqlite3_mprintf("DELETE FROM %z", vtab_ivf_shadow(b->t, "rowid_map")),
@@ -477,11 +477,11 @@ int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *
 	sqlite3_stmt *st = NULL;
 	size_t n = 0, cap = 0, vs = t->d * sizeof(float);
 	float *out = NULL;
-	int rc = vtab_prepare(db,
-	                      sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
-	                                      "centroid_id",
-	                                      vtab_ivf_shadow(t, "centroids")),
-	                      &st, err);
+	int rc = sql_prepare(db,
+	                     sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
+	                                     "centroid_id",
+	                                     vtab_ivf_shadow(t, "centroids")),
+	                     &st, err);
 	int r = SQLITE_DONE;
 	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(st, 0) != (int64_t)n ||

@@ -152,11 +152,11 @@ static size_t stored_size(const vtab *t)
 static int read_trained(audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(a->db,
-	                      sqlite3_mprintf("SELECT value FROM \"%w_info\" WHERE key = "
-	                                      "'ivf_trained_%d'",
-	                                      a->t->name, a->t->vec_index),
-	                      &st, a->err);
+	int rc = sql_prepare(a->db,
+	                     sqlite3_mprintf("SELECT value FROM \"%w_info\" WHERE key = "
+	                                     "'ivf_trained_%d'",
+	                                     a->t->name, a->t->vec_index),
+	                     &st, a->err);
 	if (rc < 0)
 		return rc;
 	int s = sqlite3_step(st);
@@ -175,11 +175,11 @@ static int read_trained(audit *a)
 static int read_centroids(audit *a)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(a->db,
-	                      sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
-	                                      "centroid_id",
-	                                      vtab_ivf_shadow(a->t, "centroids")),
-	                      &st, a->err);
+	int rc = sql_prepare(a->db,
+	                     sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
+	                                     "centroid_id",
+	                                     vtab_ivf_shadow(a->t, "centroids")),
+	                     &st, a->err);
 	size_t cap = 0;
 	int s;
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -336,11 +336,11 @@ static int scan_cells(audit *a, int assigned, prog_t *prog)
 	a->dist = malloc(b * sizeof *a->dist);
 	if (!a->x || !a->xid || !a->xc || !a->near || !a->dist)
 		return err_set(a->err, ERR_NOMEM, "out of memory for a batch of %zu rows", b);
-	int rc = vtab_prepare(a->db,
-	                      sqlite3_mprintf("SELECT rowid, centroid_id, n_vectors, validity, "
-	                                      "rowids, vectors FROM %z ORDER BY rowid",
-	                                      vtab_ivf_shadow(a->t, "cells")),
-	                      &st, a->err);
+	int rc = sql_prepare(a->db,
+	                     sqlite3_mprintf("SELECT rowid, centroid_id, n_vectors, validity, "
+	                                     "rowids, vectors FROM %z ORDER BY rowid",
+	                                     vtab_ivf_shadow(a->t, "cells")),
+	                     &st, a->err);
 	int s = SQLITE_DONE;
 	prog_begin(prog, "check cells", 0);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -401,10 +401,10 @@ static int merge_map(audit *a, const slot *bypos, slot **map, size_t *nmap)
 	*nmap = 0;
 	if (!*map)
 		return err_set(a->err, ERR_NOMEM, "out of memory for the rowid map");
-	int rc = vtab_prepare(a->db,
-	                      sqlite3_mprintf("SELECT rowid, cell_id, slot FROM %z ORDER BY rowid",
-	                                      vtab_ivf_shadow(a->t, "rowid_map")),
-	                      &st, a->err);
+	int rc = sql_prepare(a->db,
+	                     sqlite3_mprintf("SELECT rowid, cell_id, slot FROM %z ORDER BY rowid",
+	                                     vtab_ivf_shadow(a->t, "rowid_map")),
+	                     &st, a->err);
 	int s = SQLITE_DONE;
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t rowid = sqlite3_column_int64(st, 0), cell = sqlite3_column_int64(st, 1),
@@ -463,7 +463,7 @@ static int merge_table(audit *a)
 {
 	sqlite3_stmt *st = NULL;
 	size_t j = 0;
-	int rc = vtab_prepare(
+	int rc = sql_prepare(
 	    a->db, sqlite3_mprintf("SELECT rowid FROM \"%w_rowids\" ORDER BY rowid", a->t->name),
 	    &st, a->err);
 	int s = SQLITE_DONE;

@@ -41,9 +41,9 @@ void ivf_write_defaults(ivf_write_opts *o)
 	o->busy_ms = 5000;
 }
 
-const char *ivf_syntax_name(vtab_cmd_syntax s)
+const char *ivf_syntax_name(ivf_cmd_syntax s)
 {
-	return s == VTAB_CMD_HIDDEN ? "hidden column" : s == VTAB_CMD_ID ? "id column" : "unknown";
+	return s == IVF_CMD_HIDDEN ? "hidden column" : s == IVF_CMD_ID ? "id column" : "unknown";
 }
 
 /* alpha.2 and later declare a hidden column named after the table (FTS5 style);
@@ -51,14 +51,14 @@ const char *ivf_syntax_name(vtab_cmd_syntax s)
 static int detect_syntax(sqlite3 *db, vtab *t, char *err)
 {
 	int64_t hidden = 0;
-	int rc = vtab_scalar(db,
-	                     sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) "
-	                                     "WHERE hidden != 0 AND name = %Q COLLATE NOCASE",
-	                                     t->name, t->name),
-	                     &hidden, err);
+	int rc = sql_scalar(db,
+	                    sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) "
+	                                    "WHERE hidden != 0 AND name = %Q COLLATE NOCASE",
+	                                    t->name, t->name),
+	                    &hidden, err);
 	if (rc < 0)
 		return rc;
-	t->syntax = hidden ? VTAB_CMD_HIDDEN : VTAB_CMD_ID;
+	t->syntax = hidden ? IVF_CMD_HIDDEN : IVF_CMD_ID;
 	return 0;
 }
 
@@ -103,14 +103,14 @@ static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, 
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
-	if (t->syntax == VTAB_CMD_UNKNOWN && (rc = detect_syntax(db, t, err)) < 0)
+	if (t->syntax == IVF_CMD_UNKNOWN && (rc = detect_syntax(db, t, err)) < 0)
 		return rc;
-	const char *target = t->syntax == VTAB_CMD_HIDDEN ? t->name : vtab_key(t);
+	const char *target = t->syntax == IVF_CMD_HIDDEN ? t->name : vtab_key(t);
 	char *sql =
 	    vec ? sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)", t->name,
 	                          target, t->column)
 	        : sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\") VALUES (?1)", t->name, target);
-	if ((rc = vtab_prepare(db, sql, &st, err)) < 0)
+	if ((rc = sql_prepare(db, sql, &st, err)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, cmd, -1, SQLITE_STATIC);
 	if (vec)
@@ -140,14 +140,13 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
 	char *c = vtab_ivf_shadow(t, "centroids"), *cells = vtab_ivf_shadow(t, "cells");
 	int rc = c && cells ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc =
-		    vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", c), ncentroids, err);
+		rc = sql_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", c), ncentroids, err);
 	if (!rc)
-		rc = vtab_scalar(db,
-		                 sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s "
-		                                 "WHERE centroid_id = -1",
-		                                 cells),
-		                 unassigned, err);
+		rc = sql_scalar(db,
+		                sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s "
+		                                "WHERE centroid_id = -1",
+		                                cells),
+		                unassigned, err);
 	if (rc < 0) {
 		char why[ERR_LEN];
 		snprintf(why, sizeof why, "%s", err);
@@ -165,11 +164,11 @@ static int shadow_counts(sqlite3 *db, const vtab *t, int64_t *in_cells, int64_t 
 	char *cells = vtab_ivf_shadow(t, "cells"), *map = vtab_ivf_shadow(t, "rowid_map");
 	int rc = cells && map ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = vtab_scalar(
+		rc = sql_scalar(
 		    db, sqlite3_mprintf("SELECT coalesce(sum(n_vectors), 0) FROM %s", cells),
 		    in_cells, err);
 	if (!rc)
-		rc = vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", map), mapped, err);
+		rc = sql_scalar(db, sqlite3_mprintf("SELECT count(*) FROM %s", map), mapped, err);
 	sqlite3_free(cells);
 	sqlite3_free(map);
 	return rc;
@@ -180,12 +179,11 @@ static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, ch
 {
 	sqlite3_stmt *st = NULL;
 	double sum = 0, sq = 0;
-	int rc =
-	    vtab_prepare(db,
-	                 sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
-	                                 "GROUP BY centroid_id",
-	                                 vtab_ivf_shadow(t, "cells")),
-	                 &st, err);
+	int rc = sql_prepare(db,
+	                     sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
+	                                     "GROUP BY centroid_id",
+	                                     vtab_ivf_shadow(t, "cells")),
+	                     &st, err);
 	if (rc < 0)
 		return rc;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -226,11 +224,11 @@ static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
 	sqlite3_str *sel = sqlite3_str_new(db), *ins = sqlite3_str_new(db),
 	            *vals = sqlite3_str_new(db);
 	int rc =
-	    vtab_prepare(db,
-	                 sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden = 0 "
-	                                 "ORDER BY cid",
-	                                 t->name),
-	                 &cols, err);
+	    sql_prepare(db,
+	                sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden = 0 "
+	                                "ORDER BY cid",
+	                                t->name),
+	                &cols, err);
 	memset(mv, 0, sizeof *mv);
 	if (rc < 0)
 		goto out;
@@ -255,17 +253,17 @@ static int mover_prepare(sqlite3 *db, const vtab *t, mover *mv, char *err)
 	if (!s || !i || !v) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 	} else {
-		rc = vtab_prepare(db,
-		                  sqlite3_mprintf("SELECT %s FROM \"%w\" WHERE \"%w\" = ?1", s,
-		                                  t->name, vtab_key(t)),
-		                  &mv->sel, err);
+		rc = sql_prepare(db,
+		                 sqlite3_mprintf("SELECT %s FROM \"%w\" WHERE \"%w\" = ?1", s,
+		                                 t->name, vtab_key(t)),
+		                 &mv->sel, err);
 		if (!rc)
-			rc = vtab_prepare(db,
-			                  sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\" = ?1",
-			                                  t->name, vtab_key(t)),
-			                  &mv->del, err);
+			rc = sql_prepare(db,
+			                 sqlite3_mprintf("DELETE FROM \"%w\" WHERE \"%w\" = ?1",
+			                                 t->name, vtab_key(t)),
+			                 &mv->del, err);
 		if (!rc)
-			rc = vtab_prepare(
+			rc = sql_prepare(
 			    db,
 			    sqlite3_mprintf("INSERT INTO \"%w\"(%s) VALUES (%s)", t->name, i, v),
 			    &mv->ins, err);
@@ -440,13 +438,12 @@ static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_wri
 	char cmd[32];
 	int rc = pick ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = vtab_prepare(db,
-		                  sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
-		                                  t->column, t->name, vtab_key(t)),
-		                  &get, err);
+		rc = sql_prepare(db,
+		                 sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
+		                                 t->column, t->name, vtab_key(t)),
+		                 &get, err);
 	if (!rc)
-		rc =
-		    vtab_prepare(db,
+		rc = sql_prepare(db,
 		                 sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" "
 		                                 "MATCH ?1 AND k = %d",
 		                                 vtab_key(t), t->name, t->column, IVF_VERIFY_K),
@@ -560,11 +557,11 @@ static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf
 static int file_stats(sqlite3 *db, ivf_write_stats *s, char *err)
 {
 	int64_t pages = 0;
-	int rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, err);
+	int rc = sql_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, err);
 	if (!rc)
-		rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &s->page_size, err);
+		rc = sql_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &s->page_size, err);
 	if (!rc)
-		rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &s->free_pages, err);
+		rc = sql_scalar(db, sqlite3_mprintf("PRAGMA freelist_count"), &s->free_pages, err);
 	s->file_bytes = pages * s->page_size;
 	return rc;
 }
@@ -574,8 +571,8 @@ static int64_t db_bytes(sqlite3 *db)
 {
 	int64_t pages = 0, psize = 0;
 	char ignore[ERR_LEN];
-	if (vtab_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
-	    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+	if (sql_scalar(db, sqlite3_mprintf("PRAGMA page_count"), &pages, ignore) < 0 ||
+	    sql_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
 		return -1;
 	return pages * psize;
 }
@@ -610,8 +607,8 @@ static int64_t current_cache_kib(sqlite3 *db)
 {
 	int64_t v = 0, psize = 0;
 	char ignore[ERR_LEN];
-	if (vtab_scalar(db, sqlite3_mprintf("PRAGMA cache_size"), &v, ignore) < 0 ||
-	    vtab_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
+	if (sql_scalar(db, sqlite3_mprintf("PRAGMA cache_size"), &v, ignore) < 0 ||
+	    sql_scalar(db, sqlite3_mprintf("PRAGMA page_size"), &psize, ignore) < 0)
 		return 2000;
 	return v < 0 ? -v : v * psize / 1024;
 }
@@ -747,7 +744,7 @@ static int after_commit(sqlite3 *db, const vtab *t, size_t k, const ivf_write_op
 {
 	sqlite3_stmt *st = NULL;
 	double t0 = tm_now();
-	int rc = vtab_prepare(db, sqlite3_mprintf("PRAGMA integrity_check"), &st, err);
+	int rc = sql_prepare(db, sqlite3_mprintf("PRAGMA integrity_check"), &st, err);
 	if (rc < 0)
 		return rc;
 	const char *ok =
@@ -811,12 +808,12 @@ static int busy_wait(void *arg, int count)
 static int bump_schema(sqlite3 *db, char *err)
 {
 	int64_t v = 0;
-	int rc = vtab_scalar(db, sqlite3_mprintf("PRAGMA schema_version"), &v, err);
+	int rc = sql_scalar(db, sqlite3_mprintf("PRAGMA schema_version"), &v, err);
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	rc = vtab_prepare(db, sqlite3_mprintf("PRAGMA schema_version = %lld", (long long)v + 1),
-	                  &st, err);
+	rc = sql_prepare(db, sqlite3_mprintf("PRAGMA schema_version = %lld", (long long)v + 1), &st,
+	                 err);
 	if (rc < 0)
 		return rc;
 	int r = txn_step(db, st);
@@ -945,7 +942,7 @@ int ivf_check_writable(sqlite3 *db, char *err)
 	int64_t v = 0;
 	char sql[64];
 	if (r == SQLITE_OK &&
-	    (r = vtab_scalar(db, sqlite3_mprintf("PRAGMA user_version"), &v, err)) == 0) {
+	    (r = sql_scalar(db, sqlite3_mprintf("PRAGMA user_version"), &v, err)) == 0) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)v);
 		r = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}

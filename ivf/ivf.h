@@ -2,7 +2,7 @@
  * ivf.h - IVF commands on a vec0 table and the one-transaction centroid write.
  *
  * Commands go through the syntax the loaded build understands (detected once per
- * table, see vtab_cmd_syntax). ivf_write_centroids is the only writer: it holds
+ * table, see ivf_cmd_syntax). ivf_write_centroids is the only writer: it holds
  * the write lock for as short as it can and either commits a verified index or
  * rolls back to the database as it was.
  */
@@ -126,6 +126,6 @@ int ivf_load(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *row
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err);
 
 /* "hidden column" / "id column" / "unknown", for reports. */
-const char *ivf_syntax_name(vtab_cmd_syntax s);
+const char *ivf_syntax_name(ivf_cmd_syntax s);
 
 #endif

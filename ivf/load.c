@@ -46,11 +46,11 @@ static int empty(sqlite3 *db, const vtab *t, char *err)
 	int64_t n = 0;
 	int rc = 0;
 	for (int i = 0; i < 2 && !rc && !n; i++)
-		rc = vtab_scalar(
-		    db, sqlite3_mprintf("SELECT count(*) FROM \"%w_%s\"", t->name, what[i]), &n,
-		    err);
+		rc = sql_scalar(db,
+		                sqlite3_mprintf("SELECT count(*) FROM \"%w_%s\"", t->name, what[i]),
+		                &n, err);
 	for (int i = 0; i < 2 && !rc && !n; i++)
-		rc = vtab_scalar(
+		rc = sql_scalar(
 		    db, sqlite3_mprintf("SELECT count(*) FROM %z", vtab_ivf_shadow(t, ivf[i])), &n,
 		    err);
 	if (!rc && n)
@@ -70,11 +70,11 @@ int load_ready(sqlite3 *db, const vtab *t, char *err)
 		return err_set(err, ERR_INPUT,
 		               "table %s has a text primary key: a load writes integer keys only",
 		               t->name);
-	int rc = vtab_scalar(db,
-	                     sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) WHERE "
-	                                     "hidden = 0",
-	                                     t->name),
-	                     &cols, err);
+	int rc = sql_scalar(db,
+	                    sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) WHERE "
+	                                    "hidden = 0",
+	                                    t->name),
+	                    &cols, err);
 	if (rc < 0)
 		return rc;
 	if (cols != (t->pk[0] ? 2 : 1))
@@ -106,18 +106,18 @@ int load_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char *err)
 	int64_t *rowids = malloc(cs * sizeof *rowids);
 	int rc = validity && rowids ? 0 : err_set(err, ERR_NOMEM, "out of memory for a chunk");
 	if (!rc)
-		rc = vtab_prepare(
-		    db,
-		    sqlite3_mprintf("INSERT INTO \"%w_chunks\"(size, validity, rowids) "
-		                    "VALUES (?1, ?2, ?3)",
-		                    t->name),
-		    &chunk, err);
+		rc =
+		    sql_prepare(db,
+		                sqlite3_mprintf("INSERT INTO \"%w_chunks\"(size, validity, rowids) "
+		                                "VALUES (?1, ?2, ?3)",
+		                                t->name),
+		                &chunk, err);
 	if (!rc)
-		rc = vtab_prepare(db,
-		                  sqlite3_mprintf("INSERT INTO \"%w_rowids\"(rowid, id, chunk_id, "
-		                                  "chunk_offset) VALUES (?1, NULL, ?2, ?3)",
-		                                  t->name),
-		                  &row, err);
+		rc = sql_prepare(db,
+		                 sqlite3_mprintf("INSERT INTO \"%w_rowids\"(rowid, id, chunk_id, "
+		                                 "chunk_offset) VALUES (?1, NULL, ?2, ?3)",
+		                                 t->name),
+		                 &row, err);
 	for (size_t i0 = 0; i0 < n && !rc; i0 += cs) {
 		size_t m = n - i0 < cs ? n - i0 : cs;
 		memset(validity, 0, cs / 8);
@@ -185,11 +185,11 @@ static int chunks_grow(chunks *c, char *err)
 static int chunks_read(sqlite3 *db, const vtab *t, chunks *c, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(db,
-	                      sqlite3_mprintf("SELECT chunk_id, size, validity, rowids FROM "
-	                                      "\"%w_chunks\" ORDER BY chunk_id",
-	                                      t->name),
-	                      &st, err);
+	int rc = sql_prepare(db,
+	                     sqlite3_mprintf("SELECT chunk_id, size, validity, rowids FROM "
+	                                     "\"%w_chunks\" ORDER BY chunk_id",
+	                                     t->name),
+	                     &st, err);
 	int r = SQLITE_DONE;
 	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -254,8 +254,7 @@ int load_check_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char
 		             "verification failed: the chunks of %s mark %lld rows, expected %zu",
 		             t->name, (long long)c.live, n);
 	if (!rc)
-		rc =
-		    vtab_prepare(db,
+		rc = sql_prepare(db,
 		                 sqlite3_mprintf("SELECT rowid, id IS NULL, chunk_id, chunk_offset "
 		                                 "FROM \"%w_rowids\" ORDER BY rowid",
 		                                 t->name),

@@ -7,7 +7,7 @@
 
 #include "err.h"
 
-int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
+int sql_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
 {
 	int rc = sql ? sqlite3_prepare_v2(db, sql, -1, st, NULL) : SQLITE_NOMEM;
 	int code = rc == SQLITE_OK ? 0 : rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_FAIL;
@@ -18,10 +18,10 @@ int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err)
 	return code;
 }
 
-int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err)
+int sql_scalar(sqlite3 *db, char *sql, int64_t *out, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = vtab_prepare(db, sql, &st, err);
+	int rc = sql_prepare(db, sql, &st, err);
 	if (rc < 0)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)

@@ -1,7 +1,7 @@
 /*
  * sql.h - SQLite helpers that know nothing of vec0: preparing a statement built
  * by sqlite3_mprintf and reading a one-row integer query, with one-line errors.
- * Public API: vtab_prepare, vtab_scalar.
+ * Public API: sql_prepare, sql_scalar.
  */
 #ifndef IVFKIT_SQL_H
 #define IVFKIT_SQL_H
@@ -11,8 +11,8 @@
 
 /* Prepares sql (built by sqlite3_mprintf and freed here; NULL means that ran out
  * of memory) into *st: ERR_FAIL or ERR_NOMEM naming the statement otherwise. */
-int vtab_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err);
-/* The integer in the first column of a one-row query, sql as for vtab_prepare. */
-int vtab_scalar(sqlite3 *db, char *sql, int64_t *out, char *err);
+int sql_prepare(sqlite3 *db, char *sql, sqlite3_stmt **st, char *err);
+/* The integer in the first column of a one-row query, sql as for sql_prepare. */
+int sql_scalar(sqlite3 *db, char *sql, int64_t *out, char *err);
 
 #endif

@@ -91,7 +91,7 @@ char *vtab_ivf_shadow(const vtab *t, const char *what)
 
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err)
 {
-	int rc = vtab_scalar(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), n, err);
+	int rc = sql_scalar(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), n, err);
 	if (rc < 0) {
 		char why[ERR_LEN];
 		snprintf(why, sizeof why, "%s", err);
@@ -143,8 +143,8 @@ int vtab_ids_read(sqlite3 *db, const vtab *t, vtab_ids *ids, char *err)
 	sqlite3_stmt *st = NULL;
 	vtab_ids got = {0};
 	size_t cap = 0;
-	int rc = vtab_prepare(
-	    db, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\"", vtab_key(t), t->name), &st, err);
+	int rc = sql_prepare(db, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\"", vtab_key(t), t->name),
+	                     &st, err);
 	if (rc < 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -248,10 +248,10 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 	rng_t r;
 	rng_seed(&r, seed);
 	rng_sample(&r, ids.n, m, pick);
-	rc = vtab_prepare(db,
-	                  sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
-	                                  t->name, vtab_key(t)),
-	                  &st, err);
+	rc = sql_prepare(db,
+	                 sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
+	                                 t->name, vtab_key(t)),
+	                 &st, err);
 	if (rc < 0)
 		goto out;
 	prog_begin(prog, "sample", m);
@@ -366,10 +366,10 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 	sqlite3_stmt *st = NULL;
 	int own = sqlite3_get_autocommit(db), in_txn = 0;
 	char row[VTAB_NAME + 48];
-	int rc = vtab_prepare(db,
-	                      sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
-	                                      t->name, vtab_key(t), t->column),
-	                      &st, err);
+	int rc = sql_prepare(db,
+	                     sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
+	                                     t->name, vtab_key(t), t->column),
+	                     &st, err);
 	if (rc < 0)
 		return rc;
 	if (batch < 1)
@@ -423,12 +423,12 @@ int vtab_query_prepare(sqlite3 *db, const vtab *t, size_t k, vtab_query *q, char
 	if (t->pk_text)
 		return err_set(err, ERR_INPUT,
 		               "table %s has a text primary key; KNN ids are integers", t->name);
-	int rc = vtab_prepare(
-	    db,
-	    sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
-	                    "AND k = ?2",
-	                    vtab_key(t), t->name, t->column),
-	    &q->stmt, err);
+	int rc =
+	    sql_prepare(db,
+	                sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" MATCH ?1 "
+	                                "AND k = ?2",
+	                                vtab_key(t), t->name, t->column),
+	                &q->stmt, err);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(q->stmt, 2, (sqlite3_int64)k);

@@ -594,11 +594,11 @@ static void test_ivf__command_syntax_detected(void **state)
 	         "indexed by ivf(nlist=2))");
 	vtab t;
 	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
-	assert_int_equal(t.syntax, VTAB_CMD_UNKNOWN);
+	assert_int_equal(t.syntax, IVF_CMD_UNKNOWN);
 	assert_int_equal(ivf_command(db, &t, "nprobe=2", err), 0);
 	/* alpha.1 reads commands from the id column, later builds from a hidden column */
 	int alpha1 = strcmp(ext.version, "v0.1.10-alpha.1") == 0;
-	assert_int_equal(t.syntax, alpha1 ? VTAB_CMD_ID : VTAB_CMD_HIDDEN);
+	assert_int_equal(t.syntax, alpha1 ? IVF_CMD_ID : IVF_CMD_HIDDEN);
 	float c[4] = {1, 2, 3, 4};
 	assert_int_equal(ivf_set_centroid(db, &t, 0, c, err), 0);
 	int64_t nc, un;
