@@ -48,7 +48,7 @@ const char *ivf_syntax_name(ivf_cmd_syntax s)
 
 /* alpha.2 and later declare a hidden column named after the table (FTS5 style);
  * alpha.1 has none and reads commands from the id column. */
-static int detect_syntax(sqlite3 *db, vtab *t, char *err)
+int ivf_syntax(sqlite3 *db, const vtab *t, ivf_cmd_syntax *s, char *err)
 {
 	int64_t hidden = 0;
 	int rc = sql_scalar(db,
@@ -58,7 +58,7 @@ static int detect_syntax(sqlite3 *db, vtab *t, char *err)
 	                    &hidden, err);
 	if (rc < 0)
 		return rc;
-	t->syntax = hidden ? IVF_CMD_HIDDEN : IVF_CMD_ID;
+	*s = hidden ? IVF_CMD_HIDDEN : IVF_CMD_ID;
 	return 0;
 }
 
@@ -98,14 +98,14 @@ static const char *step_why(sqlite3 *db, int r)
 	                          : sqlite3_errmsg(db);
 }
 
-/* Runs one command, with a float32 vector for set-centroid (vec may be NULL). */
-static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, char *err)
+/* Runs one command in syntax syn, with a float32 vector for set-centroid (vec
+ * may be NULL). */
+static int run_command(sqlite3 *db, const vtab *t, ivf_cmd_syntax syn, const char *cmd,
+                       const float *vec, char *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
-	if (t->syntax == IVF_CMD_UNKNOWN && (rc = detect_syntax(db, t, err)) < 0)
-		return rc;
-	const char *target = t->syntax == IVF_CMD_HIDDEN ? t->name : vtab_key(t);
+	const char *target = syn == IVF_CMD_HIDDEN ? t->name : vtab_key(t);
 	char *sql =
 	    vec ? sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)", t->name,
 	                          target, t->column)
@@ -118,21 +118,32 @@ static int run_command(sqlite3 *db, vtab *t, const char *cmd, const float *vec, 
 	int r = txn_step(db, st);
 	if (r != SQLITE_DONE)
 		rc = err_set(err, ERR_FAIL, "IVF command '%s' on table %s (%s syntax) failed: %s",
-		             cmd, t->name, ivf_syntax_name(t->syntax), step_why(db, r));
+		             cmd, t->name, ivf_syntax_name(syn), step_why(db, r));
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int ivf_command(sqlite3 *db, vtab *t, const char *cmd, char *err)
+int ivf_command(sqlite3 *db, const vtab *t, const char *cmd, char *err)
 {
-	return run_command(db, t, cmd, NULL, err);
+	ivf_cmd_syntax syn;
+	int rc = ivf_syntax(db, t, &syn, err);
+	return rc < 0 ? rc : run_command(db, t, syn, cmd, NULL, err);
 }
 
-int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err)
+/* set-centroid:i in syntax syn. */
+static int set_centroid(sqlite3 *db, const vtab *t, ivf_cmd_syntax syn, int i, const float *c,
+                        char *err)
 {
 	char cmd[32];
 	snprintf(cmd, sizeof cmd, "set-centroid:%d", i);
-	return run_command(db, t, cmd, c, err);
+	return run_command(db, t, syn, cmd, c, err);
+}
+
+int ivf_set_centroid(sqlite3 *db, const vtab *t, int i, const float *c, char *err)
+{
+	ivf_cmd_syntax syn;
+	int rc = ivf_syntax(db, t, &syn, err);
+	return rc < 0 ? rc : set_centroid(db, t, syn, i, c, err);
 }
 
 int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned, char *err)
@@ -428,7 +439,7 @@ out:
  * must come back (or an exact duplicate of it must come first): proof that rows
  * sit in the cell of their nearest centroid. nprobe is a setting of this
  * connection's table object, so it is put back to the declared value after. */
-static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_write_opts *o,
+static int self_queries(sqlite3 *db, const vtab *t, const vtab_ids *ids, const ivf_write_opts *o,
                         ivf_write_stats *s, char *err)
 {
 	sqlite3_stmt *get = NULL, *knn = NULL;
@@ -449,7 +460,7 @@ static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_wri
 		                                 vtab_key(t), t->name, t->column, IVF_VERIFY_K),
 		                 &knn, err);
 	if (!rc)
-		rc = run_command(db, t, "nprobe=1", NULL, err);
+		rc = run_command(db, t, s->syntax, "nprobe=1", NULL, err);
 	if (rc < 0)
 		goto out;
 	rng_t r;
@@ -478,9 +489,9 @@ static int self_queries(sqlite3 *db, vtab *t, const vtab_ids *ids, const ivf_wri
 	snprintf(cmd, sizeof cmd, "nprobe=%d", t->nprobe);
 	if (rc < 0) {
 		char keep[ERR_LEN];
-		run_command(db, t, cmd, NULL, keep);
+		run_command(db, t, s->syntax, cmd, NULL, keep);
 	} else {
-		rc = run_command(db, t, cmd, NULL, err);
+		rc = run_command(db, t, s->syntax, cmd, NULL, err);
 	}
 	if (!rc && s->verify_failed)
 		rc = err_set(err, ERR_FAIL,
@@ -524,8 +535,8 @@ static int move_bulk(sqlite3 *db, const vtab *t, const float *c, size_t k, size_
 
 /* What must hold before COMMIT: k centroids, every row in exactly one cell,
  * none left unassigned (unless asked to leave them), self-queries pass. */
-static int verify(sqlite3 *db, vtab *t, size_t k, const vtab_ids *ids, const ivf_write_opts *o,
-                  check_rows *src, ivf_write_stats *s, char *err)
+static int verify(sqlite3 *db, const vtab *t, size_t k, const vtab_ids *ids,
+                  const ivf_write_opts *o, check_rows *src, ivf_write_stats *s, char *err)
 {
 	int64_t nc = 0, un = 0, in_cells = 0, mapped = 0;
 	int rc = ivf_state(db, t, &nc, &un, err);
@@ -622,14 +633,14 @@ static void set_cache_kib(sqlite3 *db, int64_t kib)
 
 /* set-centroid x k through vec0 itself, so this connection's vec0 sees the
  * table as trained. */
-static int set_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, ivf_write_stats *s,
+static int set_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, ivf_write_stats *s,
                          prog_t *prog, char *err)
 {
 	double t0 = tm_now();
 	int rc = 0;
 	prog_begin(prog, "set centroids", k);
 	for (size_t i = 0; i < k && !rc; i++) {
-		rc = ivf_set_centroid(db, t, (int)i, c + i * t->d, err);
+		rc = set_centroid(db, t, s->syntax, (int)i, c + i * t->d, err);
 		prog_update(prog, i + 1);
 	}
 	prog_end(prog);
@@ -640,7 +651,7 @@ static int set_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, ivf_wri
 /* A load's part between BEGIN IMMEDIATE and COMMIT: centroids, base tables,
  * cells, then the base tables, the whole index (every row's hash against the
  * source row's) and the self-queries verified. */
-static int load_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+static int load_locked(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
                        const ivf_write_opts *o, ivf_write_stats *s, prog_t *prog, char *err)
 {
 	vtab_ids ids = {0};
@@ -684,8 +695,8 @@ static int load_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf
 }
 
 /* Everything between BEGIN IMMEDIATE and COMMIT. */
-static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *o,
-                        ivf_write_stats *s, prog_t *prog, char *err)
+static int write_locked(sqlite3 *db, const vtab *t, const float *c, size_t k,
+                        const ivf_write_opts *o, ivf_write_stats *s, prog_t *prog, char *err)
 {
 	vtab_ids ids = {0};
 	check_rows src = {0};
@@ -706,8 +717,9 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	s->rows = (int64_t)ids.n;
 	s->was_trained = nc > 0;
 	/* the bulk write rewrites every cell anyway: dropping the centroids is enough */
-	if (s->was_trained && (rc = bulk ? bulk_drop_centroids(db, t, err)
-	                                 : ivf_command(db, t, "clear-centroids", err)) < 0)
+	if (s->was_trained &&
+	    (rc = bulk ? bulk_drop_centroids(db, t, err)
+	               : run_command(db, t, s->syntax, "clear-centroids", NULL, err)) < 0)
 		goto out;
 	s->clear_s = tm_now() - t0;
 
@@ -722,7 +734,7 @@ static int write_locked(sqlite3 *db, vtab *t, const float *c, size_t k, const iv
 	/* after a reinsert this only drops the emptied unassigned cells */
 	double td = tm_now();
 	if (!rc && !bulk && s->assigned != IVF_ASSIGN_NONE)
-		rc = ivf_command(db, t, "assign-vectors", err);
+		rc = run_command(db, t, s->syntax, "assign-vectors", NULL, err);
 	s->drop_s = tm_now() - td;
 	s->assign_s = tm_now() - t0;
 	if (rc < 0)
@@ -897,7 +909,7 @@ static int commit(sqlite3 *db, int *committing, const busy_budget *b, int busy_m
 }
 
 /* BEGIN IMMEDIATE .. COMMIT, or ROLLBACK. */
-static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+static int write_txn(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
                      const ivf_write_opts *o, ivf_write_stats *s, const busy_budget *b,
                      int *committing, prog_t *prog, char *err)
 {
@@ -909,8 +921,10 @@ static int write_txn(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_r
 		                                                  : "",
 		               sqlite3_errmsg(db));
 	double tlock = tm_now();
-	int rc = rows ? load_locked(db, t, c, k, rows, o, s, prog, err)
-	              : write_locked(db, t, c, k, o, s, prog, err);
+	int rc = ivf_syntax(db, t, &s->syntax, err);
+	if (rc == 0)
+		rc = rows ? load_locked(db, t, c, k, rows, o, s, prog, err)
+		          : write_locked(db, t, c, k, o, s, prog, err);
 	vtab_release(db, t);
 	if (rc == 0)
 		rc = bump_schema(db, err);
@@ -957,7 +971,7 @@ int ivf_check_writable(sqlite3 *db, char *err)
 }
 
 /* The one transaction of a write (rows NULL) or a load. */
-static int transaction(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+static int transaction(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
                        const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err)
 {
 	ivf_write_stats s;
@@ -996,13 +1010,13 @@ static int transaction(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf
 	return rc;
 }
 
-int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
-                        ivf_write_stats *stats, prog_t *prog, char *err)
+int ivf_write_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k,
+                        const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err)
 {
 	return transaction(db, t, c, k, NULL, opts, stats, prog, err);
 }
 
-int ivf_load(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
              const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err)
 {
 	ivf_write_opts o = *opts;

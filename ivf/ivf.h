@@ -1,10 +1,10 @@
 /*
  * ivf.h - IVF commands on a vec0 table and the one-transaction centroid write.
  *
- * Commands go through the syntax the loaded build understands (detected once per
- * table, see ivf_cmd_syntax). ivf_write_centroids is the only writer: it holds
- * the write lock for as short as it can and either commits a verified index or
- * rolls back to the database as it was.
+ * Commands go through the syntax the loaded build understands (ivf_syntax:
+ * detected for each ivf_command, once for a whole write). ivf_write_centroids is
+ * the only writer: it holds the write lock for as short as it can and either
+ * commits a verified index or rolls back to the database as it was.
  */
 #ifndef IVFKIT_IVF_H
 #define IVFKIT_IVF_H
@@ -17,6 +17,10 @@
 #include "vtab.h"
 
 #define IVF_MAX_NLIST 65536 /* sqlite-vec's VEC0_IVF_MAX_NLIST */
+
+/* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
+ * a hidden column named after the table, alpha.1 puts the command in the id. */
+typedef enum { IVF_CMD_UNKNOWN = 0, IVF_CMD_HIDDEN = 1, IVF_CMD_ID = 2 } ivf_cmd_syntax;
 
 typedef enum {
 	IVF_ASSIGN_REINSERT = 0, /* delete + insert each row (correct on every release) */
@@ -61,15 +65,20 @@ typedef struct ivf_write_stats {
 	int committed;  /* COMMIT succeeded: the new index is in the file, even
 	                   when a check after it or ivf_vacuum fails */
 	double base_s;  /* a load: writing the _rowids and _chunks rows */
+	/* how the write spelled its commands (ivf_syntax, once), for reports */
+	ivf_cmd_syntax syntax;
 } ivf_write_stats;
 
 void ivf_write_defaults(ivf_write_opts *o);
 
+/* The syntax the loaded build takes IVF commands in on t, from the table's
+ * declared columns: *s is IVF_CMD_HIDDEN or IVF_CMD_ID. */
+int ivf_syntax(sqlite3 *db, const vtab *t, ivf_cmd_syntax *s, char *err);
 /* Runs a command string ("clear-centroids", "assign-vectors", "nprobe=8",
- * "compute-centroids") on the table, detecting the syntax on first use. */
-int ivf_command(sqlite3 *db, vtab *t, const char *cmd, char *err);
+ * "compute-centroids") on the table, in the syntax ivf_syntax finds. */
+int ivf_command(sqlite3 *db, const vtab *t, const char *cmd, char *err);
 /* set-centroid:i with a float32 blob of t->d floats. */
-int ivf_set_centroid(sqlite3 *db, vtab *t, int i, const float *c, char *err);
+int ivf_set_centroid(sqlite3 *db, const vtab *t, int i, const float *c, char *err);
 /* Number of centroids and of rows in unassigned cells, from the shadow tables. */
 int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassigned, char *err);
 
@@ -95,8 +104,9 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
  * After a rollback reopen the database before using the table on this
  * connection: sqlite-vec caches "trained" per connection and does not reset it
  * on ROLLBACK. */
-int ivf_write_centroids(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_write_opts *opts,
-                        ivf_write_stats *stats, prog_t *prog, char *err);
+int ivf_write_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k,
+                        const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog,
+                        char *err);
 
 /* ERR_INPUT naming the database when this connection cannot write it: a
  * read-only file or file system, or a folder where the journal cannot be
@@ -118,7 +128,7 @@ typedef struct ivf_rows {
  * source row's, the self-queries). ERR_INPUT (one line naming the table) when
  * load_ready refuses the table. What ivf_write_centroids says about rollback
  * holds here too. */
-int ivf_load(sqlite3 *db, vtab *t, const float *c, size_t k, const ivf_rows *rows,
+int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
              const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err);
 
 /* VACUUM (gives the free pages left by a move back to the file system) and

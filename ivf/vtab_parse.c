@@ -313,7 +313,6 @@ static int pick_column(const char *name, const decl *dc, const char *column, int
 		snprintf(t->vec[i], VTAB_NAME, "%s", dc->vec[i].name);
 		snprintf(t->vec_elem[i], sizeof t->vec_elem[i], "%s", dc->vec[i].elem);
 	}
-	t->syntax = IVF_CMD_UNKNOWN;
 	return 0;
 }
 

@@ -20,10 +20,6 @@
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 
-/* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
- * a hidden column named after the table, alpha.1 puts the command in the id. */
-typedef enum { IVF_CMD_UNKNOWN = 0, IVF_CMD_HIDDEN = 1, IVF_CMD_ID = 2 } ivf_cmd_syntax;
-
 typedef struct vtab {
 	char name[VTAB_NAME];   /* table */
 	char column[VTAB_NAME]; /* the vector column */
@@ -37,13 +33,12 @@ typedef struct vtab {
 	int oversample;
 	int naux; /* auxiliary (+name) columns, kept on a move */
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
-	int chunk_size;        /* rows per _chunks row, as declared (default 1024) */
-	ivf_cmd_syntax syntax; /* filled by ivf commands on first use */
-	char elem[8];          /* element type of the column: "float", "int8", "bit" */
-	int vec_index;         /* the column's position among the vector columns:
-	                          shadow tables are <name>_ivf_*<NN> */
-	int nvec;              /* every vector column, kept on a move: int8/bit ones
-	                          need their SQL type function when inserted again */
+	int chunk_size; /* rows per _chunks row, as declared (default 1024) */
+	char elem[8];   /* element type of the column: "float", "int8", "bit" */
+	int vec_index;  /* the column's position among the vector columns:
+	                   shadow tables are <name>_ivf_*<NN> */
+	int nvec;       /* every vector column, kept on a move: int8/bit ones
+	                   need their SQL type function when inserted again */
 	char vec[VTAB_MAX_VEC][VTAB_NAME];
 	char vec_elem[VTAB_MAX_VEC][8];
 } vtab;

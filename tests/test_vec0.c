@@ -594,11 +594,12 @@ static void test_ivf__command_syntax_detected(void **state)
 	         "indexed by ivf(nlist=2))");
 	vtab t;
 	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
-	assert_int_equal(t.syntax, IVF_CMD_UNKNOWN);
-	assert_int_equal(ivf_command(db, &t, "nprobe=2", err), 0);
 	/* alpha.1 reads commands from the id column, later builds from a hidden column */
 	int alpha1 = strcmp(ext.version, "v0.1.10-alpha.1") == 0;
-	assert_int_equal(t.syntax, alpha1 ? IVF_CMD_ID : IVF_CMD_HIDDEN);
+	ivf_cmd_syntax syn = IVF_CMD_UNKNOWN;
+	assert_int_equal(ivf_syntax(db, &t, &syn, err), 0);
+	assert_int_equal(syn, alpha1 ? IVF_CMD_ID : IVF_CMD_HIDDEN);
+	assert_int_equal(ivf_command(db, &t, "nprobe=2", err), 0);
 	float c[4] = {1, 2, 3, 4};
 	assert_int_equal(ivf_set_centroid(db, &t, 0, c, err), 0);
 	int64_t nc, un;
@@ -628,6 +629,9 @@ static void test_ivf__write_reinsert_assigns_every_row(void **state)
 	if (rc)
 		fail_msg("%s", err);
 	assert_int_equal(s.assigned, IVF_ASSIGN_REINSERT);
+	ivf_cmd_syntax syn = IVF_CMD_UNKNOWN;
+	assert_int_equal(ivf_syntax(db, &t, &syn, err), 0);
+	assert_int_equal(s.syntax, syn);
 	assert_int_equal(s.rows, NROWS);
 	assert_int_equal(s.rows_moved, NROWS);
 	assert_int_equal(s.ncentroids, NBLOB);

@@ -761,7 +761,7 @@ static void print_text(const opts *o, const run *r)
 	} else if (r->wrote) {
 		printf("%-9s %s%zu centroids (%s syntax)   %.2f s\n", "write",
 		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
-		       ivf_syntax_name(r->t.syntax), w->clear_s + w->set_s);
+		       ivf_syntax_name(r->ws.syntax), w->clear_s + w->set_s);
 		if (o->fill)
 			printf("%-9s %lld rows of %s into %s_rowids and %s_chunks   %.2f s\n",
 			       "load", (long long)r->rows, o->fill, r->t.name, r->t.name,
@@ -827,7 +827,7 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddStringToObject(j, "database", o->db);
 		cJSON_AddStringToObject(j, "table", r->t.name);
 		cJSON_AddStringToObject(j, "column", r->t.column);
-		cJSON_AddStringToObject(j, "syntax", ivf_syntax_name(r->t.syntax));
+		cJSON_AddStringToObject(j, "syntax", ivf_syntax_name(r->ws.syntax));
 	} else {
 		cJSON_AddNullToObject(j, "database");
 	}
