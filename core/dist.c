@@ -23,18 +23,32 @@
 #define DIST_YBLOCK 2048 /* rows per sgemm tile: 256 x 2048 floats = 2 MiB */
 #define DIST_PAR_MIN 65536 /* floats below which a parallel loop costs more than it saves */
 
+/* Nonzero when the d floats of r hold a NaN or infinity. */
+static int row_nonfinite(const float *r, size_t d)
+{
+	float s = 0;
+	/* branch-free, so it vectorises (the simd reduction lets the adds be
+	 * reordered): 0 unless some r[j] is NaN or infinite */
+#pragma omp simd reduction(+ : s)
+	for (size_t j = 0; j < d; j++)
+		s += r[j] * 0.0f;
+	return s != 0;
+}
+
 size_t dist_first_nonfinite(const float *x, size_t n, size_t d)
 {
 	size_t bad = n;
-#pragma omp parallel for schedule(static) reduction(min : bad) if (n * d > DIST_PAR_MIN)
-	for (size_t i = 0; i < n; i++) {
-		const float *r = x + i * d;
-		float s = 0;
-		/* branch-free, so it vectorises: 0 unless some r[j] is NaN or infinite */
-		for (size_t j = 0; j < d; j++)
-			s += r[j] * 0.0f;
-		if (s != 0 && i < bad)
-			bad = i;
+	/* callers check one row at a time too (every insert): an OpenMP region,
+	 * even one that runs serially, costs more than the scan of a small input */
+	if (n * d <= DIST_PAR_MIN) {
+		for (size_t i = 0; i < n && bad == n; i++)
+			if (row_nonfinite(x + i * d, d))
+				bad = i;
+	} else {
+#pragma omp parallel for schedule(static) reduction(min : bad)
+		for (size_t i = 0; i < n; i++)
+			if (row_nonfinite(x + i * d, d) && i < bad)
+				bad = i;
 	}
 	if (bad == n)
 		return n * d;

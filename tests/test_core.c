@@ -198,6 +198,7 @@ static void test_dist__first_nonfinite_in_row_major_order(void **state)
 	assert_int_equal(dist_first_nonfinite(x, N, D), 3);
 	assert_int_equal(dist_first_nonfinite(x + 121 * D, 2, D), 2 * D); /* one thread */
 	assert_int_equal(dist_first_nonfinite(x + 250 * D, 1, D), 7);
+	assert_int_equal(dist_first_nonfinite(x + 119 * D, 2, D), D + 299); /* one thread */
 	free(x);
 }
 
