@@ -8,11 +8,11 @@
  */
 #include "vtab.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "err.h"
 #include "intr.h"
 #include "rng.h"
@@ -204,15 +204,6 @@ void vtab_release(sqlite3 *db, const vtab *t)
 	sqlite3_free(prefix);
 }
 
-/* Dimension of the first NaN/Inf in v (t->d values), or t->d when all are finite. */
-static size_t first_nonfinite(const vtab *t, const float *v)
-{
-	size_t j = 0;
-	while (j < t->d && isfinite(v[j]))
-		j++;
-	return j;
-}
-
 /* ERR_INPUT naming the row and dimension j of the NaN/Inf in v. */
 static int nonfinite_err(const vtab *t, const float *v, size_t j, const char *row, char *err)
 {
@@ -269,7 +260,7 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 		}
 		memcpy(out + i * t->d, sqlite3_column_blob(st, 0), t->d * sizeof(float));
 		sqlite3_reset(st);
-		size_t bad = first_nonfinite(t, out + i * t->d);
+		size_t bad = dist_first_nonfinite(out + i * t->d, 1, t->d);
 		if (bad < t->d) {
 			vtab_ids_label(t, &ids, pick[i], row, sizeof row);
 			rc = nonfinite_err(t, out + i * t->d, bad, row, err);
@@ -381,7 +372,7 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 			goto out;
 		in_txn = 1;
 		int64_t id = first_id + (int64_t)i;
-		size_t bad = first_nonfinite(t, v);
+		size_t bad = dist_first_nonfinite(v, 1, t->d);
 		if (bad < t->d) {
 			snprintf(row, sizeof row, "%s %lld", vtab_key(t), (long long)id);
 			rc = nonfinite_err(t, v, bad, row, err);
