@@ -173,6 +173,9 @@ typedef struct bulk {
 	int64_t *srcs; /* the source cells they came from */
 	size_t nsrc;
 	check_rows *hashes;
+	bulk_plan *plan; /* centroids worked out before the lock, or NULL */
+	size_t seen;     /* rows read before this batch */
+	int unlocked;    /* reading for a plan, outside any transaction */
 	/* rows to load instead of the cells' (bulk_load): n x d, rowids first_id.. */
 	const float *from;
 	size_t nfrom, next;
@@ -272,6 +275,18 @@ static int take_cell(bulk *b, sqlite3_stmt *st)
 	return 0;
 }
 
+/* One row of the cells: under the write lock the transaction must still be open. */
+static int read_step(bulk *b)
+{
+	if (!b->unlocked)
+		return step(b->db, b->sel, "reading the cells", b->t, b->err);
+	int r = sqlite3_step(b->sel);
+	return r == SQLITE_ROW || r == SQLITE_DONE
+	           ? r
+	           : err_set(b->err, ERR_FAIL, "reading the cells of %s failed: %s", b->t->name,
+	                     sqlite3_errmsg(b->db));
+}
+
 /* Reads the next cells after *last (up to maxsrc) until the batch holds at
  * least b->batch rows; *done when none are left. */
 static int read_batch(bulk *b, int64_t *last, int64_t maxsrc, int *done)
@@ -280,8 +295,7 @@ static int read_batch(bulk *b, int64_t *last, int64_t maxsrc, int *done)
 	b->m = b->nsrc = 0;
 	sqlite3_bind_int64(b->sel, 1, *last);
 	sqlite3_bind_int64(b->sel, 2, maxsrc);
-	while (!rc && b->m < b->batch && b->nsrc < b->batch &&
-	       (r = step(b->db, b->sel, "reading the cells", b->t, b->err)) == SQLITE_ROW)
+	while (!rc && b->m < b->batch && b->nsrc < b->batch && (r = read_step(b)) == SQLITE_ROW)
 		rc = take_cell(b, b->sel);
 	if (r < 0)
 		rc = r;
@@ -313,6 +327,22 @@ static int take_rows(bulk *b, int *done)
 	return 0;
 }
 
+/* b->near for the batch: from the plan while its rows are the ones read, else
+ * (and from the first difference on) by GEMM. */
+static int nearest(bulk *b)
+{
+	bulk_plan *p = b->plan;
+	size_t at = b->seen;
+	b->seen += b->m;
+	if (p && at + b->m <= p->n && !memcmp(p->rowid + at, b->ids, b->m * sizeof *b->ids)) {
+		memcpy(b->near, p->cid + at, b->m * sizeof *b->near);
+		p->used += b->m;
+		return 0;
+	}
+	b->plan = NULL;
+	return km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err);
+}
+
 /* Assigns the batch's m rows (b->x, b->ids), appends them to their centroids'
  * open cells and inserts the cells that fill up. The last m hashes taken are
  * the batch's rows: each gets the centroid it was assigned. */
@@ -325,7 +355,7 @@ static int place_batch(bulk *b)
 		               b->t->name, (long long)b->ids[bad / b->d], b->t->name, b->t->column,
 		               bad % b->d, (double)b->x[bad]);
 	double t1 = tm_now();
-	if ((rc = km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)) < 0)
+	if ((rc = nearest(b)) < 0)
 		return rc;
 	for (size_t i = 0; b->hashes && i < b->m; i++)
 		b->hashes->v[b->hashes->n - b->m + i].centroid = b->near[i];
@@ -426,8 +456,8 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 	return rc;
 }
 
-/* Runs the writer b (filled by the caller) from start to end. */
-static int bulk_run(bulk *b, const vtab *t, int64_t rows, prog_t *prog)
+/* What every run of b needs: sizes, the centroids as assigned, buffers, statements. */
+static int setup(bulk *b, const vtab *t)
 {
 	memset(b->s, 0, sizeof *b->s);
 	b->d = t->d;
@@ -437,8 +467,13 @@ static int bulk_run(bulk *b, const vtab *t, int64_t rows, prog_t *prog)
 	if (t->metric == VTAB_COSINE && !(b->c = b->unit = km_normalised(b->c, b->k, t->d)))
 		return err_set(b->err, ERR_NOMEM, "out of memory for %zu centroids", b->k);
 	int rc = alloc_batch(b);
-	if (!rc)
-		rc = prepare(b);
+	return rc ? rc : prepare(b);
+}
+
+/* Runs the writer b (filled by the caller) from start to end. */
+static int bulk_run(bulk *b, const vtab *t, int64_t rows, prog_t *prog)
+{
+	int rc = setup(b, t);
 	if (!rc && b->from && !b->nfrom)
 		rc = err_set(b->err, ERR_INPUT, "no rows to load into %s", t->name);
 	if (!rc)
@@ -448,11 +483,90 @@ static int bulk_run(bulk *b, const vtab *t, int64_t rows, prog_t *prog)
 }
 
 int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
-                check_rows *src, bulk_stats *s, prog_t *prog, char *err)
+                check_rows *src, bulk_plan *plan, bulk_stats *s, prog_t *prog, char *err)
 {
-	bulk b = {
-	    .db = db, .t = t, .k = k, .c = c, .batch = batch, .hashes = src, .s = s, .err = err};
+	bulk b = {.db = db,
+	          .t = t,
+	          .k = k,
+	          .c = c,
+	          .batch = batch,
+	          .hashes = src,
+	          .plan = plan,
+	          .s = s,
+	          .err = err};
 	return bulk_run(&b, t, rows, prog);
+}
+
+/* Appends the batch's rowids and centroids to p. */
+static int plan_add(bulk *b, bulk_plan *p, size_t *cap)
+{
+	if (p->n + b->m > *cap) {
+		size_t want = *cap ? *cap : 1u << 16;
+		while (want < p->n + b->m)
+			want *= 2;
+		int64_t *r = realloc(p->rowid, want * sizeof *r);
+		if (r)
+			p->rowid = r;
+		int32_t *c = realloc(p->cid, want * sizeof *c);
+		if (c)
+			p->cid = c;
+		if (!r || !c)
+			return err_set(b->err, ERR_NOMEM,
+			               "out of memory for the centroids of %zu rows", want);
+		*cap = want;
+	}
+	memcpy(p->rowid + p->n, b->ids, b->m * sizeof *b->ids);
+	memcpy(p->cid + p->n, b->near, b->m * sizeof *b->near);
+	p->n += b->m;
+	return 0;
+}
+
+int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
+                   bulk_plan *p, prog_t *prog, char *err)
+{
+	bulk_stats s;
+	bulk b = {
+	    .db = db, .t = t, .k = k, .c = c, .batch = batch, .unlocked = 1, .s = &s, .err = err};
+	memset(p, 0, sizeof *p);
+	int64_t maxsrc = 0, last = INT64_MIN;
+	size_t cap = 0;
+	int done = 0;
+	int rc = setup(&b, t);
+	if (!rc)
+		rc = sql_scalar(db,
+		                sqlite3_mprintf("SELECT coalesce(max(rowid), 0) FROM %z",
+		                                vtab_ivf_shadow(t, "cells")),
+		                &maxsrc, err);
+	prog_begin(prog, "nearest centroids", (uint64_t)rows);
+	while (!rc && !done) {
+		double t0 = tm_now();
+		rc = read_batch(&b, &last, maxsrc, &done);
+		double t1 = tm_now();
+		if (!rc && b.m)
+			rc = km_assign(b.x, b.m, b.d, b.c, b.k, b.near, NULL, err);
+		p->read_s += t1 - t0;
+		p->assign_s += tm_now() - t1;
+		if (!rc && b.m)
+			rc = plan_add(&b, p, &cap);
+		prog_update(prog, (uint64_t)p->n);
+		if (!rc && intr_pending())
+			rc = err_set(err, ERR_INTR, "interrupted while assigning the rows of %s",
+			             t->name);
+	}
+	prog_end(prog);
+	bulk_free(&b);
+	if (rc)
+		bulk_plan_free(p);
+	return rc;
+}
+
+void bulk_plan_free(bulk_plan *p)
+{
+	free(p->rowid);
+	free(p->cid);
+	p->rowid = NULL;
+	p->cid = NULL;
+	p->n = p->used = 0;
 }
 
 int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,

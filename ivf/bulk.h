@@ -9,7 +9,8 @@
  * connection's vec0 sees the table as trained. bulk_assign then streams every
  * live row out of the existing cells in cell order, assigns a batch at a time
  * with k-means' GEMM kernel (km_assign), appends each row to its centroid's open
- * 64-slot cell, inserts a cell once it is full (the rest at the end) with its
+ * 64-slot cell (or takes the centroid from a plan made before the lock:
+ * bulk_plan_make), inserts a cell once it is full (the rest at the end) with its
  * rowid-map rows, and deletes each source cell as soon as its rows are read, so
  * the new cells reuse its pages. Memory: at most k open cells plus one batch,
  * whatever the table's size. The base tables (rowids, chunks, auxiliary
@@ -29,6 +30,18 @@
 #include "check.h"
 #include "progress.h"
 #include "vtab.h"
+
+/* Each row's centroid, worked out before the write lock is taken (bulk_plan),
+ * in the order bulk_assign will read the rows. rowid[i] is checked against the
+ * row read: any difference and the rest is assigned under the lock as usual. */
+typedef struct bulk_plan {
+	int64_t *rowid;
+	int32_t *cid;
+	size_t n, used;  /* rows planned; rows whose centroid came from the plan */
+	double read_s;   /* reading the cells for the plan (outside the lock) */
+	double assign_s; /* its nearest centroids (outside the lock) */
+	int64_t version; /* the caller's: PRAGMA data_version before the plan was made */
+} bulk_plan;
 
 typedef struct bulk_stats {
 	double read_s;         /* reading the source cells */
@@ -62,7 +75,16 @@ int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err);
  * its source cell, for check_index to compare with what was written; the
  * caller frees it with check_rows_free. */
 int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
-                check_rows *src, bulk_stats *s, prog_t *prog, char *err);
+                check_rows *src, bulk_plan *plan, bulk_stats *s, prog_t *prog, char *err);
+
+/* Reads every cell of t without writing and fills p with each row's nearest of
+ * the k centroids c: the GEMM of a bulk write, done before BEGIN IMMEDIATE so
+ * the write lock is not held for it. The caller must make sure no other
+ * connection changed the table between this and its write (PRAGMA
+ * data_version), else pass no plan. bulk_plan_free releases p. */
+int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
+                   bulk_plan *p, prog_t *prog, char *err);
+void bulk_plan_free(bulk_plan *p);
 
 /* The same writer fed from rows in memory instead of the table's cells, for a
  * load into an empty table: rows x (n x d) get rowids first_id .. first_id+n-1

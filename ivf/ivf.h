@@ -61,6 +61,8 @@ typedef struct ivf_write_stats {
 	ivf_assign assigned; /* how rows were moved: bulk falls back to reinsert ... */
 	char fallback[160];  /* ... for the reason given here */
 	double bulk_read_s, bulk_nearest_s, bulk_write_s; /* the bulk write's three steps */
+	double plan_s;        /* the rows' nearest centroids worked out before the lock */
+	int64_t planned_rows; /* rows whose centroid the write took from that plan */
 	double check_s; /* the audit of the whole index before COMMIT (bulk) */
 	int committed;  /* COMMIT succeeded: the new index is in the file, even
 	                   when a check after it or ivf_vacuum fails */

@@ -9,11 +9,13 @@
 
 #include <math.h>
 #include <omp.h>
-#include <omp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
+#include "bulk.h"
 #include "check.h"
 #include "err.h"
 #include "intr.h"
@@ -674,6 +676,8 @@ static void test_ivf__write_bulk_assigns_every_row(void **state)
 	assert_int_equal(s.unassigned, 0);
 	assert_int_equal(s.verify_failed, 0);
 	assert_true(s.check_s > 0);
+	/* every row's centroid came from the plan made before the lock */
+	assert_int_equal(s.planned_rows, NROWS);
 	/* the new cells reuse the pages of the ones they replace */
 	print_message("  pages %lld -> %lld, %lld free\n", (long long)before,
 	              (long long)(s.file_bytes / s.page_size), (long long)s.free_pages);
@@ -687,6 +691,97 @@ static void test_ivf__write_bulk_assigns_every_row(void **state)
 	sqlite3_close(db);
 	assert_assigned("bulk.db", x, c, NBLOB);
 	db = open_db("bulk.db");
+	assert_clean(db);
+	sqlite3_close(db);
+	free(x);
+}
+
+/* A plan whose rows no longer match the table is used only up to the first
+ * difference: a row deleted after the plan was made. */
+static void test_bulk__stale_plan_is_left_at_the_first_difference(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(14, c);
+	sqlite3 *db = ivf_table("stale.db", "", x);
+	vtab t;
+	bulk_plan p;
+	bulk_stats bs;
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	if (bulk_plan_make(db, &t, c, NBLOB, 100, NROWS, &p, NULL, err))
+		fail_msg("%s", err);
+	assert_int_equal(p.n, NROWS);
+	exec(db, "DELETE FROM t WHERE id = 1000");
+	exec(db, "BEGIN IMMEDIATE");
+	for (int i = 0; i < NBLOB; i++)
+		assert_int_equal(ivf_set_centroid(db, &t, i, c + i * D, err), 0);
+	if (bulk_assign(db, &t, c, NBLOB, 100, NROWS - 1, NULL, &p, &bs, NULL, err))
+		fail_msg("%s", err);
+	exec(db, "COMMIT");
+	assert_int_equal(bs.rows, NROWS - 1);
+	assert_true(p.used > 0 && p.used < 1000);
+	bulk_plan_free(&p);
+	assert_clean(db);
+	sqlite3_close(db);
+	free(x);
+}
+
+/* Commits another connection makes after the plan and before the write lock. */
+typedef struct late_writer {
+	sqlite3 *db;
+	int rc;
+} late_writer;
+
+static void *commit_later(void *arg)
+{
+	late_writer *w = arg;
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	w->rc = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+/* Another connection's commit between the plan and BEGIN IMMEDIATE (it holds
+ * the write lock while the plan is made): the plan is dropped, the rows are
+ * assigned under the lock, and the index is right. This connection inserted
+ * its rows through vec0, which leaves a statement open (a read lock) that
+ * would keep the other writer from committing while the write waits. */
+static void test_ivf__write_drops_a_plan_another_writer_outdated(void **state)
+{
+	REQUIRE_IVF();
+	char err[ERR_LEN];
+	float c[NBLOB * D];
+	float *x = blobs(15, c);
+	sqlite3 *db = ivf_table("late.db", "", x);
+	exec(db, "CREATE TABLE notes(v)");
+	late_writer w = {NULL, -1};
+	assert_int_equal(sqlite3_open(tu_path(dir, "late.db"), &w.db), SQLITE_OK);
+	sqlite3_busy_timeout(w.db, 5000);
+	assert_int_equal(
+	    sqlite3_exec(w.db, "BEGIN IMMEDIATE; INSERT INTO notes VALUES (1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, commit_later, &w), 0);
+	vtab t;
+	ivf_write_opts o;
+	ivf_write_stats s;
+	ivf_write_defaults(&o);
+	assert_int_equal(vtab_find(db, "t", NULL, 1, &t, err), 0);
+	int rc = ivf_write_centroids(db, &t, c, NBLOB, &o, &s, NULL, err);
+	pthread_join(th, NULL);
+	sqlite3_close(w.db);
+	if (rc)
+		fail_msg("%s (the other writer's COMMIT: %d)", err, w.rc);
+	assert_int_equal(w.rc, SQLITE_OK);
+	assert_true(s.wait_s > 0.1); /* it did wait for the other writer */
+	assert_int_equal(s.assigned, IVF_ASSIGN_BULK);
+	assert_int_equal(s.planned_rows, 0);
+	assert_int_equal(s.rows_moved, NROWS);
+	assert_int_equal(scalar(db, "SELECT count(*) FROM notes"), 1);
+	sqlite3_close(db);
+	assert_assigned("late.db", x, c, NBLOB);
+	db = open_db("late.db");
 	assert_clean(db);
 	sqlite3_close(db);
 	free(x);
@@ -1547,6 +1642,8 @@ int main(void)
 	    cmocka_unit_test(test_ivf__command_syntax_detected),
 	    cmocka_unit_test(test_ivf__write_reinsert_assigns_every_row),
 	    cmocka_unit_test(test_ivf__write_bulk_assigns_every_row),
+	    cmocka_unit_test(test_bulk__stale_plan_is_left_at_the_first_difference),
+	    cmocka_unit_test(test_ivf__write_drops_a_plan_another_writer_outdated),
 	    cmocka_unit_test(test_ivf__bulk_and_reinsert_give_the_same_knn),
 	    cmocka_unit_test(test_ivf__vec0_keeps_working_on_a_bulk_index),
 	    cmocka_unit_test(test_ivf__bulk_keeps_sparse_rowids),

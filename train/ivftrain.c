@@ -101,7 +101,8 @@ static const cli_opt docs[] = {
     {"batch", OPT_BATCH, "N", "rows moved per batch (default 1000)"},
     {"busy-timeout", OPT_BUSY, "MS", "wait this long for another writer (default 5000)"},
     {"cache-mib", OPT_CACHE, "N",
-     "SQLite page cache while writing (default: twice the file, at most a quarter of RAM)"},
+     "SQLite page cache while writing (default: twice the file, at most a quarter of RAM; "
+     "a bulk write at most 256 MiB)"},
     {"vacuum", OPT_VACUUM, NULL, "VACUUM afterwards: give the pages the move freed back"},
     {"dry-run", OPT_DRY_RUN, NULL, "sample and train, report, write nothing to the database"},
     {"save-centroids", OPT_SAVE, "FILE",
@@ -766,6 +767,9 @@ static void print_text(const opts *o, const run *r)
 			printf("%-9s %lld rows of %s into %s_rowids and %s_chunks   %.2f s\n",
 			       "load", (long long)r->rows, o->fill, r->t.name, r->t.name,
 			       w->base_s);
+		if (w->assigned == IVF_ASSIGN_BULK && w->planned_rows)
+			printf("%-9s %lld rows' nearest centroids before the lock   %.2f s\n",
+			       "plan", (long long)w->planned_rows, w->plan_s);
 		if (w->assigned == IVF_ASSIGN_BULK)
 			printf("%-9s bulk: %lld rows written to dense cells   %.2f s (read %.2f, "
 			       "nearest %.2f, write %.2f)\n",
@@ -883,6 +887,8 @@ static void print_json(const opts *o, const run *r)
 		cJSON_AddNumberToObject(m, "insert_s", w->insert_s);
 		cJSON_AddNumberToObject(m, "assign_vectors_s", w->drop_s);
 		cJSON *b = cJSON_AddObjectToObject(j, "bulk");
+		cJSON_AddNumberToObject(b, "plan_s", w->plan_s);
+		cJSON_AddNumberToObject(b, "planned_rows", (double)w->planned_rows);
 		cJSON_AddNumberToObject(b, "read_s", w->bulk_read_s);
 		cJSON_AddNumberToObject(b, "nearest_s", w->bulk_nearest_s);
 		cJSON_AddNumberToObject(b, "write_s", w->bulk_write_s);
