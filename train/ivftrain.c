@@ -111,7 +111,8 @@ static const cli_opt docs[] = {
     {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
     {"load", OPT_FILL, "DATA.hdf5",
      "fill the empty table with the dataset's train rows (row i gets id i), trained on a "
-     "sample of them, without vec0's per-row insert"},
+     "sample of them, without vec0's per-row insert (cells written as --assign bulk; no "
+     "other --assign)"},
     {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
     {"check", OPT_CHECK, NULL,
      "audit the IVF index read-only against every invariant; exit 0 clean, 1 problems "
@@ -133,6 +134,7 @@ typedef struct opts {
 	uint64_t seed;
 	km_init init;
 	ivf_assign assign;
+	int assign_given; /* --assign on the command line, not the default */
 	int vacuum, dry_run, json, check, repack;
 } opts;
 
@@ -174,6 +176,14 @@ static void version(void)
 	       h5_version());
 }
 
+static const char *assign_name(ivf_assign a)
+{
+	return a == IVF_ASSIGN_NATIVE ? "native"
+	       : a == IVF_ASSIGN_NONE ? "none"
+	       : a == IVF_ASSIGN_BULK ? "bulk"
+	                              : "reinsert";
+}
+
 static int parse_opt(int id, const char *v, opts *o, char *err)
 {
 	size_t seed;
@@ -213,6 +223,7 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 			return err_set(err, ERR_INPUT, "--init: '%s' is not kmeans++ or random", v);
 		return 0;
 	case OPT_ASSIGN:
+		o->assign_given = 1;
 		if (!strcmp(v, "bulk"))
 			o->assign = IVF_ASSIGN_BULK;
 		else if (!strcmp(v, "reinsert"))
@@ -316,6 +327,12 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		return err_set(err, ERR_INPUT,
 		               "--load takes its training rows from DATA.hdf5 and writes: no "
 		               "--from, --dry-run, --check, --repack or --vacuum with it");
+	/* a load has no cells to move: every row is written straight into its cell */
+	if (o->fill && o->assign_given && o->assign != IVF_ASSIGN_BULK)
+		return err_set(err, ERR_INPUT,
+		               "--load writes every row straight into its cell (--assign bulk): "
+		               "--assign %s has no meaning with it",
+		               assign_name(o->assign));
 	if (o->from && o->load)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
 	if (o->load && o->ntrain)
@@ -685,14 +702,6 @@ static const char *metric_name(const run *r)
 	if (!r->db)
 		return r->spherical ? "angular" : "euclidean";
 	return vtab_metric_name(r->t.metric);
-}
-
-static const char *assign_name(ivf_assign a)
-{
-	return a == IVF_ASSIGN_NATIVE ? "native"
-	       : a == IVF_ASSIGN_NONE ? "none"
-	       : a == IVF_ASSIGN_BULK ? "bulk"
-	                              : "reinsert";
 }
 
 /* Peak resident memory of this program in KiB: VmHWM belongs to the address
