@@ -24,7 +24,7 @@ export LSAN_OPTIONS="suppressions=$TMP/lsan.supp:print_suppressions=0${LSAN_OPTI
 cat >"$TMP/h.py" <<'EOF'
 import json, os, sqlite3, struct, sys, time
 import h5py, numpy as np
-from vec0db import connect, command
+from vec0db import connect, command, hold, recover
 
 def mkdb(vec0, h5, path, nlist, n, extra=""):
     """An untrained IVF table items(id, emb [, +label text]) with rows 0..n-1."""
@@ -97,14 +97,6 @@ def poison(path, rid):
     d = len(v) // 4 // 64
     struct.pack_into("<f", v, (slot * d + 5) * 4, float("nan"))
     db.execute("update items_ivf_cells00 set vectors = ? where rowid = ?", (bytes(v), cell))
-
-def hold(path, marker, seconds):
-    """Holds the write lock (BEGIN IMMEDIATE) for a while; touches marker once held."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("begin immediate")
-    open(marker, "w").close()
-    time.sleep(float(seconds))
-    db.execute("rollback")
 
 def hold_read(path, marker, seconds):
     """Holds a read transaction (a SHARED lock with a rollback journal) for a while;
@@ -225,11 +217,6 @@ def knn(vec0, h5, path, nlist):
         for v in q:
             print(db.execute("select id, distance from items where emb match ? and k = 10",
                              (v.tobytes(),)).fetchall())
-
-def recover(path):
-    """Opens the database once, as the next user would: a hot journal left by a
-    killed writer is played back."""
-    sqlite3.connect(path, isolation_level=None).execute("select count(*) from sqlite_master")
 
 def tiny(vec0, path, *steps):
     """The upstream data-loss reproduction's table: nlist 1, trained, then the
@@ -680,37 +667,18 @@ test_bulk_full_disk_rolled_back() {
 	[ $failed -ge 2 ] || fail "only $failed of 5 runs ran out of space"
 }
 
-# kill -9 at 20 points of a bulk retrain: a kill inside the transaction (a hot
-# journal left) must leave, once the journal is played back, the old index byte
-# for byte; a kill after COMMIT the new one.
+# kill -9 at points of a bulk retrain until 20 land inside the transaction (a hot
+# journal left): each must leave, once the journal is played back, the old index
+# byte for byte; a kill after COMMIT the new one.
 test_kill_9_during_bulk_write_leaves_old_index() {
 	need_ivf
 	fresh kill
 	expect_status 0 ivftrain --nlist 16 --niter 3 "$DB"
 	expect_status 0 ivftrain --dry-run --niter 3 --save-centroids "$TMP/k.h5" "$DB"
 	cp "$DB" "$TMP/kill.orig"
-	local before; before=$(sha "$DB")
-	expect_status 0 ivftrain --load-centroids "$TMP/k.h5" --json "$DB"
-	local lock; lock=$(json 'd["lock_s"]' <<<"$OUT")
-	local inside=0
-	for i in $(seq 0 19); do
-		cp "$TMP/kill.orig" "$DB"
-		rm -f "$DB-journal"
-		"$BIN/ivftrain" --vec0 "$VEC0" --load-centroids "$TMP/k.h5" "$DB" >/dev/null 2>&1 &
-		local pid=$!
-		sleep "$("$PY" -c "print(0.02 + $lock * 1.5 * $i / 20)")"
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		if [ -e "$DB-journal" ]; then
-			inside=$((inside + 1))
-			h recover "$DB" || fail "kill $i: cannot open the database"
-			[ "$(sha "$DB")" = "$before" ] || fail "kill $i: the old index was not restored"
-		elif [ "$(sha "$DB")" != "$before" ]; then
-			h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null || fail "kill $i: new index wrong"
-		fi
-	done
-	echo "  $inside of 20 kills inside the write transaction"
-	[ $inside -ge 5 ] || fail "only $inside of 20 kills landed inside the write"
+	killed_new() { h check "$VEC0" "$TMP/fm.hdf5" "$DB" $NLIST >/dev/null; }
+	kill_9_points 20 "$TMP/kill.orig" "$DB" killed_new \
+		"$BIN/ivftrain" --vec0 "$VEC0" --load-centroids "$TMP/k.h5" "$DB"
 }
 
 test_check_clean_after_bulk_and_reinsert() {

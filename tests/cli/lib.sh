@@ -27,6 +27,46 @@ fill_tmpfs() {
 	head -c $(( ($2 - $3) * 1048576 - $(stat -c %s "$4") )) /dev/zero >"$1/filler" 2>/dev/null
 }
 
+# kill_9_points N ORIG DB CHECK_NEW CMD...: CMD (a program, not a shell function,
+# so that the kill reaches it) run on fresh copies of ORIG at DB and killed with
+# SIGKILL at seeded random points of its run time (timed by one run to completion
+# first), until N kills have landed inside the write transaction (a hot journal is
+# left), in at most 4 x N runs. Each kill inside must leave, once the journal is
+# played back, ORIG byte for byte; a kill after COMMIT the new state, which
+# CHECK_NEW (a command on DB) confirms, as it does after the timing run.
+kill_9_points() {
+	local n=$1 orig=$2 db=$3 check_new=$4; shift 4
+	local before; before=$(sha "$orig")
+	cp "$orig" "$db"
+	local t0; t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || fail "$*: exit $? without a kill"
+	local wall; wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+	"$check_new" || fail "$*: new state wrong without a kill"
+	local inside=0 runs=0 after=0 at pid
+	for at in $(awk -v w="$wall" -v m=$((4 * n)) 'BEGIN { srand(1); for (i = 0; i < m; i++) printf "%.3f\n", w * rand() }'); do
+		[ $inside -lt "$n" ] || break
+		runs=$((runs + 1))
+		cp "$orig" "$db"
+		rm -f "$db-journal"
+		"$@" >/dev/null 2>&1 &
+		pid=$!
+		sleep "$at"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		if [ -e "$db-journal" ]; then
+			inside=$((inside + 1))
+			python3 -c 'import sys, vec0db; vec0db.recover(sys.argv[1])' "$db" ||
+				fail "kill at $at s: cannot open the database"
+			[ "$(sha "$db")" = "$before" ] || fail "kill at $at s: the old state was not restored"
+		elif [ "$(sha "$db")" != "$before" ]; then
+			after=$((after + 1))
+			"$check_new" || fail "kill at $at s: new state wrong"
+		fi
+	done
+	echo "  run $wall s; $runs kills: $inside inside the write transaction, $after after COMMIT"
+	[ $inside -ge "$n" ] || fail "only $inside of $runs kills landed inside the write"
+}
+
 # fail MSG: the current test fails (the rest of it still runs).
 fail() { echo "  FAIL: $*"; }
 

@@ -3,8 +3,9 @@
 # dataset without vec0's per-row insert, against the same rows inserted through
 # vec0 and bulk-assigned from the same centroids: identical base tables, cells and
 # KNN results; vec0's point reads, inserts and deletes on the loaded table with
-# --check clean after each; a real full disk rolled back; bad inputs refused in one
-# line with the database unchanged. @per-vec0: once per vec0 build (VEC0_PATH);
+# --check clean after each; a real full disk, kill -9 at 20 points and a locked
+# database leave the empty table as it was; bad inputs refused in one line with the
+# database unchanged. @per-vec0: once per vec0 build (VEC0_PATH);
 # builds without IVF skip with the reason.
 . "$(dirname "$0")/lib.sh"
 
@@ -16,7 +17,7 @@ NLIST=32
 cat >"$TMP/h.py" <<'EOF'
 import sys
 import h5py, numpy as np
-from vec0db import connect, command
+from vec0db import connect, command, hold
 
 def rows(h5):
     with h5py.File(h5) as f:
@@ -189,6 +190,41 @@ test_load_full_disk_rolled_back() {
 	umount "$mnt"
 }
 
+# kill -9 at points of a load until 20 land inside the transaction: each leaves,
+# once the journal is played back, the empty table byte for byte; one after COMMIT a
+# loaded table that --check finds clean.
+test_kill_9_during_load_leaves_empty_table() {
+	need_ivf
+	empty kill
+	cp "$DB" "$TMP/kill.orig"
+	loaded_clean() {
+		"$BIN/ivftrain" --vec0 "$VEC0" --check "$DB" >/dev/null 2>&1 &&
+			[ "$(h count "$VEC0" "$DB")" = $N ]
+	}
+	kill_9_points 20 "$TMP/kill.orig" "$DB" loaded_clean \
+		"$BIN/ivftrain" --vec0 "$VEC0" --load "$TMP/fm.hdf5" --load-centroids "$TMP/c.h5" "$DB"
+}
+
+# Another writer holds the lock: one line, exit 1, the file untouched.
+test_load_into_locked_database() {
+	need_ivf
+	empty locked
+	local before; before=$(sha "$DB")
+	rm -f "$TMP/held"
+	h hold "$DB" "$TMP/held" 20 &
+	local holder=$!
+	for _ in $(seq 100); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+	expect_status 1 ivftrain --load "$TMP/fm.hdf5" --load-centroids "$TMP/c.h5" \
+		--busy-timeout 300 "$DB"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	expect_one_line "$ERR" "locked database"
+	expect_match "$ERR" "^ivftrain: error: cannot lock .*locked.db for writing \(another writer holds it\)" \
+		"locked database"
+	[ "$(sha "$DB")" = "$before" ] || fail "locked database changed"
+	[ "$(h count "$VEC0" "$DB")" = 0 ] || fail "locked database: table not empty"
+}
+
 # expect_refused REGEX ARGS...: exit 2, one line matching REGEX, $DB unchanged.
 expect_refused() {
 	local re=$1; shift
@@ -210,6 +246,11 @@ test_bad_inputs_refused() {
 	"$BIN/vecdata" synth "$TMP/s16.hdf5" --train 200 --test 10 --dim 16 --clusters 4 >/dev/null 2>&1
 	expect_refused "--load .*s16.hdf5: 16 dimensions, column items.emb has $D" --load "$TMP/s16.hdf5" "$DB"
 	expect_refused "--load takes its training rows" --load "$TMP/fm.hdf5" --from "$TMP/fm.hdf5" "$DB"
+	local a
+	for a in reinsert native none; do
+		expect_refused "--load writes every row straight into its cell \(--assign bulk\): --assign $a has no meaning" \
+			--load "$TMP/fm.hdf5" --assign $a "$DB"
+	done
 	empty text text
 	expect_refused "table items has a text primary key" --load "$TMP/fm.hdf5" "$DB"
 	local c

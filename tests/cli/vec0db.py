@@ -1,7 +1,9 @@
 # tests/cli/vec0db.py - what the CLI tests' Python helpers share: a connection with
-# a vec0 build loaded, and an IVF command in the syntax that build understands.
+# a vec0 build loaded, an IVF command in the syntax that build understands, and
+# the faults the write tests inject (a held write lock, a killed writer's journal).
 # Run with Debian's /usr/bin/python3: its sqlite3 module can load extensions.
 import sqlite3
+import time
 
 
 def connect(vec0, path):
@@ -26,3 +28,18 @@ def has_ivf(vec0):
         return 1
     except sqlite3.Error:
         return 0
+
+
+def hold(path, marker, seconds):
+    """Holds the write lock (BEGIN IMMEDIATE) for a while; touches marker once held."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("begin immediate")
+    open(marker, "w").close()
+    time.sleep(float(seconds))
+    db.execute("rollback")
+
+
+def recover(path):
+    """Opens the database once, as the next user would: a hot journal left by a
+    killed writer is played back."""
+    sqlite3.connect(path, isolation_level=None).execute("select count(*) from sqlite_master")
