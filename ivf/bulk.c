@@ -180,7 +180,9 @@ typedef struct bulk {
 	const float *from;
 	size_t nfrom, next;
 	int64_t first_id;
-	float *unit; /* the centroids normalised, on cosine tables */
+	int64_t *map_cell;       /* a load's rowid map, by rowid - first_id: written in */
+	unsigned char *map_slot; /* rowid order once every cell is in (see bulk_load) */
+	float *unit;             /* the centroids normalised, on cosine tables */
 	bulk_stats *s;
 	char *err;
 } bulk;
@@ -228,7 +230,12 @@ static int flush(bulk *b, size_t cid)
 	if ((rc = bulk_run_stmt(b->db, b->cell, "inserting a cell", b->t, b->err)) < 0)
 		return rc;
 	int64_t cell = sqlite3_last_insert_rowid(b->db);
-	for (int s = 0; s < o->n && !rc; s++) {
+	for (int s = 0; b->map_cell && s < o->n; s++) {
+		size_t i = (size_t)(o->rowids[s] - b->first_id);
+		b->map_cell[i] = cell;
+		b->map_slot[i] = (unsigned char)s;
+	}
+	for (int s = 0; !b->map_cell && s < o->n && !rc; s++) {
 		sqlite3_bind_int64(b->map, 1, o->rowids[s]);
 		sqlite3_bind_int64(b->map, 2, cell);
 		sqlite3_bind_int(b->map, 3, s);
@@ -391,6 +398,20 @@ static int write_batch(bulk *b)
 	return rc || !b->m ? rc : place_batch(b);
 }
 
+/* A load's rowid map, in rowid order: appended to its b-tree, not scattered
+ * over it. */
+static int write_map(bulk *b)
+{
+	int rc = 0;
+	for (size_t i = 0; i < b->nfrom && !rc; i++) {
+		sqlite3_bind_int64(b->map, 1, b->first_id + (int64_t)i);
+		sqlite3_bind_int64(b->map, 2, b->map_cell[i]);
+		sqlite3_bind_int(b->map, 3, b->map_slot[i]);
+		rc = bulk_run_stmt(b->db, b->map, "writing the rowid map", b->t, b->err);
+	}
+	return rc;
+}
+
 static int alloc_batch(bulk *b)
 {
 	size_t rows = b->batch + BULK_CELL; /* a batch ends after the cell that fills it */
@@ -402,6 +423,10 @@ static int alloc_batch(bulk *b)
 	if (!b->x || !b->ids || !b->near || !b->srcs || !b->open)
 		return err_set(b->err, ERR_NOMEM, "out of memory for a batch of %zu rows",
 		               b->batch);
+	if (b->from && (!(b->map_cell = malloc(b->nfrom * sizeof *b->map_cell)) ||
+	                !(b->map_slot = malloc(b->nfrom))))
+		return err_set(b->err, ERR_NOMEM, "out of memory for the rowid map of %zu rows",
+		               b->nfrom);
 	return 0;
 }
 
@@ -418,6 +443,8 @@ static void bulk_free(bulk *b)
 	free(b->ids);
 	free(b->near);
 	free(b->srcs);
+	free(b->map_cell);
+	free(b->map_slot);
 	free(b->unit);
 }
 
@@ -451,6 +478,8 @@ static int stream(bulk *b, int64_t rows, prog_t *prog)
 	for (size_t i = 0; i < b->k && !rc; i++)
 		if (b->open[i].n)
 			rc = flush(b, i);
+	if (!rc && b->from)
+		rc = write_map(b);
 	b->s->write_s += tm_now() - t0;
 	prog_end(prog);
 	return rc;
