@@ -530,32 +530,24 @@ test_load_centroids_wrong_dimension() {
 test_locked_by_another_writer() {
 	need_ivf
 	fresh locked
-	rm -f "$TMP/held"
-	h hold "$DB" "$TMP/held" 20 &
-	local holder=$!
-	for _ in $(seq 100); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+	start_holder "$TMP/held" h hold "$DB" "$TMP/held" 20
 	expect_refused 1 "cannot lock .*locked.db for writing \(another writer holds it\)" \
 		--busy-timeout 300 --niter 2 "$DB"
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null || true
+	stop_holder
 }
 
 test_reader_held_past_busy_timeout() {
 	need_ivf
 	fresh heldread
 	local before; before=$(sha "$DB")
-	rm -f "$TMP/reading"
-	h hold_read "$DB" "$TMP/reading" 30 &
-	local holder=$!
-	for _ in $(seq 100); do [ -e "$TMP/reading" ] && break; sleep 0.05; done
+	start_holder "$TMP/reading" h hold_read "$DB" "$TMP/reading" 30
 	# COMMIT needs every reader gone (rollback journal): the wait for it must
 	# end within --busy-timeout, not when the reader lets go
 	expect_status 1 ivftrain --busy-timeout 500 --niter 2 "$DB"
-	kill -0 "$holder" 2>/dev/null || fail "ivftrain waited until the reader ended its transaction"
+	kill -0 "$HOLDER" 2>/dev/null || fail "ivftrain waited until the reader ended its transaction"
 	expect_one_line "$ERR" "reader held"
 	expect_match "$ERR" "one still held it after 0\.[0-9] s of waiting \(busy timeout 500 ms\); rolled back, the database is unchanged" "reader held"
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null
+	stop_holder
 	[ "$(sha "$DB")" = "$before" ] || fail "database changed"
 }
 

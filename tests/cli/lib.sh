@@ -27,6 +27,18 @@ fill_tmpfs() {
 	head -c $(( ($2 - $3) * 1048576 - $(stat -c %s "$4") )) /dev/zero >"$1/filler" 2>/dev/null
 }
 
+# start_holder MARKER CMD...: runs CMD in the background, a lock holder that touches
+# MARKER once it holds its lock, and waits until it does (5 s at most); its pid in
+# $HOLDER. stop_holder ends it.
+start_holder() {
+	local marker=$1; shift
+	rm -f "$marker"
+	"$@" &
+	HOLDER=$!
+	for _ in $(seq 100); do [ -e "$marker" ] && break; sleep 0.05; done
+}
+stop_holder() { kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null || true; }
+
 # kill_9_points N ORIG DB CHECK_NEW CMD...: CMD (a program, not a shell function,
 # so that the kill reaches it) run on fresh copies of ORIG at DB and killed with
 # SIGKILL at seeded random points of its run time (timed by one run to completion

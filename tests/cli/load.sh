@@ -210,14 +210,10 @@ test_load_into_locked_database() {
 	need_ivf
 	empty locked
 	local before; before=$(sha "$DB")
-	rm -f "$TMP/held"
-	h hold "$DB" "$TMP/held" 20 &
-	local holder=$!
-	for _ in $(seq 100); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+	start_holder "$TMP/held" h hold "$DB" "$TMP/held" 20
 	expect_status 1 ivftrain --load "$TMP/fm.hdf5" --load-centroids "$TMP/c.h5" \
 		--busy-timeout 300 "$DB"
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null
+	stop_holder
 	expect_one_line "$ERR" "locked database"
 	expect_match "$ERR" "^ivftrain: error: cannot lock .*locked.db for writing \(another writer holds it\)" \
 		"locked database"
