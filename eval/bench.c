@@ -32,6 +32,7 @@
 #include "intr.h"
 #include "ivf.h"
 #include "kmeans.h"
+#include "peer.h"
 #include "progress.h"
 #include "rng.h"
 #include "sql.h"
@@ -57,6 +58,12 @@ void bench_dataset_name(const char *path, char *buf, size_t len)
 static vtab_metric dataset_metric(const bench_run *r)
 {
 	return r->angular ? VTAB_COSINE : VTAB_L2;
+}
+
+/* The metric section x's index uses: its own, else the dataset's. */
+static vtab_metric section_metric(const bench_run *r, const cfg_index *x)
+{
+	return x->metric_set ? x->metric : dataset_metric(r);
 }
 
 /* "file:line" of a config value, or "command line" for one given there (line 0). */
@@ -508,17 +515,25 @@ static int floor_loop(const bench_run *r, bench_section *s, vtab_query *q, char 
 	return 0;
 }
 
-/* Warm-up passes, then the timed pass of one nprobe into pt. */
-static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q, bench_point *pt,
-                      int64_t *ids, size_t *got, char *err)
+/* How a pass reaches an engine: set the swept value, run one query. vec0's
+ * sections and the peers' (peer.h) go through the same timing and scoring. */
+typedef struct engine_q {
+	int (*set)(void *ctx, int value, char *err);
+	int (*one)(void *ctx, const float *v, size_t k, int64_t *ids, size_t *got, char *err);
+	void *ctx;
+} engine_q;
+
+/* Warm-up passes, then the timed pass of one swept value into pt. */
+static int query_pass(const bench_run *r, const bench_section *s, const engine_q *e,
+                      bench_point *pt, int64_t *ids, size_t *got, char *err)
 {
-	float dists[r->k];
 	char label[CFG_NAME + 32];
 	prog_t pg;
 	int passes = r->c->warmup + 1, rc = 0;
-	snprintf(label, sizeof label, "%s query%s", s->cx->name, pt->nprobe ? " nprobe" : "");
+	snprintf(label, sizeof label, "%s query", s->cx->name);
 	if (pt->nprobe)
-		snprintf(label + strlen(label), sizeof label - strlen(label), "=%d", pt->nprobe);
+		snprintf(label + strlen(label), sizeof label - strlen(label), " %s=%d",
+		         cfg_sweep_name(s->cx->type), pt->nprobe);
 	pt->lat_s = malloc(r->nq * sizeof *pt->lat_s);
 	if (!pt->lat_s)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -527,7 +542,7 @@ static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q,
 		for (size_t i = 0; i < r->nq; i++) {
 			const float *v = r->ds.test + i * r->ds.d;
 			double t0 = tm_now();
-			rc = vtab_query_run(q, v, ids + i * r->k, dists, &got[i], err);
+			rc = e->one(e->ctx, v, r->k, ids + i * r->k, &got[i], err);
 			pt->lat_s[i] = tm_now() - t0;
 			if (rc < 0)
 				return rc;
@@ -541,49 +556,111 @@ static int query_pass(const bench_run *r, const bench_section *s, vtab_query *q,
 	return stats_latency(pt->lat_s, r->nq, &pt->lat, err);
 }
 
-static int query(bench_run *r, bench_section *s, char *err)
+/* Every point of the section: per swept value (one point when the type sweeps
+ * nothing) set it, time the queries, score them. */
+static int sweep(const bench_run *r, bench_section *s, const engine_q *e, char *err)
 {
 	const cfg_index *x = s->cx;
-	sqlite3 *db = NULL;
-	vtab t;
-	vtab_query q = {0};
 	int64_t *ids = malloc(r->nq * r->k * sizeof *ids);
 	size_t *got = malloc(r->nq * sizeof *got);
+	int rc = 0, npts = cfg_sweep_name(x->type) ? x->nnprobe : 1;
+	if (!ids || !got)
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+	for (int p = 0; p < npts && rc == 0; p++) {
+		bench_point *pt = &s->pts[p];
+		pt->nprobe = cfg_sweep_name(x->type) ? x->nprobe[p] : 0;
+		if (pt->nprobe && (rc = e->set(e->ctx, pt->nprobe, err)) < 0)
+			break;
+		s->npts = p + 1;
+		if ((rc = query_pass(r, s, e, pt, ids, got, err)) == 0)
+			score(r, pt, ids, got);
+	}
+	free(ids);
+	free(got);
+	return rc;
+}
+
+/* vec0's side of engine_q: the connection, its table and prepared query. */
+typedef struct vec0_q {
+	sqlite3 *db;
+	vtab t;
+	vtab_query q;
+	float *dists; /* k, vtab_query_run's distances (unused here) */
+} vec0_q;
+
+static int vec0_set(void *ctx, int nprobe, char *err)
+{
+	vec0_q *v = ctx;
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "nprobe=%d", nprobe);
+	return ivf_command(v->db, &v->t, cmd, err);
+}
+
+static int vec0_one(void *ctx, const float *q, size_t k, int64_t *ids, size_t *got, char *err)
+{
+	vec0_q *v = ctx;
+	return vtab_query_run(&v->q, q, ids, v->dists, got, err);
+}
+
+static int query(bench_run *r, bench_section *s, char *err)
+{
+	vec0_q v = {.dists = malloc(r->k * sizeof *v.dists)};
+	engine_q e = {vec0_set, vec0_one, &v};
 	int rc;
-	if (!ids || !got) {
+	if (!v.dists) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &db, err)) <
-	        0 ||
-	    (rc = vtab_find(db, s->table, NULL, 0, &t, err)) < 0 ||
-	    (rc = vtab_query_prepare(db, &t, r->k, &q, err)) < 0)
+	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &v.db,
+	                    err)) < 0 ||
+	    (rc = vtab_find(v.db, s->table, NULL, 0, &v.t, err)) < 0 ||
+	    (rc = vtab_query_prepare(v.db, &v.t, r->k, &v.q, err)) < 0 ||
+	    (rc = sweep(r, s, &e, err)) < 0)
 		goto out;
-	int npts = x->type_ivf ? x->nnprobe : 1;
-	for (int p = 0; p < npts; p++) {
-		bench_point *pt = &s->pts[p];
-		pt->nprobe = x->type_ivf ? x->nprobe[p] : 0;
-		if (pt->nprobe) {
-			char cmd[32];
-			snprintf(cmd, sizeof cmd, "nprobe=%d", pt->nprobe);
-			if ((rc = ivf_command(db, &t, cmd, err)) < 0)
-				goto out;
-		}
-		s->npts = p + 1;
-		if ((rc = query_pass(r, s, &q, pt, ids, got, err)) < 0)
-			goto out;
-		score(r, pt, ids, got);
-	}
-	if (!x->type_ivf) {
+	if (s->cx->type == CFG_TYPE_FLAT) {
 		s->exact_pass = s->pts[0].inexact == 0;
 		if (r->c->overhead_check)
-			rc = floor_loop(r, s, &q, err);
+			rc = floor_loop(r, s, &v.q, err);
 	}
 out:
-	vtab_query_finalize(&q);
-	sqlite3_close(db);
-	free(ids);
-	free(got);
+	vtab_query_finalize(&v.q);
+	sqlite3_close(v.db);
+	free(v.dists);
+	return rc;
+}
+
+/* ---- peers ---------------------------------------------------------------- */
+
+static peer_input peer_input_of(const bench_run *r, const cfg_index *x)
+{
+	peer_input in = {
+	    .c = r->c,
+	    .cx = x,
+	    .x = r->ds.train,
+	    .n = r->ds.n,
+	    .d = r->ds.d,
+	    .metric = section_metric(r, x),
+	    .workdir = r->db_dir,
+	};
+	return in;
+}
+
+/* A peer section: build through its engine, then the same sweep as vec0's. */
+static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *err)
+{
+	peer_input in = peer_input_of(r, s->cx);
+	void *h = NULL;
+	double t0 = tm_now();
+	int rc = ops->build(&in, &h, &s->build, err);
+	s->build.total_s = tm_now() - t0;
+	s->build.rows = (int64_t)r->ds.n;
+	if (rc == 0)
+		rc = ops->size(h, &s->build.file_bytes, err);
+	if (rc == 0) {
+		engine_q e = {ops->set_sweep, ops->query, h};
+		rc = sweep(r, s, &e, err);
+	}
+	ops->close(h);
 	return rc;
 }
 
@@ -596,7 +673,9 @@ static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, c
 {
 	struct stat st;
 	s->cx = x;
-	s->metric = x->metric_set ? x->metric : dataset_metric(r);
+	s->metric = section_metric(r, x);
+	if (x->peer)
+		return 0; /* its engine keeps its own storage */
 	if (x->db[0])
 		snprintf(s->db_path, sizeof s->db_path, "%s", x->db);
 	else if (snprintf(s->db_path, sizeof s->db_path, "%s/%s.sqlite", r->db_dir, x->name) >=
@@ -624,17 +703,23 @@ static int prepare_section(bench_run *r, bench_section *s, const cfg_index *x, c
 	return reuse(r, s, err);
 }
 
-/* A run whose every section would be skipped measures nothing: refused before
+/* A run whose every section would be skipped (IVF without an IVF vec0, peers
+ * that cannot run here) measures nothing: refused before
  * any work, so that it cannot end "complete" with no figure in it. */
 static int check_measurable(const bench_run *r, char *err)
 {
-	for (size_t i = 0; i < r->c->nidx; i++)
-		if (!r->c->idx[i].type_ivf || r->ext.has_ivf)
+	char why[ERR_LEN];
+	for (size_t i = 0; i < r->c->nidx; i++) {
+		const cfg_index *x = &r->c->idx[i];
+		const peer_ops *ops = peer_find(x->type);
+		peer_input in = peer_input_of(r, x);
+		if (ops ? ops->available(&in, why, sizeof why) : !x->type_ivf || r->ext.has_ivf)
 			return 0;
+	}
 	return err_set(err, ERR_INPUT,
 	               "%s: every index section is IVF and vec0 %s (%.300s) has no IVF index: "
 	               "nothing would be measured (load an IVF build with --vec0, or add a "
-	               "flat section)",
+	               "flat section; no peer section can run here)",
 	               r->c->file, r->ext.version, r->ext.path);
 }
 
@@ -678,6 +763,14 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 {
 	bench_section *s = &r->sec[i];
 	const cfg_index *x = s->cx;
+	const peer_ops *ops = peer_find(x->type);
+	if (ops) {
+		peer_input in = peer_input_of(r, s->cx);
+		if (!ops->available(&in, s->reason, sizeof s->reason)) {
+			s->status = BENCH_SKIPPED;
+			return 0;
+		}
+	}
 	if (x->type_ivf && !r->ext.has_ivf) {
 		s->status = BENCH_SKIPPED;
 		snprintf(s->reason, sizeof s->reason,
@@ -685,8 +778,10 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 		         r->ext.version, r->ext.path);
 		return 0;
 	}
-	int rc = s->build.reused ? 0 : build(r, s, err);
-	if (rc == 0)
+	int rc;
+	if (ops)
+		rc = peer_run(r, s, ops, err);
+	else if ((rc = s->build.reused ? 0 : build(r, s, err)) == 0)
 		rc = query(r, s, err);
 	if (rc < 0) {
 		s->status = BENCH_FAILED;

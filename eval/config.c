@@ -43,10 +43,15 @@ typedef enum {
 	V_MINRECALL, /* gate threshold, repeatable */
 } val_kind;
 
-/* When an index key applies (checked once the whole section is read). */
+/* The section types an index key applies to (0: every type). */
+#define T(t) (1u << (t))
+#define T_VEC0 (T(CFG_TYPE_FLAT) | T(CFG_TYPE_IVF))
+#define T_IVF T(CFG_TYPE_IVF)
+
+/* When an index key applies within its types (checked once the whole section is
+ * read). */
 enum {
 	A_ANY = 0,
-	A_IVF = 1 << 0,      /* type = ivf */
 	A_IVFTRAIN = 1 << 1, /* trainer = ivftrain */
 	A_ITT = 1 << 2,      /* order = insert-then-train */
 	A_QUANT = 1 << 3,    /* quantizer other than none */
@@ -62,9 +67,14 @@ typedef struct key_def {
 	double min, max;          /* numeric range */
 	const char *const *names; /* V_ENUM / V_ENUMSTR values, NULL-terminated */
 	unsigned rules;           /* A_* */
+	unsigned types;           /* T(type) mask; 0 = every type */
 } key_def;
 
-static const char *const type_names[] = {"flat", "ivf", NULL};
+static const char *const type_names[CFG_TYPE_NTYPES + 1] = {
+    [CFG_TYPE_FLAT] = "flat",
+    [CFG_TYPE_IVF] = "ivf",
+};
+static const char *const sweep_names[CFG_TYPE_NTYPES] = {[CFG_TYPE_IVF] = "nprobe"};
 static const char *const trainer_names[] = {"ivftrain", "builtin", NULL};
 static const char *const order_names[] = {"centroids-first", "insert-then-train", "bulk", NULL};
 static const char *const assign_names[] = {"reinsert", "native", NULL};
@@ -75,36 +85,36 @@ static const char *const metric_names[] = {"l2", "cosine", "l1", NULL};
 #define I(f) offsetof(cfg_index, f)
 /* vec0's own limits: nlist and nprobe up to 65536 (VEC0_IVF_MAX_NLIST) */
 static const key_def keys[] = {
-    {S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0},
-    {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0},
-    {S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0},
-    {S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0},
-    {S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0},
-    {S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0},
-    {S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0},
-    {S_RUN, "keep_db", V_BOOL, C(keep_db), 0, 1, NULL, 0},
-    {S_RUN, "seed", V_U64, C(seed), 0, 0, NULL, 0},
-    {S_RUN, "threads", V_INT, C(threads), 0, 4096, NULL, 0},
-    {S_RUN, "warmup", V_INT, C(warmup), 0, 100, NULL, 0},
-    {S_RUN, "batch", V_SIZE, C(batch), 1, 1e7, NULL, 0},
-    {S_RUN, "overhead_check", V_BOOL, C(overhead_check), 0, 1, NULL, 0},
-    {S_GATE, "min_recall", V_MINRECALL, C(gate), 0, 0, NULL, 0},
-    {S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0},
-    {S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0},
-    {S_INDEX, "type", V_ENUM, I(type_ivf), 0, 0, type_names, A_ANY},
-    {S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_IVF},
-    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_IVF},
-    {S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVF | A_IVFTRAIN},
-    {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVF | A_IVFTRAIN},
-    {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_IVF},
-    {S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_IVF},
-    {S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVF | A_IVFTRAIN | A_ITT},
-    {S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_IVF},
-    {S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_IVF | A_QUANT},
-    {S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY},
-    {S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8},
-    {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2},
-    {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY},
+    {S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0, 0},
+    {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0, 0},
+    {S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0, 0},
+    {S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0, 0},
+    {S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0, 0},
+    {S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0, 0},
+    {S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0, 0},
+    {S_RUN, "keep_db", V_BOOL, C(keep_db), 0, 1, NULL, 0, 0},
+    {S_RUN, "seed", V_U64, C(seed), 0, 0, NULL, 0, 0},
+    {S_RUN, "threads", V_INT, C(threads), 0, 4096, NULL, 0, 0},
+    {S_RUN, "warmup", V_INT, C(warmup), 0, 100, NULL, 0, 0},
+    {S_RUN, "batch", V_SIZE, C(batch), 1, 1e7, NULL, 0, 0},
+    {S_RUN, "overhead_check", V_BOOL, C(overhead_check), 0, 1, NULL, 0, 0},
+    {S_GATE, "min_recall", V_MINRECALL, C(gate), 0, 0, NULL, 0, 0},
+    {S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0, 0},
+    {S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0, 0},
+    {S_INDEX, "type", V_ENUM, I(type), 0, 0, type_names, A_ANY, 0},
+    {S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_ANY, T_IVF},
+    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_ANY, T_IVF},
+    {S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVFTRAIN, T_IVF},
+    {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVFTRAIN, T_IVF},
+    {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_ANY, T_IVF},
+    {S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_ANY, T_IVF},
+    {S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVFTRAIN | A_ITT, T_IVF},
+    {S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_ANY, T_IVF},
+    {S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_QUANT, T_IVF},
+    {S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY, 0},
+    {S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8, T_VEC0},
+    {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2, T_VEC0},
+    {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY, T_VEC0},
 };
 #undef C
 #undef I
@@ -165,7 +175,7 @@ static void index_defaults(cfg_index *x, const char *name, int line)
 	memset(x, 0, sizeof *x);
 	snprintf(x->name, sizeof x->name, "%.*s", CFG_NAME - 1, name);
 	x->line = x->nlist_line = x->ntrain_line = x->metric_line = line;
-	x->type_ivf = -1; /* required */
+	x->type = (cfg_type)-1; /* required */
 	x->niter = 20;
 	x->trainer = CFG_TRAINER_IVFTRAIN;
 	x->order = CFG_ORDER_CENTROIDS_FIRST;
@@ -248,7 +258,8 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-/* "1, 2,4" into x->nprobe; ascending order not required, repeats refused. */
+/* "1, 2,4" into x->nprobe (the sweep of any type, under its key k); ascending order not required,
+ * repeats refused. */
 static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 {
 	char buf[CFG_LINE_MAX], *rest = buf, *tok;
@@ -263,13 +274,13 @@ static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 			*--e = 0;
 		long np;
 		if (cli_parse_long(k->name, tok, (long)k->min, (long)k->max, &np, NULL))
-			return perr(p, p->line, "nprobe: \"%s\" is not an integer in [1, 65536]",
-			            tok);
+			return perr(p, p->line, "%s: \"%s\" is not an integer in [%.0f, %.0f]",
+			            k->name, tok, k->min, k->max);
 		if (n == CFG_MAX_NPROBE)
-			return perr(p, p->line, "nprobe: more than %d values", CFG_MAX_NPROBE);
+			return perr(p, p->line, "%s: more than %d values", k->name, CFG_MAX_NPROBE);
 		for (int j = 0; j < n; j++)
 			if (x->nprobe[j] == np)
-				return perr(p, p->line, "nprobe: %ld listed twice", np);
+				return perr(p, p->line, "%s: %ld listed twice", k->name, np);
 		x->nprobe[n++] = (int)np;
 	}
 	x->nnprobe = n;
@@ -405,11 +416,15 @@ static int key_index(sec_kind sk, const char *name)
 	return -1;
 }
 
-/* Why key rules do not hold for section x ("type = flat"), or NULL when they do. */
-static const char *not_applicable(const cfg_index *x, unsigned rules)
+/* Why key k does not apply to section x ("type = flat"), or NULL when it does;
+ * buf holds the reason when it names the type. */
+static const char *not_applicable(const cfg_index *x, const key_def *k, char *buf, size_t len)
 {
-	if ((rules & A_IVF) && !x->type_ivf)
-		return "type = flat";
+	unsigned rules = k->rules;
+	if (k->types && !(k->types & T(x->type))) {
+		snprintf(buf, len, "type = %s", type_names[x->type]);
+		return buf;
+	}
 	if ((rules & A_IVFTRAIN) && x->trainer != CFG_TRAINER_IVFTRAIN)
 		return "trainer = builtin";
 	if ((rules & A_ITT) && x->order == CFG_ORDER_CENTROIDS_FIRST)
@@ -426,8 +441,10 @@ static int check_index(parse *p, size_t xi)
 {
 	cfg_index *x = &p->c->idx[xi];
 	const int *seen = p->seen_idx[xi];
-	if (x->type_ivf < 0)
+	if ((int)x->type < 0)
 		return perr(p, x->line, "[%s] has no type (flat or ivf)", x->name);
+	x->type_ivf = x->type == CFG_TYPE_IVF;
+	x->peer = x->type >= CFG_TYPE_PEER;
 	int l_order = seen[key_index(S_INDEX, "order")];
 	/* builtin compute-centroids trains on rows already in the table */
 	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {
@@ -448,9 +465,10 @@ static int check_index(parse *p, size_t xi)
 		            x->quantizer);
 	for (size_t ki = 0; ki < NKEYS; ki++) {
 		const char *why;
+		char buf[64];
 		if (keys[ki].sec != S_INDEX || !seen[ki])
 			continue;
-		if ((why = not_applicable(x, keys[ki].rules)))
+		if ((why = not_applicable(x, &keys[ki], buf, sizeof buf)))
 			return perr(p, seen[ki], "%s does not apply to [%s] (%s)", keys[ki].name,
 			            x->name, why);
 	}
@@ -507,9 +525,10 @@ static int check_all(parse *p)
 		if (!x)
 			return perr(p, p->min_line[i], "min_recall: no section [%s] in this file",
 			            sec);
-		if (at && !x->type_ivf)
-			return perr(p, p->min_line[i], "min_recall: [%s] is flat, it has no nprobe",
-			            sec);
+		if (at && !cfg_sweep_name(x->type))
+			return perr(p, p->min_line[i],
+			            "min_recall: [%s] is %s, it has no swept parameter", sec,
+			            type_names[x->type]);
 	}
 	return 0;
 }
@@ -573,6 +592,16 @@ const cfg_index *cfg_find(const cfg *c, const char *name)
 {
 	int i = index_of(c, name);
 	return i < 0 ? NULL : &c->idx[i];
+}
+
+const char *cfg_sweep_name(cfg_type t)
+{
+	return sweep_names[t];
+}
+
+const char *cfg_type_name(cfg_type t)
+{
+	return type_names[t];
 }
 
 const char *cfg_trainer_name(cfg_trainer t)

@@ -8,9 +8,11 @@
  *              overhead_check
  *   [gate]     min_recall = SECTION[@NPROBE]=RECALL (repeatable),
  *              max_recall_drop, max_latency_ratio
- *   [NAME]     type = flat | ivf, and for ivf: nlist, nprobe (a list), ntrain,
- *              niter, trainer, order, assign, quantizer, oversample; any type:
- *              distance_metric, chunk_size, page_size, db
+ *   [NAME]     type = flat | ivf (vec0) or a peer engine's type (peer.h), and
+ *              for ivf: nlist, nprobe (a list), ntrain, niter, trainer, order,
+ *              assign, quantizer, oversample; flat and ivf: chunk_size,
+ *              page_size, db; any type: distance_metric. Each key names the
+ *              types it applies to; any other type refuses it with its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
  * unknown sections or keys, bad values, keys given twice, keys that do not apply
@@ -34,6 +36,15 @@
 #define CFG_MAX_INDEX 32
 #define CFG_MAX_NPROBE 32
 
+/* Section types: vec0's own, then the peer engines (peer.h), which vecbench
+ * builds and queries through one set of operations. */
+typedef enum {
+	CFG_TYPE_FLAT = 0,
+	CFG_TYPE_IVF,
+	CFG_TYPE_PEER, /* the first peer engine's type: every type from here on is one */
+	CFG_TYPE_NTYPES = CFG_TYPE_PEER
+} cfg_type;
+
 typedef enum { CFG_TRAINER_IVFTRAIN = 0, CFG_TRAINER_BUILTIN = 1 } cfg_trainer;
 typedef enum {
 	CFG_ORDER_CENTROIDS_FIRST = 0,
@@ -43,10 +54,12 @@ typedef enum {
 
 typedef struct cfg_index {
 	char name[CFG_NAME];
-	int line;                   /* line of the [NAME] header */
-	int type_ivf;               /* 0 flat, 1 ivf */
+	int line; /* line of the [NAME] header */
+	cfg_type type;
+	int type_ivf;               /* type == CFG_TYPE_IVF */
+	int peer;                   /* a peer engine's type (peer.h) */
 	int nlist, nlist_line;      /* ivf: centroids */
-	int nprobe[CFG_MAX_NPROBE]; /* ivf: the sweep, in the order given */
+	int nprobe[CFG_MAX_NPROBE]; /* the sweep (cfg_sweep_name), in the order given */
 	int nnprobe;
 	size_t ntrain; /* ivf + ivftrain: sample size; 0 = every train row */
 	int ntrain_line;
@@ -105,7 +118,12 @@ int cfg_valid_name(const char *s);
 /* The index section named name, or NULL. */
 const cfg_index *cfg_find(const cfg *c, const char *name);
 
+/* The parameter type t sweeps over one build ("nprobe" for ivf), whose values
+ * name its points SECTION@VALUE; NULL when it has none (flat). */
+const char *cfg_sweep_name(cfg_type t);
+
 /* Names of enum values, for reports (metrics: vtab_metric_name). */
+const char *cfg_type_name(cfg_type t);
 const char *cfg_trainer_name(cfg_trainer t);
 const char *cfg_order_name(cfg_order o);
 const char *cfg_assign_name(ivf_assign a);

@@ -200,8 +200,17 @@ static cJSON *params_json(const bench_section *s)
 	const cfg_index *x = s->cx;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "distance_metric", vtab_metric_name(s->metric));
-	cJSON_AddNumberToObject(o, "chunk_size", x->chunk_size);
-	cJSON_AddNumberToObject(o, "page_size", x->page_size);
+	if (!x->peer) {
+		cJSON_AddNumberToObject(o, "chunk_size", x->chunk_size);
+		cJSON_AddNumberToObject(o, "page_size", x->page_size);
+	}
+	if (x->peer && cfg_sweep_name(x->type))
+		cJSON_AddItemToObject(o, cfg_sweep_name(x->type),
+		                      cJSON_CreateIntArray(x->nprobe, x->nnprobe));
+	if (x->peer && x->nlist)
+		cJSON_AddNumberToObject(o, "nlist", x->nlist);
+	if (x->peer)
+		return o;
 	cJSON_AddStringToObject(o, "db", x->db);
 	if (!x->type_ivf)
 		return o;
@@ -278,7 +287,9 @@ static cJSON *section_json(const bench_run *r, const bench_section *s)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", s->cx->name);
-	cJSON_AddStringToObject(o, "type", s->cx->type_ivf ? "ivf" : "flat");
+	cJSON_AddStringToObject(o, "type", cfg_type_name(s->cx->type));
+	if (cfg_sweep_name(s->cx->type))
+		cJSON_AddStringToObject(o, "sweep", cfg_sweep_name(s->cx->type));
 	cJSON_AddStringToObject(o, "status", status_names[s->status]);
 	if (s->reason[0])
 		cJSON_AddStringToObject(o, "reason", s->reason);
@@ -292,7 +303,7 @@ static cJSON *section_json(const bench_run *r, const bench_section *s)
 	for (int i = 0; i < s->npts; i++)
 		if (s->pts[i].lat.n)
 			cJSON_AddItemToArray(pts, point_json(&s->pts[i]));
-	if (s->cx->type_ivf || s->status != BENCH_OK)
+	if (s->cx->type != CFG_TYPE_FLAT || s->status != BENCH_OK)
 		return o;
 	cJSON *ex = cJSON_AddObjectToObject(o, "exact");
 	cJSON_AddBoolToObject(ex, "pass", s->exact_pass);
@@ -378,7 +389,7 @@ static void write_csv(FILE *f, const bench_run *r)
 		const bench_build *b = &s->build;
 		for (int p = 0; p < (s->npts ? s->npts : 1); p++) {
 			const bench_point *pt = s->npts ? &s->pts[p] : NULL;
-			fprintf(f, "%s,%s,%s,", x->name, x->type_ivf ? "ivf" : "flat",
+			fprintf(f, "%s,%s,%s,", x->name, cfg_type_name(x->type),
 			        status_names[s->status]);
 			if (x->type_ivf)
 				fprintf(f, "%d,%d,%s,%s,%s,%s,%zu,", x->nlist, pt ? pt->nprobe : 0,
@@ -389,6 +400,8 @@ static void write_csv(FILE *f, const bench_run *r)
 				            ? cfg_assign_name(x->assign)
 				            : "",
 				        b->ntrain);
+			else if (pt && pt->nprobe)
+				fprintf(f, "%d,%d,,,,,,", x->nlist, pt->nprobe);
 			else
 				fprintf(f, ",,,,,,,");
 			fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,", b->train_s,
@@ -411,7 +424,7 @@ static void write_csv(FILE *f, const bench_run *r)
 static const bench_section *flat_baseline(const bench_run *r)
 {
 	for (size_t i = 0; i < r->nsec; i++)
-		if (!r->sec[i].cx->type_ivf && r->sec[i].status == BENCH_OK)
+		if (r->sec[i].cx->type == CFG_TYPE_FLAT && r->sec[i].status == BENCH_OK)
 			return &r->sec[i];
 	return NULL;
 }
@@ -430,7 +443,7 @@ static void ratio(char *buf, size_t len, double v, double base)
 static void point_label(char *buf, size_t len, const bench_section *s, const bench_point *p)
 {
 	if (p && p->nprobe)
-		snprintf(buf, len, "%s nprobe=%d", s->cx->name, p->nprobe);
+		snprintf(buf, len, "%s %s=%d", s->cx->name, cfg_sweep_name(s->cx->type), p->nprobe);
 	else
 		snprintf(buf, len, "%s", s->cx->name);
 }
@@ -482,8 +495,8 @@ static void md_build_table(FILE *f, const bench_run *r)
 		if (s->status != BENCH_OK)
 			continue;
 		int itt = x->type_ivf && x->order == CFG_ORDER_INSERT_THEN_TRAIN;
-		fprintf(f, "| %s | %s", x->name, x->type_ivf ? "ivf" : "flat");
-		if (x->type_ivf)
+		fprintf(f, "| %s | %s", x->name, cfg_type_name(x->type));
+		if (x->nlist)
 			fprintf(f, " nlist=%d%s%s", x->nlist,
 			        strcmp(x->quantizer, "none") ? " " : "",
 			        strcmp(x->quantizer, "none") ? x->quantizer : "");
@@ -535,7 +548,7 @@ static void md_checks(FILE *f, const bench_run *r)
 		const cfg_index *x = s->cx;
 		if (s->status != BENCH_OK)
 			continue;
-		if (!x->type_ivf) {
+		if (x->type == CFG_TYPE_FLAT) {
 			fprintf(f,
 			        "- **%s exact**: %s: recall@%zu with ties %.4f, %zu of %zu "
 			        "queries below 1.\n",
@@ -558,6 +571,8 @@ static void md_checks(FILE *f, const bench_run *r)
 				        : "INVALID, the floor was slower than the harness: noise, "
 				          "the check proves nothing");
 			}
+		} else if (!x->type_ivf) {
+			/* peers: nothing of vec0's build to explain */
 		} else if (x->trainer == CFG_TRAINER_BUILTIN) {
 			fprintf(f,
 			        "- %s: train is sqlite-vec's compute-centroids, which also "
@@ -654,7 +669,7 @@ static int plot_render(const bench_run *r, FILE *fd, FILE *fg)
 		        "%s'" REP_PLOT ".dat' index %d using 1:2 with linespoints lt %d pt %d "
 		        "title '%s'",
 		        blocks ? ", \\\n     " : "", blocks, blocks + 1, blocks + 1, s->cx->name);
-		if (s->cx->type_ivf)
+		if (cfg_sweep_name(s->cx->type))
 			fprintf(fg,
 			        ", \\\n     '' index %d using 1:2:3 with labels offset 0,0.8 "
 			        "tc lt %d notitle",

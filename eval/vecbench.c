@@ -238,7 +238,7 @@ static void vb_section_line(const bench_run *r, const bench_section *s)
 		const bench_point *pt = &s->pts[p];
 		printf("%s", p ? ";" : ":");
 		if (pt->nprobe)
-			printf(" nprobe=%d", pt->nprobe);
+			printf(" %s=%d", cfg_sweep_name(s->cx->type), pt->nprobe);
 		printf(" %.3f ms recall@%zu %.4f", pt->lat.mean * 1e3, r->k, pt->recall);
 	}
 	printf("\n");
@@ -272,7 +272,7 @@ static int vb_check_exact(const bench_run *r, char *err)
 {
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
-		if (s->status == BENCH_OK && !s->cx->type_ivf && !s->exact_pass)
+		if (s->status == BENCH_OK && s->cx->type == CFG_TYPE_FLAT && !s->exact_pass)
 			return err_set(err, ERR_FAIL,
 			               "flat baseline [%s] is not exact: recall@%zu "
 			               "with ties %.4f, %zu of %zu queries below 1",
