@@ -23,13 +23,24 @@ ALL_CFLAGS  = -std=gnu11 -fopenmp $(WARN) $(CFLAGS) $(SAN) -MMD -MP \
               -Icore -Idatasets -Itrain -Iivf -Ieval $(PKG_CFLAGS)
 LDLIBS  = -fopenmp $(SAN) $(PKG_LIBS) -ldl -lm
 
+# faiss (Debian's libfaiss-dev: a static C++ library) where it is installed;
+# FAISS=no builds without it (its sections are then skipped with the reason).
+CXX     ?= c++
+FAISS   ?= $(if $(wildcard /usr/include/faiss/IndexIVFFlat.h),yes,no)
+ifeq ($(FAISS),yes)
+ALL_CFLAGS += -DIVFKIT_HAVE_FAISS
+LDLIBS  += -lfaiss -llapack -lblas -lstdc++
+CXX_SRCS := $(wildcard eval/*.cc)
+endif
+ALL_CXXFLAGS = -std=gnu++17 -fopenmp $(WARN) $(CFLAGS) $(SAN) -MMD -MP -Icore -Ieval
+
 BUILD ?= build/release
 BIN   ?= bin
 
 PROGS     := vecdata ivftrain vecbench
 PROG_SRCS := datasets/vecdata.c train/ivftrain.c eval/vecbench.c
 LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard core/*.c datasets/*.c train/*.c ivf/*.c eval/*.c))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(CXX_SRCS:%.cc=$(BUILD)/%.o)
 LIB       := $(BUILD)/libivfkit.a
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -50,6 +61,10 @@ all: $(PROG_BINS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -90,7 +105,7 @@ fuzzers: $(FUZZERS)
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run build/fuzz
 fuzz-build:
-	$(MAKE) fuzzers BUILD=build/fuzz CC=clang ARCH= \
+	$(MAKE) fuzzers BUILD=build/fuzz CC=clang FAISS=no ARCH= \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-pass-failed -Wno-unused-but-set-variable" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 

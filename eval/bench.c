@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulk.h"
 #include "err.h"
 #include "groundtruth.h"
 #include "intr.h"
@@ -645,13 +646,48 @@ static peer_input peer_input_of(const bench_run *r, const cfg_index *x)
 	return in;
 }
 
+/* The centroids of the vec0 section a peer names with `centroids =`, read from
+ * the table that section built (so exactly what it trained, whatever its
+ * trainer); *cent stays NULL when that section has no table, and why says so. */
+static int peer_centroids(bench_run *r, const bench_section *s, float **cent, size_t *k, char *why,
+                          size_t len, char *err)
+{
+	const bench_section *src = NULL;
+	for (size_t i = 0; i < r->nsec; i++)
+		if (strcmp(r->sec[i].cx->name, s->cx->centroids) == 0)
+			src = &r->sec[i];
+	if (!src || src->status != BENCH_OK) {
+		snprintf(why, len, "centroids = %s: that section has no table (%.300s)",
+		         s->cx->centroids, src && src->reason[0] ? src->reason : "not built");
+		return 0;
+	}
+	sqlite3 *db = NULL;
+	vtab t;
+	int rc = vec0_open(src->db_path, SQLITE_OPEN_READONLY, BENCH_BUSY_MS, &r->ext, &db, err);
+	if (rc == 0 && (rc = vtab_find(db, src->table, NULL, 0, &t, err)) == 0)
+		rc = bulk_read_centroids(db, &t, cent, k, err);
+	sqlite3_close(db);
+	return rc;
+}
+
 /* A peer section: build through its engine, then the same sweep as vec0's. */
 static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *err)
 {
 	peer_input in = peer_input_of(r, s->cx);
+	float *cent = NULL;
 	void *h = NULL;
+	int rc = 0;
+	if (s->cx->centroids[0]) {
+		rc = peer_centroids(r, s, &cent, &in.ncent, s->reason, sizeof s->reason, err);
+		if (rc == 0 && !cent) {
+			s->status = BENCH_SKIPPED;
+			return 0;
+		}
+		in.cent = cent;
+	}
 	double t0 = tm_now();
-	int rc = ops->build(&in, &h, &s->build, err);
+	if (rc == 0)
+		rc = ops->build(&in, &h, &s->build, err);
 	s->build.total_s = tm_now() - t0;
 	s->build.rows = (int64_t)r->ds.n;
 	if (rc == 0)
@@ -661,6 +697,7 @@ static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *e
 		rc = sweep(r, s, &e, err);
 	}
 	ops->close(h);
+	free(cent);
 	return rc;
 }
 
@@ -788,7 +825,8 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 		snprintf(s->reason, sizeof s->reason, "%s", err);
 		return rc;
 	}
-	s->status = BENCH_OK;
+	if (s->status != BENCH_SKIPPED)
+		s->status = BENCH_OK;
 	return 0;
 }
 

@@ -73,8 +73,20 @@ typedef struct key_def {
 static const char *const type_names[CFG_TYPE_NTYPES + 1] = {
     [CFG_TYPE_FLAT] = "flat",
     [CFG_TYPE_IVF] = "ivf",
+    [CFG_TYPE_FAISS_FLAT] = "faiss-flat",
+    [CFG_TYPE_FAISS_IVF] = "faiss-ivf",
 };
-static const char *const sweep_names[CFG_TYPE_NTYPES] = {[CFG_TYPE_IVF] = "nprobe"};
+/* The system a type measures: report rows compare engines, not types. */
+static const char *const engine_names[CFG_TYPE_NTYPES] = {
+    [CFG_TYPE_FLAT] = "vec0",
+    [CFG_TYPE_IVF] = "vec0",
+    [CFG_TYPE_FAISS_FLAT] = "faiss",
+    [CFG_TYPE_FAISS_IVF] = "faiss",
+};
+static const char *const sweep_names[CFG_TYPE_NTYPES] = {
+    [CFG_TYPE_IVF] = "nprobe",
+    [CFG_TYPE_FAISS_IVF] = "nprobe",
+};
 static const char *const trainer_names[] = {"ivftrain", "builtin", NULL};
 static const char *const order_names[] = {"centroids-first", "insert-then-train", "bulk", NULL};
 static const char *const assign_names[] = {"reinsert", "native", NULL};
@@ -103,7 +115,7 @@ static const key_def keys[] = {
     {S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0, 0},
     {S_INDEX, "type", V_ENUM, I(type), 0, 0, type_names, A_ANY, 0},
     {S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_ANY, T_IVF},
-    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_ANY, T_IVF},
+    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_ANY, T_IVF | T(CFG_TYPE_FAISS_IVF)},
     {S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVFTRAIN, T_IVF},
     {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVFTRAIN, T_IVF},
     {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_ANY, T_IVF},
@@ -115,6 +127,7 @@ static const key_def keys[] = {
     {S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8, T_VEC0},
     {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2, T_VEC0},
     {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY, T_VEC0},
+    {S_INDEX, "centroids", V_NAME, I(centroids), 0, 0, NULL, A_ANY, T(CFG_TYPE_FAISS_IVF)},
 };
 #undef C
 #undef I
@@ -436,6 +449,30 @@ static const char *not_applicable(const cfg_index *x, const key_def *k, char *bu
 	return NULL;
 }
 
+/* centroids = SECTION of section xi: an earlier ivf section whose table's
+ * float32 centroids are the ones to use; its nlist becomes this section's. */
+static int check_centroids(parse *p, size_t xi)
+{
+	cfg_index *x = &p->c->idx[xi];
+	int line = p->seen_idx[xi][key_index(S_INDEX, "centroids")];
+	if (!line)
+		return perr(p, x->line, "[%s] has type = %s but no centroids = SECTION", x->name,
+		            type_names[x->type]);
+	int ci = index_of(p->c, x->centroids);
+	if (ci < 0 || (size_t)ci >= xi)
+		return perr(p, line, "centroids: no section [%s] before [%s]", x->centroids,
+		            x->name);
+	const cfg_index *src = &p->c->idx[ci];
+	if (!src->type_ivf || strcmp(src->quantizer, "none") != 0)
+		return perr(p, line,
+		            "centroids: [%s] is not an ivf section with quantizer = none (its "
+		            "centroids must be float32)",
+		            x->centroids);
+	x->nlist = src->nlist;
+	x->nlist_line = line;
+	return 0;
+}
+
 /* Cross-key checks of one index section once it is fully read. */
 static int check_index(parse *p, size_t xi)
 {
@@ -477,13 +514,18 @@ static int check_index(parse *p, size_t xi)
 		x->metric_line = seen[key_index(S_INDEX, "distance_metric")];
 	if (seen[key_index(S_INDEX, "ntrain")])
 		x->ntrain_line = seen[key_index(S_INDEX, "ntrain")];
-	if (!x->type_ivf)
-		return 0;
 	int l_nlist = seen[key_index(S_INDEX, "nlist")];
 	int l_nprobe = seen[key_index(S_INDEX, "nprobe")];
-	if (!l_nlist)
+	if (x->type == CFG_TYPE_FAISS_IVF) {
+		if (check_centroids(p, xi) < 0)
+			return -1;
+	} else if (!x->type_ivf) {
+		return 0;
+	} else if (!l_nlist) {
 		return perr(p, x->line, "[%s] has type = ivf but no nlist", x->name);
-	x->nlist_line = l_nlist;
+	} else {
+		x->nlist_line = l_nlist;
+	}
 	if (!l_nprobe) {
 		/* vec0's own default, capped as vec0 caps it */
 		x->nprobe[0] = x->nlist < 10 ? x->nlist : 10;
@@ -597,6 +639,11 @@ const cfg_index *cfg_find(const cfg *c, const char *name)
 const char *cfg_sweep_name(cfg_type t)
 {
 	return sweep_names[t];
+}
+
+const char *cfg_engine_name(cfg_type t)
+{
+	return engine_names[t];
 }
 
 const char *cfg_type_name(cfg_type t)

@@ -11,7 +11,8 @@
  *   [NAME]     type = flat | ivf (vec0) or a peer engine's type (peer.h), and
  *              for ivf: nlist, nprobe (a list), ntrain, niter, trainer, order,
  *              assign, quantizer, oversample; flat and ivf: chunk_size,
- *              page_size, db; any type: distance_metric. Each key names the
+ *              page_size, db; faiss-ivf: centroids = SECTION (an earlier ivf
+ *              section), nprobe; any type: distance_metric. Each key names the
  *              types it applies to; any other type refuses it with its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
@@ -42,7 +43,9 @@ typedef enum {
 	CFG_TYPE_FLAT = 0,
 	CFG_TYPE_IVF,
 	CFG_TYPE_PEER, /* the first peer engine's type: every type from here on is one */
-	CFG_TYPE_NTYPES = CFG_TYPE_PEER
+	CFG_TYPE_FAISS_FLAT = CFG_TYPE_PEER, /* IndexFlatL2 / IndexFlatIP */
+	CFG_TYPE_FAISS_IVF,                  /* IndexIVFFlat on a vec0 section's centroids */
+	CFG_TYPE_NTYPES
 } cfg_type;
 
 typedef enum { CFG_TRAINER_IVFTRAIN = 0, CFG_TRAINER_BUILTIN = 1 } cfg_trainer;
@@ -72,9 +75,10 @@ typedef struct cfg_index {
 	int metric_set;     /* distance_metric given; else the dataset's */
 	vtab_metric metric;
 	int metric_line;
-	int chunk_size;    /* 0 = vec0's default */
-	int page_size;     /* 0 = SQLite's default */
-	char db[CFG_PATH]; /* "" = a fresh file in the run's db_dir */
+	int chunk_size;           /* 0 = vec0's default */
+	int page_size;            /* 0 = SQLite's default */
+	char db[CFG_PATH];        /* "" = a fresh file in the run's db_dir */
+	char centroids[CFG_NAME]; /* faiss-ivf: the ivf section whose centroids it uses */
 } cfg_index;
 
 typedef struct cfg {
@@ -124,6 +128,8 @@ const char *cfg_sweep_name(cfg_type t);
 
 /* Names of enum values, for reports (metrics: vtab_metric_name). */
 const char *cfg_type_name(cfg_type t);
+/* The engine a type measures ("vec0", "faiss"): the report's per-engine rows. */
+const char *cfg_engine_name(cfg_type t);
 const char *cfg_trainer_name(cfg_trainer t);
 const char *cfg_order_name(cfg_order o);
 const char *cfg_assign_name(ivf_assign a);

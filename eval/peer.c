@@ -6,14 +6,17 @@
 
 #include <stddef.h>
 
+extern const peer_ops peer_faiss_flat, peer_faiss_ivf; /* peer_faiss.c */
+
 static const peer_ops *const engines[] = {
-    NULL, /* no engine yet */
+    &peer_faiss_flat,
+    &peer_faiss_ivf,
 };
 
 const peer_ops *peer_find(cfg_type t)
 {
 	for (size_t i = 0; i < sizeof engines / sizeof *engines; i++)
-		if (engines[i] && engines[i]->type == t)
+		if (engines[i]->type == t)
 			return engines[i];
 	return NULL;
 }

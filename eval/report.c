@@ -245,7 +245,7 @@ static cJSON *build_json(const bench_section *s)
 	cJSON_AddNumberToObject(o, "rows", (double)b->rows);
 	cJSON_AddNumberToObject(o, "file_bytes", (double)b->file_bytes);
 	cJSON_AddNumberToObject(o, "free_bytes", (double)b->free_bytes);
-	if (s->cx->type_ivf) {
+	if (s->cx->type_ivf || b->ncentroids) {
 		cJSON_AddNumberToObject(o, "centroids", (double)b->ncentroids);
 		cJSON_AddNumberToObject(o, "unassigned", (double)b->unassigned);
 	}
@@ -540,6 +540,51 @@ static void md_query_table(FILE *f, const bench_run *r)
 	}
 }
 
+/* Per engine and recall target, its fastest point reaching the target, over
+ * every section of that engine: what each system costs at a given recall. */
+static void md_engines(FILE *f, const bench_run *r)
+{
+	static const double targets[] = {0.90, 0.95, 0.99};
+	fprintf(f,
+	        "| engine | recall@%zu >= | fastest configuration | mean (ms) | recall@%zu | "
+	        "build (s) | size |\n|---|---:|---|---:|---:|---:|---:|\n",
+	        r->k, r->k);
+	for (size_t i = 0; i < r->nsec; i++) {
+		const char *eng = cfg_engine_name(r->sec[i].cx->type);
+		size_t first = 0;
+		while (strcmp(cfg_engine_name(r->sec[first].cx->type), eng) != 0)
+			first++;
+		if (first != i)
+			continue; /* the engine's rows came with its first section */
+		for (size_t t = 0; t < sizeof targets / sizeof *targets; t++) {
+			const bench_section *bs = NULL;
+			const bench_point *bp = NULL;
+			for (size_t j = i; j < r->nsec; j++) {
+				const bench_section *s = &r->sec[j];
+				if (s->status != BENCH_OK ||
+				    strcmp(cfg_engine_name(s->cx->type), eng))
+					continue;
+				for (int p = 0; p < s->npts; p++)
+					if (s->pts[p].recall >= targets[t] &&
+					    (!bp || s->pts[p].lat.mean < bp->lat.mean)) {
+						bs = s;
+						bp = &s->pts[p];
+					}
+			}
+			char label[CFG_NAME + 32];
+			if (!bp) {
+				fprintf(f, "| %s | %.2f | not reached | | | | |\n", eng,
+				        targets[t]);
+				continue;
+			}
+			point_label(label, sizeof label, bs, bp);
+			fprintf(f, "| %s | %.2f | %s | %.3f | %.4f | %.2f | %.1f MiB |\n", eng,
+			        targets[t], label, bp->lat.mean * 1e3, bp->recall,
+			        bs->build.total_s, (double)bs->build.file_bytes / MIB);
+		}
+	}
+}
+
 /* The flat exactness checks, the harness overhead and what some sections mean. */
 static void md_checks(FILE *f, const bench_run *r)
 {
@@ -630,7 +675,14 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 	md_build_table(f, r);
 	fprintf(f, "\nsize: the database file as built; free: pages left by rows moved from "
 	           "unassigned cells, given back only by VACUUM; verify: ivftrain's self-queries "
-	           "before COMMIT and integrity check after.\n\n## Query latency\n\n");
+	           "before COMMIT and integrity check after; a peer's size is its index as it "
+	           "serializes it (faiss::write_index).\n\n## Per engine\n\n");
+	md_engines(f, r);
+	fprintf(f,
+	        "\nThe fastest point of each engine (over all its sections) whose "
+	        "recall@%zu reaches the target; latencies are one query at a time on one "
+	        "thread for every engine.\n\n## Query latency\n\n",
+	        r->k);
 	md_query_table(f, r);
 	fprintf(f, "\n## Checks and notes\n\n");
 	md_checks(f, r);
