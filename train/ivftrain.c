@@ -6,6 +6,7 @@
  *   ivftrain --from DATA.hdf5 --dry-run [options]     k-means alone, no database
  *   ivftrain --check DB.sqlite                        audit the index, read-only
  *   ivftrain --repack DB.sqlite                       rewrite the cells, no training
+ *   ivftrain --export-faiss FILE DB.sqlite            the index as a faiss sidecar
  *   ivftrain --load DATA.hdf5 [options] DB.sqlite     fill an empty table: train on
  *                                                     a sample of the rows, write all
  *
@@ -36,6 +37,7 @@
 #include "load.h"
 #include "progress.h"
 #include "rng.h"
+#include "sidecar.h"
 #include "timing.h"
 #include "vec0.h"
 #include "vtab.h"
@@ -76,6 +78,7 @@ enum {
 	OPT_JSON,
 	OPT_CHECK,
 	OPT_REPACK,
+	OPT_EXPORT,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -120,6 +123,9 @@ static const cli_opt docs[] = {
     {"repack", OPT_REPACK, NULL,
      "rewrite every cell densely with the table's current centroids, no training (closes "
      "the holes deletes leave)"},
+    {"export-faiss", OPT_EXPORT, "FILE",
+     "read-only: write the table's IVF index (its centroids, each row in its cell's list) "
+     "as a faiss IndexIVFFlat to FILE, for faiss.read_index; no training"},
     {"help", OPT_HELP, NULL, "show this help"},
     {"version", OPT_VERSION, NULL, "show versions"},
 };
@@ -127,8 +133,9 @@ static const cli_opt docs[] = {
 
 typedef struct opts {
 	const char *db, *table, *column, *vec0, *from, *save, *load;
-	const char *fill;   /* --load: the rows are also what is trained on (from) */
-	long nlist, ntrain; /* 0: not given */
+	const char *export_faiss; /* --export-faiss FILE */
+	const char *fill;         /* --load: the rows are also what is trained on (from) */
+	long nlist, ntrain;       /* 0: not given */
 	long niter, threads, verify, batch, busy_ms, cache_mib;
 	double tol;
 	uint64_t seed;
@@ -272,6 +279,9 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 	case OPT_REPACK:
 		o->repack = 1;
 		return 0;
+	case OPT_EXPORT:
+		o->export_faiss = v;
+		return 0;
 	}
 	return err_set(err, ERR_INPUT, "unhandled option");
 }
@@ -341,12 +351,22 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		o->from = o->fill;
 	if (o->check && o->repack)
 		return err_set(err, ERR_INPUT, "--check and --repack exclude each other");
-	if ((o->check || o->repack) &&
+	if (o->export_faiss && (o->check || o->repack || o->fill))
+		return err_set(err, ERR_INPUT,
+		               "--export-faiss reads the index as it is: no --check, --repack or "
+		               "--load with it");
+	if (o->export_faiss && (o->vacuum || o->dry_run))
+		return err_set(err, ERR_INPUT,
+		               "--export-faiss writes no database: no --vacuum "
+		               "or --dry-run with it");
+	if ((o->check || o->repack || o->export_faiss) &&
 	    (o->from || o->load || o->save || o->dry_run || o->nlist || o->ntrain))
 		return err_set(err, ERR_INPUT,
 		               "--%s takes no training option (--from, --load-centroids, "
 		               "--save-centroids, --dry-run, --nlist, --ntrain)",
-		               o->check ? "check" : "repack");
+		               o->check    ? "check"
+		               : o->repack ? "repack"
+		                           : "export-faiss");
 	return 0;
 }
 
@@ -357,7 +377,8 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 static int open_table(const opts *o, run *r, char *err)
 {
 	int rc = vec0_find(o->vec0, &r->ext, err);
-	int flags = o->dry_run || o->check ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int ro = o->dry_run || o->check || o->export_faiss;
+	int flags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (!rc)
 		rc = vec0_open(o->db, flags, (int)o->busy_ms, &r->ext, &r->db, err);
 	if (rc)
@@ -382,11 +403,11 @@ static int open_table(const opts *o, run *r, char *err)
 		               r->t.name, r->t.quantizer);
 	if ((rc = vtab_count(r->db, &r->t, &r->rows, err)) < 0)
 		return rc;
-	if (!o->dry_run && !o->check && (rc = ivf_check_writable(r->db, err)) < 0)
+	if (!ro && (rc = ivf_check_writable(r->db, err)) < 0)
 		return rc;
 	if (o->fill && (rc = load_ready(r->db, &r->t, err)) < 0)
 		return rc;
-	if (r->rows == 0 && !o->check && !o->fill)
+	if (r->rows == 0 && !o->check && !o->fill && !o->export_faiss)
 		return err_set(err, ERR_INPUT, "table %s is empty: nothing to train on or assign",
 		               r->t.name);
 	r->d = r->t.d;
@@ -658,6 +679,26 @@ static int check_table(const opts *o, run *r, prog_t *pg, char *err)
 	return 0;
 }
 
+/* --export-faiss: read-only; the sidecar replaces FILE only once complete. */
+static int export_table(const opts *o, run *r, char *err)
+{
+	sidecar_stats s = {0};
+	int rc = sidecar_export_faiss(r->db, &r->t, o->export_faiss, &s, err);
+	if (rc < 0)
+		return rc;
+	if (o->json)
+		printf("{\"export_faiss\": {\"path\": \"%s\", \"rows\": %lld, \"nlist\": "
+		       "%lld, \"bytes\": %lld, \"read_s\": %.6f, \"write_s\": %.6f}}\n",
+		       o->export_faiss, (long long)s.rows, (long long)s.nlist, (long long)s.bytes,
+		       s.read_s, s.write_s);
+	else
+		printf("exported %s: %lld rows in %lld lists to %s (%.1f MiB; read %.2f s, "
+		       "faiss %.2f s)\n",
+		       r->t.name, (long long)s.rows, (long long)s.nlist, o->export_faiss,
+		       (double)s.bytes / (1024.0 * 1024.0), s.read_s, s.write_s);
+	return 0;
+}
+
 static int run_all(const opts *o, run *r, char *err)
 {
 	prog_t pg;
@@ -666,6 +707,8 @@ static int run_all(const opts *o, run *r, char *err)
 		return rc;
 	if (o->check)
 		return check_table(o, r, &pg, err);
+	if (o->export_faiss)
+		return export_table(o, r, err);
 	if (o->repack) {
 		if ((rc = bulk_read_centroids(r->db, &r->t, &r->loaded, &r->nlist, err)) < 0)
 			return rc;
@@ -967,7 +1010,7 @@ int main(int argc, char **argv)
 		intr_install();
 		rc = run_all(&o, &r, err);
 	}
-	if (rc == 0 && !o.check)
+	if (rc == 0 && !o.check && !o.export_faiss)
 		(o.json ? print_json : print_text)(&o, &r);
 	else if (rc < 0 && wants_json(argc, argv))
 		print_json_error(rc, err);

@@ -6,7 +6,9 @@
 #
 # At exhaustive settings every engine is exact (recall 1 with ties); faiss IVF on
 # vec0's own centroids finds what vec0 finds at every nprobe; peer rows fill the
-# same json, csv, md (its per-engine table) and gate as vec0's; a key a peer type does not take, or a
+# same json, csv, md (its per-engine table) and gate as vec0's; ivftrain
+# --export-faiss writes a sidecar that faiss.read_index loads and that answers
+# as vec0 does at nprobe = nlist; a key a peer type does not take, or a
 # bad centroids = SECTION, is file:line and exit 2 before any work.
 . "$(dirname "$0")/lib.sh"
 
@@ -115,6 +117,54 @@ test_peers_cosine_exact_and_match_vec0() {
 	py_out=$("$PY" -c "import sys, json
 $check_peers" "$OUT_JSON" 2>&1)
 	expect_match "$py_out" '^ok$' "peer figures"
+}
+
+# ivftrain --export-faiss: the table vecbench built, read back by faiss.read_index,
+# answers every query as vec0 does at nprobe = nlist (same ids; distances agree)
+test_export_faiss_matches_vec0() {
+	[ "$FM_RC" -eq 0 ] || { fail "fixture: $(cat "$TMP/fm.err")"; exit 1; }
+	[ "$HAS_FAISS" = 1 ] || skip_test "no libfaiss-dev: ivftrain has no --export-faiss"
+	[ "$HAS_IVF" = 1 ] || skip_test "vec0 at $VEC0 has no IVF table to export"
+	mkdir -p "$TMP/keep"
+	peers_ini l2 "$FM" "keep_db = true
+db_dir = $TMP/keep" | sed '/^\[faiss-flat\]/,$d' >"$TMP/keep.ini"
+	"$VB" run "$TMP/keep.ini" --results "$TMP/keep-res" >"$TMP/keep.out" 2>&1 ||
+		{ fail "vecbench run: $(tail -3 "$TMP/keep.out")"; return; }
+	local db=$TMP/keep/ivf.sqlite sum
+	sum=$(sha "$db")
+	expect_status 0 "$BIN/ivftrain" --vec0 "$VEC0" --export-faiss "$TMP/ivf.faiss" "$db"
+	expect_match "$OUT" '^exported vecbench: 2000 rows in 16 lists to ' "summary"
+	[ "$(sha "$db")" = "$sum" ] || fail "the database changed"
+	py_out=$("$PY" - "$VEC0" "$db" "$TMP/ivf.faiss" "$FM" <<'PY' 2>&1
+import sys, faiss, h5py, numpy as np
+from vec0db import connect, command
+vec0, path, fx, h5 = sys.argv[1:]
+idx = faiss.read_index(fx)
+ivf = faiss.extract_index_ivf(idx)
+assert idx.ntotal == 2000 and ivf.nlist == 16, (idx.ntotal, ivf.nlist)
+ivf.nprobe = 16
+q = h5py.File(h5, "r")["test"][:].astype(np.float32)
+D, I = idx.search(q, 10)
+db = connect(vec0, path)
+command(db, "vecbench", "nprobe=16")
+same = 0
+for i in range(len(q)):
+    rows = db.execute("select id, distance from vecbench where emb match ? and k = 10",
+                      (q[i].tobytes(),)).fetchall()
+    ids = [r[0] for r in rows]
+    # faiss L2 distances are squared; vec0's are not
+    assert np.allclose(np.sqrt(np.maximum(D[i], 0)), [r[1] for r in rows], rtol=1e-3, atol=1e-2), i
+    same += set(ids) == set(I[i].tolist())
+assert same >= len(q) - 1, same
+print("ok", same)
+PY
+)
+	expect_match "$py_out" '^ok ' "faiss sidecar vs vec0"
+	# a table without an index to export, and a folder that cannot be written: exit 2 / 1, FILE untouched
+	expect_status 1 "$BIN/ivftrain" --vec0 "$VEC0" --export-faiss "$TMP/nope/x.faiss" "$db"
+	expect_one_line "$ERR" "unwritable path"
+	expect_status 2 "$BIN/ivftrain" --vec0 "$VEC0" --export-faiss "$TMP/x.faiss" --nlist 8 "$db"
+	[ ! -e "$TMP/x.faiss" ] && [ ! -e "$TMP/nope" ] || fail "a refused export left a file"
 }
 
 test_peer_bad_keys_file_line_exit_2() {
