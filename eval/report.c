@@ -617,7 +617,12 @@ static void md_checks(FILE *f, const bench_run *r)
 				          "the check proves nothing");
 			}
 		} else if (!x->type_ivf) {
-			/* peers: nothing of vec0's build to explain */
+			if (x->centroids[0])
+				fprintf(
+				    f,
+				    "- %s: on the centroids [%s]'s table holds: its build adds the "
+				    "rows to them, the training is [%s]'s.\n",
+				    x->name, x->centroids, x->centroids);
 		} else if (x->trainer == CFG_TRAINER_BUILTIN) {
 			fprintf(f,
 			        "- %s: train is sqlite-vec's compute-centroids, which also "

@@ -104,6 +104,7 @@ $check_peers" "$OUT_JSON" 2>&1)
 	expect_match "$md" '^\| faiss-ivf nprobe=16 \| ' "faiss-ivf row"
 	expect_match "$md" '^\| faiss \| 0\.99 \| faiss-(flat|ivf nprobe=[0-9]+) \| [0-9.]+ \| (0\.99|1\.00)[0-9]* \| [0-9.]+ \| [0-9.]+ MiB \|$' "faiss per-engine row"
 	expect_match "$md" '^\| vec0 \| 0\.90 \| (flat|ivf nprobe=[0-9]+) \| ' "vec0 per-engine row"
+	expect_match "$md" "^- faiss-ivf: on the centroids \\[ivf\\]'s table holds" "centroids note"
 	expect_match "$(cat "$dir/results.csv")" '^faiss-ivf,faiss-ivf,ok,16,4,' "csv row"
 	expect_match "$(cat "$dir/recall-latency.dat")" '^# faiss-ivf: ' "plot data"
 	expect_status 0 "$VB" gate "$OUT_JSON" --config "$TMP/l2.ini"
