@@ -1,0 +1,16 @@
+# Draws recall-latency.png from recall-latency.dat: cd here, then gnuplot recall-latency.gp
+set terminal pngcairo size 1000,650 noenhanced
+set output 'recall-latency.png'
+set title 'recall@10 vs mean query latency, 500 queries'
+set xlabel 'recall@10'
+set ylabel 'mean query latency (ms)'
+set logscale y
+set grid
+set key outside right
+set xrange [*:1.02]
+plot 'recall-latency.dat' index 0 using 1:2 with linespoints lt 1 pt 1 title 'flat', \
+     'recall-latency.dat' index 1 using 1:2 with linespoints lt 2 pt 2 title 'ivf', \
+     '' index 1 using 1:2:3 with labels offset 0,0.8 tc lt 2 notitle, \
+     'recall-latency.dat' index 2 using 1:2 with linespoints lt 3 pt 3 title 'faiss-flat', \
+     'recall-latency.dat' index 3 using 1:2 with linespoints lt 4 pt 4 title 'faiss-ivf', \
+     '' index 3 using 1:2:3 with labels offset 0,0.8 tc lt 4 notitle
