@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dist.h"
@@ -438,6 +439,38 @@ int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, siz
 	return ERR_OK;
 }
 
+int h5_read_array(const char *path, const char *name, int is_float, int rank, void **x,
+                  size_t *rows, size_t *cols, const char *attr, char *attr_value, size_t attr_len,
+                  char *err)
+{
+	hid_t f;
+	hsize_t dims[2];
+	void *buf = NULL;
+	*x = NULL;
+	if (attr)
+		attr_value[0] = 0;
+	int rc = h5_open_read(path, &f, err);
+	if (rc)
+		return rc;
+	rc = h5_load(f, path, name, rank, is_float ? H5T_FLOAT : H5T_INTEGER, 0,
+	             is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32, 4, &buf, dims, err);
+	if (!rc && buf && attr) {
+		hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+		rc = h5_get_string(d, path, attr, attr_value, attr_len, err);
+		rc = rc < 0 ? rc : ERR_OK;
+		H5Dclose(d);
+	}
+	H5Fclose(f);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*x = buf;
+	*rows = dims[0];
+	*cols = dims[1];
+	return ERR_OK;
+}
+
 /* ---- writing ---------------------------------------------------------------- */
 
 /* A file being written: HDF5 handle on a temporary name next to the destination. */
@@ -653,15 +686,18 @@ int h5_write(const char *path, const h5_dataset *ds, char *err)
 /* What h5_copy_* need while iterating the source file's root. */
 typedef struct h5_copy {
 	hid_t dst;
-	char failed[128]; /* name of what could not be copied; empty while all went well */
+	char failed[128];        /* name of what could not be copied; empty while all went well */
+	const char *const *skip; /* names of the datasets being replaced */
+	size_t nskip;
 } h5_copy;
 
-/* Copies each root object except the ground truth being replaced. */
+/* Copies each root object except those being replaced. */
 static herr_t h5_copy_link(hid_t src, const char *name, const H5L_info_t *info, void *data)
 {
 	h5_copy *c = data;
-	if (!strcmp(name, "neighbors") || !strcmp(name, "distances"))
-		return 0;
+	for (size_t i = 0; i < c->nskip; i++)
+		if (!strcmp(name, c->skip[i]))
+			return 0;
 	if (H5Ocopy(src, name, c->dst, name, H5P_DEFAULT, H5P_DEFAULT) < 0) {
 		snprintf(c->failed, sizeof c->failed, "%s", name);
 		return -1;
@@ -695,26 +731,100 @@ static herr_t h5_copy_attr(hid_t src, const char *name, const H5A_info_t *info, 
 	return st;
 }
 
-int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err)
+/* Room for a rewrite of path adding about extra bytes. HDF5 (1.10) can crash
+ * inside H5Ocopy when the disk fills during the copy, so a rewrite that cannot
+ * fit is refused before it starts (space taken by others meanwhile can still
+ * make it fail, and then the temporary file goes with the process). */
+static int h5_check_room(const char *path, size_t extra, char *err)
+{
+	char dir[H5_PATH_MAX];
+	const char *base;
+	struct stat st;
+	struct statvfs fs;
+	h5_split(path, dir, sizeof dir, &base);
+	if (stat(path, &st) != 0 || statvfs(dir, &fs) != 0)
+		return ERR_OK; /* h5_open_read / h5_out_begin report these */
+	double need = ((double)st.st_size + (double)extra) * 1.05,
+	       room = (double)fs.f_bavail * (double)fs.f_frsize;
+	if (room < need)
+		return err_set(err, ERR_FAIL,
+		               "%s: not enough free space in %s to rewrite it (%.0f bytes free, "
+		               "%.0f needed); nothing was changed",
+		               path, dir, room, need);
+	return ERR_OK;
+}
+
+/* Opens path's copy-to-be: every root object but the skip names and every root
+ * attribute go into a new temporary file o; c says what failed. extra: bytes the
+ * caller will add. */
+static int h5_rewrite_begin(const char *path, const char *const *skip, size_t nskip, size_t extra,
+                            h5_out *o, h5_copy *c, char *err)
 {
 	hid_t src;
 	struct stat st;
-	int rc = h5_open_read(path, &src, err);
+	int rc = h5_check_room(path, extra, err);
+	if (!rc)
+		rc = h5_open_read(path, &src, err);
 	if (rc)
 		return rc;
-	h5_out o;
-	rc = h5_out_begin(&o, path, stat(path, &st) == 0 ? st.st_mode & 07777 : h5_new_mode(), err);
+	rc = h5_out_begin(o, path, stat(path, &st) == 0 ? st.st_mode & 07777 : h5_new_mode(), err);
 	if (rc) {
 		H5Fclose(src);
 		return rc;
 	}
-	h5_copy c = {o.f, ""};
-	H5Literate(src, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, h5_copy_link, &c);
-	if (!c.failed[0])
-		H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, h5_copy_attr, &c);
-	rc = h5_out_end(&o, c.failed[0] ? c.failed : h5_put_gt(o.f, ds), err);
+	*c = (h5_copy){.dst = o->f, .skip = skip, .nskip = nskip};
+	H5Literate(src, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, h5_copy_link, c);
+	if (!c->failed[0])
+		H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, h5_copy_attr, c);
 	H5Fclose(src);
-	return rc;
+	return ERR_OK;
+}
+
+int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err)
+{
+	static const char *const skip[] = {"neighbors", "distances"};
+	h5_out o;
+	h5_copy c;
+	int rc = h5_rewrite_begin(path, skip, 2, ds->nq * ds->kgt * 8, &o, &c, err);
+	if (rc)
+		return rc;
+	return h5_out_end(&o, c.failed[0] ? c.failed : h5_put_gt(o.f, ds), err);
+}
+
+/* The arrays of h5_put_arrays into f; returns the name of what failed or NULL. */
+static const char *h5_put_list(hid_t f, const h5_array *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (h5_put_dset(f, a[i].name, a[i].is_float ? H5T_IEEE_F32LE : H5T_STD_I32LE,
+		                a[i].is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32, a[i].data,
+		                a[i].rows, a[i].cols) < 0)
+			return a[i].name;
+		if (!a[i].attr)
+			continue;
+		hid_t d = H5Dopen2(f, a[i].name, H5P_DEFAULT);
+		herr_t st = d >= 0 ? h5_put_string(d, a[i].attr, a[i].attr_value) : -1;
+		if (d >= 0)
+			H5Dclose(d);
+		if (st < 0)
+			return a[i].attr;
+	}
+	return NULL;
+}
+
+int h5_put_arrays(const char *path, const h5_array *a, size_t n, char *err)
+{
+	const char *skip[n ? n : 1];
+	size_t extra = 0;
+	for (size_t i = 0; i < n; i++) {
+		skip[i] = a[i].name;
+		extra += a[i].rows * (a[i].cols ? a[i].cols : 1) * 4;
+	}
+	h5_out o;
+	h5_copy c;
+	int rc = h5_rewrite_begin(path, skip, n, extra, &o, &c, err);
+	if (rc)
+		return rc;
+	return h5_out_end(&o, c.failed[0] ? c.failed : h5_put_list(o.f, a, n), err);
 }
 
 int h5_write_matrix(const char *path, const char *name, const float *x, size_t n, size_t d,

@@ -56,6 +56,30 @@ int h5_write(const char *path, const h5_dataset *ds, char *err);
  * atomically, keeping every other dataset and attribute. */
 int h5_write_groundtruth(const char *path, const h5_dataset *ds, char *err);
 
+/* An optional named int32 (is_float 0) or float32 array of the given rank (1 or
+ * 2; *cols = 1 for rank 1), read as stored, without range or finite checks (the
+ * caller checks: a filtered ground truth pads with -1 and +inf). *x stays NULL
+ * when the file has no such dataset. attr (may be NULL): a string attribute of
+ * the dataset into attr_value ("" when absent). ERR_INPUT on a wrong rank or
+ * value class, naming path and name. */
+int h5_read_array(const char *path, const char *name, int is_float, int rank, void **x,
+                  size_t *rows, size_t *cols, const char *attr, char *attr_value,
+                  size_t attr_len, char *err);
+
+/* A named array for h5_put_arrays: int32 or float32, rank 1 (cols 0) or 2, with
+ * an optional string attribute on it (attr NULL: none). */
+typedef struct h5_array {
+	const char *name;
+	int is_float;
+	const void *data;
+	size_t rows, cols;
+	const char *attr, *attr_value;
+} h5_array;
+
+/* Adds or replaces the n arrays in the existing file path, atomically, keeping
+ * every other dataset and attribute (`vecdata tags`, filtered ground truth). */
+int h5_put_arrays(const char *path, const h5_array *a, size_t n, char *err);
+
 /* One named 2-D float32 matrix, e.g. k-means centroids ("centroids", k x d) with
  * a `distance` attribute. Read allocates *x (caller frees). */
 int h5_read_matrix(const char *path, const char *name, float **x, size_t *n, size_t *d,

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "dsio.h"
 #include "err.h"
+#include "filtergt.h"
 #include "groundtruth.h"
 #include "h5ds.h"
 #include "idx.h"
@@ -35,6 +36,9 @@
 #define VD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define VD_MAX_ROWS ((long)INT32_MAX)
 #define VD_HELP_COL 19 /* --help: where the options' help text starts */
+/* tags: three selectivities a decade apart, big-ann-benchmarks' filtered range */
+#define VD_DEFAULT_SEL_TEXT "0.1,0.01,0.001"
+static const double vd_default_sel[] = {0.1, 0.01, 0.001};
 
 /* Every option of every subcommand, parsed into one place. */
 typedef struct vd_args {
@@ -48,11 +52,14 @@ typedef struct vd_args {
 	long train, test; /* row counts; 0: all */
 	int random;       /* subset: random train rows */
 	long seed;
-	int seed_set;       /* --seed was given */
-	long spot;          /* info: spot-checked queries */
-	int json;           /* groundtruth: JSON summary on stdout */
-	long dim, clusters; /* synth: 0 = default */
-	double spread;      /* synth: < 0 = default */
+	int seed_set;             /* --seed was given */
+	long spot;                /* info: spot-checked queries */
+	int json;                 /* groundtruth: JSON summary on stdout */
+	long dim, clusters;       /* synth: 0 = default */
+	double spread;            /* synth: < 0 = default */
+	const char *filter;       /* groundtruth: filtered ground truth for this filter */
+	double sel[FGT_MAX_TAGS]; /* tags: selectivities */
+	size_t nsel;              /* 0 = VD_DEFAULT_SEL */
 } vd_args;
 
 enum {
@@ -70,6 +77,8 @@ enum {
 	OPT_DIM,
 	OPT_CLUSTERS,
 	OPT_SPREAD,
+	OPT_FILTER,
+	OPT_SELECTIVITY,
 	OPT_HELP
 };
 
@@ -84,8 +93,12 @@ static const cli_opt vd_opts[] = {
     {"clusters", OPT_CLUSTERS, "C", "synth: mixture components"},
     {"spread", OPT_SPREAD, "X", "synth: noise norm over centre norm"},
     {"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
-    {"seed", OPT_SEED, "S", "subset: seed of --random (default 1234)"},
+    {"seed", OPT_SEED, "S", "subset --random, tags, synth: seed (default 1234)"},
     {"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
+    {"filter", OPT_FILTER, "NAME",
+     "groundtruth: top-k among train rows whose train_NAME equals the query's test_NAME"},
+    {"selectivity", OPT_SELECTIVITY, "S,..",
+     "tags: fraction of train rows a tag (default " VD_DEFAULT_SEL_TEXT ")"},
     {"json", OPT_JSON, NULL, "print a JSON summary (timings) on stdout"},
     {"threads", OPT_THREADS, "T", "threads (default: all cores, or OMP_NUM_THREADS)"},
     {"help", OPT_HELP, NULL, "show this help"},
@@ -243,6 +256,41 @@ static void vd_json(const h5_dataset *ds, const gt_stats *st, double read_s, dou
 	       h5_version(), openblas_get_config());
 }
 
+/* groundtruth --filter NAME: the filtered ground truth beside the unfiltered one. */
+static int vd_filtered_groundtruth(const vd_args *a, h5_dataset *ds, gt_metric m, size_t k,
+                                   char *err)
+{
+	const char *path = a->pos[0];
+	fgt_data f;
+	size_t nshort = 0;
+	prog_t bar;
+	char why[ERR_LEN];
+	int rc = fgt_read(path, a->filter, ds->n, ds->nq, &f, err);
+	if (rc)
+		return rc;
+	int32_t *nb = malloc(ds->nq * k * sizeof *nb);
+	float *dist = malloc(ds->nq * k * sizeof *dist);
+	double t0 = tm_now();
+	if (!nb || !dist)
+		rc = err_set(err, ERR_NOMEM, "out of memory for %zu x %zu neighbors", ds->nq, k);
+	else if ((rc = fgt_compute(ds->train, ds->n, ds->test, ds->nq, ds->d, k, m, f.labels,
+	                           f.qfilter, nb, dist, &nshort, &bar, why)))
+		err_set(err, rc, "%s: %s", path, why);
+	double s = tm_now() - t0;
+	if (!rc)
+		rc = fgt_write(path, a->filter, nb, dist, ds->nq, k, err);
+	if (!rc)
+		printf("%s: filtered top-%zu ground truth for filter %s (train_%s = test_%s): "
+		       "%zu of %zu queries match fewer than %zu rows (padded with id -1) (kNN %.2f "
+		       "s, %d threads)\n",
+		       path, k, a->filter, a->filter, a->filter, nshort, ds->nq, k, s,
+		       omp_get_max_threads());
+	free(nb);
+	free(dist);
+	fgt_free(&f);
+	return rc;
+}
+
 static int vd_cmd_groundtruth(const vd_args *a, char *err)
 {
 	const char *path = a->pos[0];
@@ -263,6 +311,11 @@ static int vd_cmd_groundtruth(const vd_args *a, char *err)
 		rc = h5_check_output(path, err);
 	if (!rc)
 		rc = vd_pick_k(a, path, ds.n, VD_DEFAULT_K, &k, err);
+	if (!rc && a->filter) {
+		rc = vd_filtered_groundtruth(a, &ds, m, k, err);
+		h5_free(&ds);
+		return rc;
+	}
 	if (!rc)
 		rc = vd_groundtruth(&ds, path, m, k, &st, err);
 	double t1 = tm_now();
@@ -416,6 +469,83 @@ out:
 	return rc;
 }
 
+/* vecdata info: the filtered ground truth, when the file has one, by
+ * fgt_check. */
+static int vd_info_filtered(const char *path, const h5_dataset *ds, gt_metric m, size_t spot,
+                            char *err)
+{
+	fgt_data f;
+	gt_report rep;
+	int rc = fgt_read(path, NULL, ds->n, ds->nq, &f, err);
+	if (rc || !f.k) {
+		if (!rc)
+			printf("filtered gt none\n");
+		return rc;
+	}
+	size_t *cnt = malloc(ds->nq * sizeof *cnt), nshort = 0;
+	if (!cnt) {
+		fgt_free(&f);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
+	fgt_matches(f.labels, f.n, f.qfilter, f.nq, cnt);
+	for (size_t q = 0; q < f.nq; q++)
+		nshort += cnt[q] < f.k;
+	free(cnt);
+	printf("filtered gt top-%zu, filter %s (%zu of %zu queries match fewer than %zu rows)\n",
+	       f.k, f.name, nshort, f.nq, f.k);
+	rc = fgt_check(ds->train, ds->n, ds->test, ds->nq, ds->d, m, f.labels, f.qfilter,
+	               f.neighbors, f.distances, f.k, spot, &rep, err);
+	if (!rc) {
+		printf(
+		    "check fids  %s (%zu of %zu rows with a wrong id, label, count or padding)\n",
+		    rep.bad_ids ? "FAIL" : "ok", rep.bad_ids, ds->nq);
+		printf("check forder %s (%zu of %zu rows with distances not ascending)\n",
+		       rep.not_ascending ? "FAIL" : "ok", rep.not_ascending, ds->nq);
+		printf("check fexact %s (%zu of %zu spot-checked queries agree with brute force)\n",
+		       rep.spot_agree < rep.spot_checked ? "FAIL" : "ok", rep.spot_agree,
+		       rep.spot_checked);
+		char why[ERR_LEN];
+		if ((rc = gt_report_verdict(&rep, ds->nq, why)))
+			err_set(err, rc, "%s: filtered: %s", path, why);
+	}
+	fgt_free(&f);
+	return rc;
+}
+
+/* tags: a synthetic tag column (filtergt.h) of chosen selectivities. */
+static int vd_tags(const vd_args *a, char *err)
+{
+	const char *path = a->pos[0];
+	h5_dataset ds;
+	const double *sel = a->nsel ? a->sel : vd_default_sel;
+	size_t nsel = a->nsel ? a->nsel : sizeof vd_default_sel / sizeof *vd_default_sel;
+	int rc = h5_read(path, H5_LAX_GT | H5_NO_TRAIN, &ds, err);
+	if (rc)
+		return rc;
+	int32_t *tr = malloc(ds.n * sizeof *tr), *te = malloc(ds.nq * sizeof *te);
+	char why[ERR_LEN];
+	if (!tr || !te)
+		rc = err_set(err, ERR_NOMEM, "out of memory for %zu tags", ds.n);
+	else if ((rc = fgt_tags(ds.n, ds.nq, sel, nsel, (uint64_t)a->seed, tr, te, why)))
+		err_set(err, rc, "%s: --selectivity: %s", path, why);
+	if (!rc)
+		rc = h5_check_output(path, err);
+	h5_array arr[2] = {{"train_tags", 0, tr, ds.n, 0, NULL, NULL},
+	                   {"test_tags", 0, te, ds.nq, 0, NULL, NULL}};
+	if (!rc)
+		rc = h5_put_arrays(path, arr, 2, err);
+	if (!rc) {
+		printf("%s: train_tags / test_tags, %zu tags:", path, nsel);
+		for (size_t t = 0; t < nsel; t++)
+			printf(" %zu = %g", t + 1, sel[t]);
+		printf(" (seed %ld); queries cycle through them\n", a->seed);
+	}
+	free(tr);
+	free(te);
+	h5_free(&ds);
+	return rc;
+}
+
 static int vd_info(const vd_args *a, char *err)
 {
 	const char *path = a->pos[0];
@@ -457,6 +587,8 @@ static int vd_info(const vd_args *a, char *err)
 		if ((rc = gt_report_verdict(&rep, ds.nq, why)))
 			err_set(err, rc, "%s: %s", path, why);
 	}
+	if (!rc)
+		rc = vd_info_filtered(path, &ds, m, spot, err);
 	h5_free(&ds);
 	return rc;
 }
@@ -503,9 +635,19 @@ static const vd_cmd vd_cmds[] = {
      "IN.hdf5",
      1,
      "recompute exact neighbors/distances in place (atomically); --metric defaults to the\n"
-     "file's `distance` attribute and also updates it",
-     {OPT_METRIC, OPT_K, OPT_JSON, OPT_THREADS, OPT_HELP},
+     "file's `distance` attribute and also updates it. --filter NAME writes instead\n"
+     "filtered_neighbors/filtered_distances: per query the top-k among train rows with\n"
+     "train_NAME = its test_NAME; fewer matches than k pad with id -1, distance +inf",
+     {OPT_METRIC, OPT_K, OPT_FILTER, OPT_JSON, OPT_THREADS, OPT_HELP},
      vd_cmd_groundtruth},
+    {"tags",
+     "IN.hdf5",
+     1,
+     "add a synthetic filter column in place (atomically): train_tags gives tag t to exactly\n"
+     "round(S_t x n) random train rows (disjoint; the rest 0), test_tags gives query q tag\n"
+     "1 + q mod T; then `groundtruth --filter tags`",
+     {OPT_SELECTIVITY, OPT_SEED, OPT_HELP},
+     vd_tags},
     {"import",
      "BASE.{fvecs,bvecs} QUERY.{fvecs,bvecs} OUT.hdf5",
      3,
@@ -565,6 +707,25 @@ static int vd_number(const char *name, const char *s, long lo, long hi, long *ou
 	return ERR_OK;
 }
 
+/* --selectivity S,S,..: each in (0, 1]. */
+static int vd_selectivities(const char *v, vd_args *a, char *err)
+{
+	char buf[256], *rest = buf, *tok;
+	snprintf(buf, sizeof buf, "%s", v);
+	a->nsel = 0;
+	while ((tok = strsep(&rest, ","))) {
+		if (a->nsel == FGT_MAX_TAGS)
+			return err_set(err, ERR_INPUT, "--selectivity %s: at most %d values", v,
+			               FGT_MAX_TAGS);
+		if (cli_parse_double("selectivity", tok, 1e-9, 1, &a->sel[a->nsel], NULL))
+			return err_set(err, ERR_INPUT,
+			               "--selectivity %s: '%s' is not a fraction in (0, 1]", v,
+			               tok);
+		a->nsel++;
+	}
+	return ERR_OK;
+}
+
 static int vd_set(vd_args *a, int id, const char *v, char *err)
 {
 	const char *name = cli_find(vd_opts, VD_NOPTS, id)->name;
@@ -604,6 +765,15 @@ static int vd_set(vd_args *a, int id, const char *v, char *err)
 		break;
 	case OPT_JSON:
 		a->json = 1;
+		break;
+	case OPT_FILTER:
+		if (!fgt_valid_name(v))
+			rc = err_set(err, ERR_INPUT, "--filter %s: use letters, digits, '_', '-'",
+			             v);
+		a->filter = v;
+		break;
+	case OPT_SELECTIVITY:
+		rc = vd_selectivities(v, a, err);
 		break;
 	case OPT_DIM:
 		rc = vd_number(name, v, 1, 65536, &a->dim, err);
@@ -663,7 +833,7 @@ static int vd_validate(const vd_cmd *c, const vd_args *a, char *err)
 {
 	if (c->run == vd_subset && (!a->train || !a->test))
 		return err_set(err, ERR_INPUT, "subset: --train N and --test Q are required");
-	if (a->seed_set && !a->random)
+	if (c->run == vd_subset && a->seed_set && !a->random)
 		return err_set(err, ERR_INPUT, "subset: --seed goes with --random");
 	return ERR_OK;
 }

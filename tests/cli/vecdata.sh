@@ -353,6 +353,87 @@ print("ok")' "$a" "$b"
 	[ ! -e "$TMP/synth-bad.hdf5" ] || fail "a refused synth left a file"
 }
 
+# numpy's filtered ground truth: per query a brute force over the train rows whose
+# train_F equals its test_F: a top-min(k, matches) up to ties, labels right, then
+# -1 / inf padding. Prints "ok".
+CHECK_FGT='
+f = h5py.File(sys.argv[1], "r"); F = sys.argv[2]
+X = f["train"][:].astype(np.float64); Q = f["test"][:].astype(np.float64)
+lab = f["train_" + F][:]; qf = f["test_" + F][:]
+nb = f["filtered_neighbors"][:]; di = f["filtered_distances"][:]; k = nb.shape[1]
+assert f["filtered_neighbors"].attrs["filter"] == F
+for q in range(len(Q)):
+    rows = np.flatnonzero(lab == qf[q]); m = min(k, len(rows))
+    D = np.sqrt(((X[rows] - Q[q]) ** 2).sum(1)); kth = np.sort(D)[m - 1] if m else 0
+    got = nb[q, :m]
+    assert (nb[q, m:] == -1).all() and np.isinf(di[q, m:]).all(), ("padding", q)
+    assert (lab[got] == qf[q]).all() and len(set(got)) == m, ("labels", q)
+    mine = np.sqrt(((X[got] - Q[q]) ** 2).sum(1))
+    assert (mine <= kth * (1 + 1e-4) + 1e-6).all(), ("not a top-k", q)
+    assert np.allclose(di[q, :m], mine, rtol=1e-5, atol=1e-6), ("distances", q)
+print("ok")'
+
+test_filtered_groundtruth_tags_and_labels() {
+	need_fm
+	local f=$TMP/filt.hdf5
+	mkdir -p "$TMP/o"
+	cp "$FM" "$f"
+	expect_status 0 "$VD" tags "$f" --selectivity 0.1,0.01,0.001 --seed 5
+	py '
+f = h5py.File(sys.argv[1], "r"); t = f["train_tags"][:]
+assert [int((t == v).sum()) for v in range(4)] == [1778, 200, 20, 2], [int((t == v).sum()) for v in range(4)]
+assert list(f["test_tags"][:6]) == [1, 2, 3, 1, 2, 3]
+assert f["neighbors"].shape == (50, 100)
+print("ok")' "$f"
+	expect_match "$OUT" '^ok$' "tags: exact selectivities, queries cycle, the rest kept"
+	expect_status 0 "$VD" groundtruth "$f" --filter tags --k 10
+	# tag 3 has 2 rows: queries 2, 5, ..., 47 are short
+	expect_match "$OUT" '16 of 50 queries match fewer than 10 rows' "short queries counted"
+	py "$CHECK_FGT" "$f" tags
+	expect_match "$OUT" '^ok$' "filtered ground truth (tags) vs numpy"
+	expect_status 0 "$VD" info "$f"
+	expect_match "$OUT" 'filtered gt top-10, filter tags' "info names the filter"
+	expect_match "$OUT" 'check fexact ok \(10 of 10' "info spot check"
+	expect_status 0 "$VD" groundtruth "$f" --filter labels --k 20
+	py "$CHECK_FGT" "$f" labels
+	expect_match "$OUT" '^ok$' "filtered ground truth (labels) vs numpy"
+	# a row of another label is caught by info (exit 1)
+	py '
+f = h5py.File(sys.argv[1], "r+"); nb = f["filtered_neighbors"]; lab = f["train_labels"][:]
+q0 = f["test_labels"][0]; nb[0, 3] = int(np.flatnonzero(lab != q0)[0]); print("ok")' "$f"
+	expect_status 1 "$VD" info "$f"
+	expect_match "$OUT" 'check fids  FAIL \(1 of 50' "corrupted filtered ground truth"
+	expect_match "$ERR" 'filtered: ground truth check failed \(first at query 0\)' "message"
+	bad "unknown filter" 2 "" "$VD" groundtruth "$f" --filter nope
+	expect_match "$ERR" "no 'train_nope' dataset" "unknown filter"
+	bad "bad filter name" 2 "" "$VD" groundtruth "$f" --filter 'a;b'
+	bad "selectivity out of range" 2 "" "$VD" tags "$f" --selectivity 0.5,2
+	bad "selectivities over 1" 2 "" "$VD" tags "$f" --selectivity 0.6,0.5
+	expect_match "$ERR" 'add up to 1.1' "selectivities over 1"
+}
+
+# A real full disk: `tags` and `groundtruth` rewrite the file through a temporary
+# copy; with no room for it they fail with one line, the file untouched (HDF5
+# crashed inside its copy when the disk filled midway).
+test_rewrites_on_a_full_tmpfs_leave_the_file_unchanged() {
+	need_fm
+	local mnt=$TMP/tmpfs
+	mount_tmpfs "$mnt" 16 || return
+	cp "$FM" "$mnt/f.hdf5"
+	local before
+	before=$(sha "$mnt/f.hdf5")
+	fill_tmpfs "$mnt" 16 1 "$mnt/f.hdf5"
+	local cmd
+	for cmd in tags groundtruth; do
+		expect_status 1 "$VD" $cmd "$mnt/f.hdf5"
+		expect_one_line "$ERR" "$cmd on a full tmpfs"
+		expect_match "$ERR" 'f.hdf5: not enough free space' "$cmd on a full tmpfs"
+	done
+	[ "$(sha "$mnt/f.hdf5")" = "$before" ] || fail "the file changed"
+	[ -z "$(ls -A "$mnt" | grep '\.tmp-')" ] || fail "temporary file left"
+	umount "$mnt"
+}
+
 test_usage_errors_exit_2() {
 	mkdir -p "$TMP/o"
 	bad "no args" 2 "" "$VD" subset
