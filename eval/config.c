@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "names.h"
 
 /* inih's line buffer (INI_MAX_LINE in the Debian build): longer lines would be
  * split and misparsed, so the reader refuses them. */
@@ -87,11 +88,70 @@ static const char *const sweep_names[CFG_TYPE_NTYPES] = {
     [CFG_TYPE_IVF] = "nprobe",
     [CFG_TYPE_FAISS_IVF] = "nprobe",
 };
-static const char *const trainer_names[] = {"ivftrain", "builtin", NULL};
-static const char *const order_names[] = {"centroids-first", "insert-then-train", "bulk", NULL};
-static const char *const assign_names[] = {"reinsert", "native", NULL};
+static const char *const trainer_names[] = {
+    [CFG_TRAINER_IVFTRAIN] = "ivftrain",
+    [CFG_TRAINER_BUILTIN] = "builtin",
+    NULL,
+};
+static const char *const order_names[] = {
+    [CFG_ORDER_CENTROIDS_FIRST] = "centroids-first",
+    [CFG_ORDER_INSERT_THEN_TRAIN] = "insert-then-train",
+    [CFG_ORDER_BULK] = "bulk",
+    NULL,
+};
 static const char *const quant_names[] = {"none", "int8", "binary", NULL};
-static const char *const metric_names[] = {"l2", "cosine", "l1", NULL};
+/* assign = after insert-then-train: moving rows vec0's way (reinsert) or
+ * sqlite-vec's (native) is what such a section measures */
+#define ASSIGN_CHOICES (1u << IVF_ASSIGN_REINSERT | 1u << IVF_ASSIGN_NATIVE)
+
+/* The enum keys' setters: each stores into its own enum type. */
+static void set_type(void *dst, int v)
+{
+	*(cfg_type *)dst = (cfg_type)v;
+}
+
+static void set_trainer(void *dst, int v)
+{
+	*(cfg_trainer *)dst = (cfg_trainer)v;
+}
+
+static void set_order(void *dst, int v)
+{
+	*(cfg_order *)dst = (cfg_order)v;
+}
+
+static void set_assign(void *dst, int v)
+{
+	*(ivf_assign *)dst = (ivf_assign)v;
+}
+
+static void set_metric(void *dst, int v)
+{
+	*(vtab_metric *)dst = (vtab_metric)v;
+}
+
+/* The V_ENUM keys' name tables (their owners'), each with the setter of its
+ * enum type and the names a key allows (bit i: names[i]; 0: all). */
+static const struct enum_key {
+	const char *const *names;
+	void (*set)(void *dst, int v);
+	unsigned choices;
+} enum_keys[] = {
+    {type_names, set_type, 0},
+    {trainer_names, set_trainer, 0},
+    {order_names, set_order, 0},
+    {ivf_assign_names, set_assign, ASSIGN_CHOICES},
+    {vtab_metric_names, set_metric, 0},
+};
+
+/* The enum_keys entry of names; quant_names (V_ENUMSTR) has none. */
+static const struct enum_key *enum_key_of(const char *const *names)
+{
+	for (size_t i = 0; i < sizeof enum_keys / sizeof *enum_keys; i++)
+		if (enum_keys[i].names == names)
+			return &enum_keys[i];
+	return NULL;
+}
 
 #define C(f) offsetof(cfg, f)
 #define I(f) offsetof(cfg_index, f)
@@ -120,10 +180,10 @@ static const key_def keys[] = {
     {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVFTRAIN, T_IVF},
     {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_ANY, T_IVF},
     {S_INDEX, "order", V_ENUM, I(order), 0, 0, order_names, A_ANY, T_IVF},
-    {S_INDEX, "assign", V_ENUM, I(assign), 0, 0, assign_names, A_IVFTRAIN | A_ITT, T_IVF},
+    {S_INDEX, "assign", V_ENUM, I(assign), 0, 0, ivf_assign_names, A_IVFTRAIN | A_ITT, T_IVF},
     {S_INDEX, "quantizer", V_ENUMSTR, I(quantizer), 0, 0, quant_names, A_ANY, T_IVF},
     {S_INDEX, "oversample", V_INT, I(oversample), 1, 1e6, NULL, A_QUANT, T_IVF},
-    {S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, metric_names, A_ANY, 0},
+    {S_INDEX, "distance_metric", V_ENUM, I(metric), 0, 0, vtab_metric_names, A_ANY, 0},
     {S_INDEX, "chunk_size", V_INT, I(chunk_size), 8, 1 << 20, NULL, A_MULT8, T_VEC0},
     {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2, T_VEC0},
     {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY, T_VEC0},
@@ -357,21 +417,21 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		return 0;
 	}
 	case V_ENUM:
-	case V_ENUMSTR:
-		for (int i = 0; k->names[i]; i++) {
-			if (strcmp(v, k->names[i]) == 0) {
-				if (k->kind == V_ENUM)
-					*(int *)dst = i;
-				else
-					snprintf(dst, 16, "%s", v);
-				return 0;
-			}
+	case V_ENUMSTR: {
+		const struct enum_key *ek = enum_key_of(k->names);
+		unsigned choices = ek && ek->choices ? ek->choices : ~0u;
+		int i = names_find(k->names, v);
+		if (i >= 0 && (choices & (1u << i))) {
+			if (k->kind == V_ENUM)
+				ek->set(dst, i);
+			else
+				snprintf(dst, 16, "%s", v);
+			return 0;
 		}
-		char list[128] = "";
-		for (int i = 0; k->names[i]; i++)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-			         i ? " | " : "", k->names[i]);
-		return perr(p, p->line, "%s: \"%s\" is not one of %s", k->name, v, list);
+		char list[128];
+		return perr(p, p->line, "%s: \"%s\" is not one of %s", k->name, v,
+		            names_join(k->names, choices, " | ", list, sizeof list));
+	}
 	case V_NPROBE:
 		return parse_nprobe(p, k, v, (cfg_index *)base);
 	case V_MINRECALL: {
@@ -659,9 +719,4 @@ const char *cfg_trainer_name(cfg_trainer t)
 const char *cfg_order_name(cfg_order o)
 {
 	return order_names[o];
-}
-
-const char *cfg_assign_name(ivf_assign a)
-{
-	return a == IVF_ASSIGN_NONE ? "none" : assign_names[a];
 }

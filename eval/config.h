@@ -126,12 +126,12 @@ const cfg_index *cfg_find(const cfg *c, const char *name);
  * name its points SECTION@VALUE; NULL when it has none (flat). */
 const char *cfg_sweep_name(cfg_type t);
 
-/* Names of enum values, for reports (metrics: vtab_metric_name). */
+/* Names of enum values, for reports (metrics: vtab_metric_name, assign:
+ * ivf_assign_name). */
 const char *cfg_type_name(cfg_type t);
 /* The engine a type measures ("vec0", "faiss"): the report's per-engine rows. */
 const char *cfg_engine_name(cfg_type t);
 const char *cfg_trainer_name(cfg_trainer t);
 const char *cfg_order_name(cfg_order o);
-const char *cfg_assign_name(ivf_assign a);
 
 #endif

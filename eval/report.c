@@ -224,7 +224,7 @@ static cJSON *params_json(const bench_section *s)
 		cJSON_AddNumberToObject(o, "ntrain", (double)x->ntrain);
 		cJSON_AddNumberToObject(o, "niter", x->niter);
 		if (x->order == CFG_ORDER_INSERT_THEN_TRAIN)
-			cJSON_AddStringToObject(o, "assign", cfg_assign_name(x->assign));
+			cJSON_AddStringToObject(o, "assign", ivf_assign_name(x->assign));
 	}
 	return o;
 }
@@ -397,7 +397,7 @@ static void write_csv(FILE *f, const bench_run *r)
 				        cfg_order_name(x->order),
 				        x->order == CFG_ORDER_INSERT_THEN_TRAIN &&
 				                x->trainer == CFG_TRAINER_IVFTRAIN
-				            ? cfg_assign_name(x->assign)
+				            ? ivf_assign_name(x->assign)
 				            : "",
 				        b->ntrain);
 			else if (pt && pt->nprobe)
@@ -502,7 +502,7 @@ static void md_build_table(FILE *f, const bench_run *r)
 			        strcmp(x->quantizer, "none") ? x->quantizer : "");
 		fprintf(f, " | %s | %s | %s | ", x->type_ivf ? cfg_trainer_name(x->trainer) : "",
 		        x->type_ivf ? cfg_order_name(x->order) : "",
-		        itt && x->trainer == CFG_TRAINER_IVFTRAIN ? cfg_assign_name(x->assign)
+		        itt && x->trainer == CFG_TRAINER_IVFTRAIN ? ivf_assign_name(x->assign)
 		                                                  : "");
 		if (b->ntrain)
 			fprintf(f, "%zu", b->ntrain);

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "intr.h"
 #include "load.h"
+#include "names.h"
 #include "rng.h"
 #include "sql.h"
 #include "timing.h"
@@ -40,6 +41,16 @@ void ivf_write_defaults(ivf_write_opts *o)
 	o->seed = 1234;
 	o->busy_ms = 5000;
 }
+
+const char *const ivf_assign_names[] = {
+    [IVF_ASSIGN_REINSERT] = "reinsert",
+    [IVF_ASSIGN_NATIVE] = "native",
+    [IVF_ASSIGN_NONE] = "none",
+    [IVF_ASSIGN_BULK] = "bulk",
+    NULL,
+};
+
+NAMES_DEFINE(ivf_assign, ivf_assign)
 
 const char *ivf_syntax_name(ivf_cmd_syntax s)
 {

@@ -29,6 +29,13 @@ typedef enum {
 	IVF_ASSIGN_BULK = 3,     /* cells written directly (bulk.h), else reinsert */
 } ivf_assign;
 
+/* Each ivf_assign's name, indexed by value, NULL-terminated (names.h): the
+ * spelling of ivftrain --assign, vecbench's assign = and every report. */
+extern const char *const ivf_assign_names[];
+const char *ivf_assign_name(ivf_assign a);
+/* 0 with *out set when s names an ivf_assign; -1 (out untouched) otherwise. */
+int ivf_assign_parse(const char *s, ivf_assign *out);
+
 typedef struct ivf_write_opts {
 	ivf_assign assign;
 	size_t batch;       /* rows moved per statement batch (default 1000) */

@@ -288,11 +288,6 @@ out:
 
 /* ---- creating, inserting, querying ---------------------------------------- */
 
-const char *vtab_metric_name(vtab_metric m)
-{
-	return m == VTAB_COSINE ? "cosine" : m == VTAB_L1 ? "l1" : "l2";
-}
-
 int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err)
 {
 	char ivf[160] = "", chunk[32] = "";

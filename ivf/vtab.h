@@ -3,7 +3,7 @@
  * (vtab_parse.h does the text), table creation from a spec, row keys, batched
  * inserts, KNN queries, sampling.
  * Public API: vtab_find, vtab_count, vtab_key, vtab_ivf_shadow, vtab_ids_*,
- * vtab_metric_name, vtab_create_sql, vtab_create, vtab_insert, vtab_query_*,
+ * vtab_create_sql, vtab_create, vtab_insert, vtab_query_*,
  * vtab_release, vtab_sample.
  */
 #ifndef IVFKIT_VTAB_H
@@ -60,9 +60,6 @@ int vtab_ids_match(const vtab_ids *ids, size_t j, sqlite3_stmt *st, int col);
 /* Key j for messages: "id 42" or "id 'abc'" (rowid tables: "rowid 42"). */
 void vtab_ids_label(const vtab *t, const vtab_ids *ids, size_t j, char *buf, size_t len);
 void vtab_ids_free(vtab_ids *ids);
-
-/* "l2", "cosine" or "l1": the metric as vec0's distance_metric= spells it. */
-const char *vtab_metric_name(vtab_metric m);
 
 /* Builds the CREATE VIRTUAL TABLE statement for spec into sql. */
 int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err);

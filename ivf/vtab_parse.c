@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "ivf.h"
+#include "names.h"
 
 #define VTAB_MAX_TOKENS 64 /* far more than the longest vec0 column definition */
 #define VTAB_IVF_NLIST 128 /* sqlite-vec's defaults for ivf() */
@@ -53,6 +54,24 @@ typedef struct decl {
 static int tok_is(const tok *t, const char *word)
 {
 	return t->kind == 'a' && strlen(word) == t->n && strncasecmp(t->s, word, t->n) == 0;
+}
+
+const char *const vtab_metric_names[] = {
+    [VTAB_L2] = "l2",
+    [VTAB_COSINE] = "cosine",
+    [VTAB_L1] = "l1",
+    NULL,
+};
+
+NAMES_DEFINE(vtab_metric, vtab_metric)
+
+/* The metric token t names, as vec0 reads it: case-insensitive, else l2. */
+static vtab_metric tok_metric(const tok *t)
+{
+	for (int i = 0; vtab_metric_names[i]; i++)
+		if (tok_is(t, vtab_metric_names[i]))
+			return (vtab_metric)i;
+	return VTAB_L2;
 }
 
 static void tok_copy(const tok *t, char *dst, size_t len)
@@ -158,9 +177,7 @@ static int parse_vector(const tok *tk, size_t n, vcol *c)
 	size_t i = 5;
 	while (i < n) {
 		if (tok_is(&tk[i], "distance_metric") && i + 2 < n) {
-			c->metric = tok_is(&tk[i + 2], "cosine") ? VTAB_COSINE
-			            : tok_is(&tk[i + 2], "l1")   ? VTAB_L1
-			                                         : VTAB_L2;
+			c->metric = tok_metric(&tk[i + 2]);
 			i += 3;
 		} else if (tok_is(&tk[i], "indexed") && i + 3 < n && tk[i + 3].kind == '(') {
 			if (tok_is(&tk[i + 2], "ivf")) {

@@ -5,7 +5,7 @@
  * Owns the text-to-struct step only: no database, no extension, so it can be
  * tested (and fuzzed, tests/fuzz/fuzz_vtab.c) on statement text alone. Finding
  * the table in a database and every row operation are vtab.h's.
- * Public API: vtab_parse.
+ * Public API: vtab_parse, vtab_metric_name, vtab_metric_parse.
  */
 #ifndef IVFKIT_VTAB_PARSE_H
 #define IVFKIT_VTAB_PARSE_H
@@ -19,6 +19,13 @@
 #define VTAB_CHUNK_SIZE 1024 /* sqlite-vec's default chunk_size */
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
+
+/* Each vtab_metric as vec0's distance_metric= spells it, indexed by value,
+ * NULL-terminated (names.h). */
+extern const char *const vtab_metric_names[];
+const char *vtab_metric_name(vtab_metric m);
+/* 0 with *out set when s names a metric; -1 (out untouched) otherwise. */
+int vtab_metric_parse(const char *s, vtab_metric *out);
 
 typedef struct vtab {
 	char name[VTAB_NAME];   /* table */

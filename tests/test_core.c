@@ -10,6 +10,9 @@
 #include "cli.h"
 #include "dist.h"
 #include "err.h"
+#include "ivf.h"
+#include "kmeans.h"
+#include "names.h"
 #include "rng.h"
 
 static void test_rng__same_seed_same_stream(void **state)
@@ -295,6 +298,46 @@ static void test_cli__longopts_and_help_follow_the_ids(void **state)
 	                         "  --beta        a flag\n");
 }
 
+static void test_names__find_and_join_follow_the_table(void **state)
+{
+	(void)state;
+	static const char *const t[] = {"alpha", "beta", "gamma", NULL};
+	char buf[64];
+	assert_int_equal(names_find(t, "beta"), 1);
+	assert_int_equal(names_find(t, "Beta"), -1);
+	assert_int_equal(names_find(t, ""), -1);
+	assert_string_equal(names_join(t, ~0u, " | ", buf, sizeof buf), "alpha | beta | gamma");
+	assert_string_equal(names_join(t, 1u << 0 | 1u << 2, ", ", buf, sizeof buf), "alpha, gamma");
+	assert_string_equal(names_join(t, ~0u, ", ", buf, 9), "alpha");
+}
+
+/* Every owner's name table reads back through its own parse, and a name it
+ * does not hold leaves the output untouched. */
+static void test_names__each_enum_round_trips(void **state)
+{
+	(void)state;
+	for (int i = 0; ivf_assign_names[i]; i++) {
+		ivf_assign a = IVF_ASSIGN_NONE;
+		assert_int_equal(ivf_assign_parse(ivf_assign_name((ivf_assign)i), &a), 0);
+		assert_int_equal(a, i);
+	}
+	for (int i = 0; vtab_metric_names[i]; i++) {
+		vtab_metric m = VTAB_L1;
+		assert_int_equal(vtab_metric_parse(vtab_metric_name((vtab_metric)i), &m), 0);
+		assert_int_equal(m, i);
+	}
+	for (int i = 0; km_init_names[i]; i++) {
+		km_init k = KM_INIT_RANDOM;
+		assert_int_equal(km_init_parse(km_init_name((km_init)i), &k), 0);
+		assert_int_equal(k, i);
+	}
+	ivf_assign a = IVF_ASSIGN_NATIVE;
+	assert_int_equal(ivf_assign_parse("fast", &a), -1);
+	assert_int_equal(a, IVF_ASSIGN_NATIVE);
+	assert_string_equal(ivf_assign_name(IVF_ASSIGN_BULK), "bulk");
+	assert_string_equal(vtab_metric_name(VTAB_COSINE), "cosine");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_err__codes_and_messages),
 		cmocka_unit_test(test_cli__numbers_in_range_or_one_line_error),
 		cmocka_unit_test(test_cli__longopts_and_help_follow_the_ids),
+		cmocka_unit_test(test_names__find_and_join_follow_the_table),
+		cmocka_unit_test(test_names__each_enum_round_trips),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@
 #include "ivf.h"
 #include "kmeans.h"
 #include "load.h"
+#include "names.h"
 #include "progress.h"
 #include "rng.h"
 #include "sidecar.h"
@@ -183,17 +184,10 @@ static void version(void)
 	       h5_version());
 }
 
-static const char *assign_name(ivf_assign a)
-{
-	return a == IVF_ASSIGN_NATIVE ? "native"
-	       : a == IVF_ASSIGN_NONE ? "none"
-	       : a == IVF_ASSIGN_BULK ? "bulk"
-	                              : "reinsert";
-}
-
 static int parse_opt(int id, const char *v, opts *o, char *err)
 {
 	size_t seed;
+	char list[128];
 	switch (id) {
 	case OPT_NLIST:
 		return cli_parse_long("nlist", v, 1, IVF_MAX_NLIST, &o->nlist, err);
@@ -222,26 +216,15 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 		o->seed = seed;
 		return 0;
 	case OPT_INIT:
-		if (!strcmp(v, "kmeans++"))
-			o->init = KM_INIT_KMEANSPP;
-		else if (!strcmp(v, "random"))
-			o->init = KM_INIT_RANDOM;
-		else
-			return err_set(err, ERR_INPUT, "--init: '%s' is not kmeans++ or random", v);
+		if (km_init_parse(v, &o->init))
+			return err_set(err, ERR_INPUT, "--init: '%s' is not one of %s", v,
+			               names_join(km_init_names, ~0u, ", ", list, sizeof list));
 		return 0;
 	case OPT_ASSIGN:
 		o->assign_given = 1;
-		if (!strcmp(v, "bulk"))
-			o->assign = IVF_ASSIGN_BULK;
-		else if (!strcmp(v, "reinsert"))
-			o->assign = IVF_ASSIGN_REINSERT;
-		else if (!strcmp(v, "native"))
-			o->assign = IVF_ASSIGN_NATIVE;
-		else if (!strcmp(v, "none"))
-			o->assign = IVF_ASSIGN_NONE;
-		else
-			return err_set(err, ERR_INPUT,
-			               "--assign: '%s' is not bulk, reinsert, native or none", v);
+		if (ivf_assign_parse(v, &o->assign))
+			return err_set(err, ERR_INPUT, "--assign: '%s' is not one of %s", v,
+			               names_join(ivf_assign_names, ~0u, ", ", list, sizeof list));
 		return 0;
 	case OPT_TABLE:
 		o->table = v;
@@ -342,7 +325,7 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		return err_set(err, ERR_INPUT,
 		               "--load writes every row straight into its cell (--assign bulk): "
 		               "--assign %s has no meaning with it",
-		               assign_name(o->assign));
+		               ivf_assign_name(o->assign));
 	if (o->from && o->load)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
 	if (o->load && o->ntrain)
@@ -803,7 +786,7 @@ static void print_text(const opts *o, const run *r)
 		       o->from ? (long long)r->ds.n : (long long)r->rows,
 		       o->from ? o->from : r->t.name, r->sample_s);
 		printf("%-9s k %zu, %s init%s, %d iterations   %.2f s (init %.2f s)\n", "train",
-		       r->nlist, o->init == KM_INIT_RANDOM ? "random" : "k-means++",
+		       r->nlist, km_init_name(o->init),
 		       r->spherical ? ", spherical" : "", r->km.niter, r->train_s, r->km.init_s);
 		printf("%-9s inertia %.6g, imbalance %.3f\n", "", r->km.inertia, r->km.imbalance);
 	}
@@ -830,7 +813,7 @@ static void print_text(const opts *o, const run *r)
 		else
 			printf("%-9s %s: %lld rows moved   %.2f s (read %.2f, delete %.2f, insert "
 			       "%.2f, assign-vectors %.2f)\n",
-			       "assign", assign_name(w->assigned), (long long)w->rows_moved,
+			       "assign", ivf_assign_name(w->assigned), (long long)w->rows_moved,
 			       w->assign_s, w->read_s, w->delete_s, w->insert_s, w->drop_s);
 		printf("%-9s %d/%d sampled rows found themselves at nprobe 1%s   %.2f s\n",
 		       "verify", w->verify_checked - w->verify_failed, w->verify_checked,
@@ -904,11 +887,11 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddNumberToObject(p, "seed", (double)o->seed);
 	cJSON_AddNumberToObject(p, "threads",
 	                        o->threads ? (double)o->threads : (double)omp_get_max_threads());
-	cJSON_AddStringToObject(p, "init", o->init == KM_INIT_RANDOM ? "random" : "kmeans++");
+	cJSON_AddStringToObject(p, "init", km_init_name(o->init));
 	cJSON_AddBoolToObject(p, "spherical", r->spherical);
-	cJSON_AddStringToObject(p, "assign", assign_name(o->assign));
+	cJSON_AddStringToObject(p, "assign", ivf_assign_name(o->assign));
 	if (r->wrote)
-		cJSON_AddStringToObject(j, "assigned", assign_name(w->assigned));
+		cJSON_AddStringToObject(j, "assigned", ivf_assign_name(w->assigned));
 	if (r->wrote && w->fallback[0])
 		cJSON_AddStringToObject(j, "bulk_fallback", w->fallback);
 	cJSON_AddNumberToObject(p, "verify", (double)o->verify);

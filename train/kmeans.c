@@ -31,6 +31,7 @@
 #include "dist.h"
 #include "err.h"
 #include "intr.h"
+#include "names.h"
 #include "rng.h"
 #include "timing.h"
 
@@ -74,6 +75,14 @@ typedef struct km_work {
 	size_t *order;      /* n: rows bucketed by cluster, ascending within a bucket */
 	size_t *tmp;        /* n: scratch for splitting a bucket */
 } km_work;
+
+const char *const km_init_names[] = {
+    [KM_INIT_KMEANSPP] = "kmeans++",
+    [KM_INIT_RANDOM] = "random",
+    NULL,
+};
+
+NAMES_DEFINE(km_init, km_init)
 
 void km_defaults(km_params *p)
 {

@@ -18,6 +18,13 @@
 
 typedef enum { KM_INIT_KMEANSPP = 0, KM_INIT_RANDOM = 1 } km_init;
 
+/* Each km_init's name (ivftrain --init, reports), indexed by value,
+ * NULL-terminated (names.h). */
+extern const char *const km_init_names[];
+const char *km_init_name(km_init i);
+/* 0 with *out set when s names an initialisation; -1 (out untouched) otherwise. */
+int km_init_parse(const char *s, km_init *out);
+
 typedef struct km_params {
 	size_t k;       /* clusters (nlist) */
 	int niter;      /* maximum Lloyd iterations (default 20) */
