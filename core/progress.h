@@ -20,6 +20,10 @@ typedef struct prog {
 	int active;        /* drawing: stderr is a TTY and not disabled */
 } prog_t;
 
+/* A bar not yet begun: prog_t pg = PROG_INIT. Until prog_begin it draws nothing,
+ * so a library may take it and end early without drawing. */
+#define PROG_INIT {.label = NULL, .active = 0}
+
 /* Starts a bar; draws nothing unless stderr is a TTY and IVFKIT_NO_PROGRESS is unset. */
 void prog_begin(prog_t *p, const char *label, uint64_t total);
 /* Sets the count of units done (absolute, not an increment). */

@@ -148,7 +148,7 @@ static int vd_groundtruth(h5_dataset *ds, const char *path, gt_metric m, size_t 
                           char *err)
 {
 	char why[ERR_LEN];
-	prog_t bar;
+	prog_t bar = PROG_INIT;
 	free(ds->neighbors);
 	free(ds->distances);
 	ds->kgt = k;
@@ -263,7 +263,7 @@ static int vd_filtered_groundtruth(const vd_args *a, h5_dataset *ds, gt_metric m
 	const char *path = a->pos[0];
 	fgt_data f;
 	size_t nshort = 0;
-	prog_t bar;
+	prog_t bar = PROG_INIT;
 	char why[ERR_LEN];
 	int rc = fgt_read(path, a->filter, ds->n, ds->nq, &f, err);
 	if (rc)

@@ -228,7 +228,7 @@ static int train(bench_run *r, bench_section *s, float **cent, char *err)
 	p.seed = r->c->seed;
 	p.spherical = s->metric == VTAB_COSINE;
 	p.nthreads = r->c->threads;
-	prog_t pg;
+	prog_t pg = PROG_INIT;
 	if ((rc = km_train(data, m, ds->d, &p, &res, &pg, err)) < 0)
 		goto out;
 	s->build.train_s = tm_now() - t0;
@@ -258,7 +258,7 @@ static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t,
 	if (assign == IVF_ASSIGN_NATIVE && !rows)
 		o.verify_samples = 0;
 	ivf_write_stats ws;
-	prog_t pg;
+	prog_t pg = PROG_INIT;
 	double t0 = tm_now();
 	size_t k = (size_t)s->cx->nlist;
 	int rc = rows ? ivf_load(db, t, cent, k, rows, &o, &ws, &pg, err)
@@ -277,7 +277,7 @@ static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t,
 
 static int insert_all(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, char *err)
 {
-	prog_t pg;
+	prog_t pg = PROG_INIT;
 	double t0 = tm_now();
 	int rc = vtab_insert(db, t, r->ds.train, r->ds.n, 0, r->c->batch, &pg, err);
 	s->build.insert_s = tm_now() - t0;
@@ -529,7 +529,7 @@ static int query_pass(const bench_run *r, const bench_section *s, const engine_q
                       bench_point *pt, int64_t *ids, size_t *got, char *err)
 {
 	char label[CFG_NAME + 32];
-	prog_t pg;
+	prog_t pg = PROG_INIT;
 	int passes = r->c->warmup + 1, rc = 0;
 	snprintf(label, sizeof label, "%s query", s->cx->name);
 	if (pt->nprobe)

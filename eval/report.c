@@ -352,11 +352,7 @@ static char *results_json(const bench_run *r, const machine *m, const char *stat
 	cJSON_AddNumberToObject(ds, "k", (double)r->k);
 	cJSON_AddNumberToObject(ds, "ground_truth_k", (double)r->ds.kgt);
 	cJSON_AddNumberToObject(ds, "max_abs_value", r->max_abs);
-	cJSON *v = cJSON_AddObjectToObject(o, "vec0");
-	cJSON_AddStringToObject(v, "path", r->ext.path);
-	cJSON_AddStringToObject(v, "source", r->ext.source);
-	cJSON_AddStringToObject(v, "version", r->ext.version);
-	cJSON_AddBoolToObject(v, "ivf", r->ext.has_ivf);
+	vec0_json(o, &r->ext);
 	cJSON_AddStringToObject(o, "sqlite_version", sqlite3_libversion());
 	cJSON *mj = cJSON_AddObjectToObject(o, "machine");
 	cJSON_AddStringToObject(mj, "cpu", m->cpu);

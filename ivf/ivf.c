@@ -21,6 +21,7 @@
 #include "bulk.h"
 #include "check.h"
 #include "err.h"
+#include "imbalance.h"
 #include "intr.h"
 #include "load.h"
 #include "names.h"
@@ -196,26 +197,37 @@ static int shadow_counts(sqlite3 *db, const vtab *t, int64_t *in_cells, int64_t 
 	return rc;
 }
 
-/* Imbalance of the committed index from the cells' sizes per centroid. */
+/* Imbalance of the committed index (imbalance.h) from its cells' sizes per
+ * centroid; a read that stops short of its last row is an error, not a
+ * smaller index. */
 static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	double sum = 0, sq = 0;
+	size_t *size = calloc(k ? k : 1, sizeof *size);
+	if (!size)
+		return err_set(err, ERR_NOMEM, "out of memory");
 	int rc = sql_prepare(db,
-	                     sqlite3_mprintf("SELECT sum(n_vectors) FROM %z WHERE centroid_id >= 0 "
-	                                     "GROUP BY centroid_id",
+	                     sqlite3_mprintf("SELECT centroid_id, sum(n_vectors) FROM %z WHERE "
+	                                     "centroid_id >= 0 GROUP BY centroid_id",
 	                                     vtab_ivf_shadow(t, "cells")),
 	                     &st, err);
-	if (rc < 0)
-		return rc;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		double n = (double)sqlite3_column_int64(st, 0);
-		sum += n;
-		sq += n * n;
+	int s = SQLITE_DONE;
+	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t c = sqlite3_column_int64(st, 0);
+		if (c >= (int64_t)k)
+			rc = err_set(err, ERR_FAIL, "table %s: a cell of centroid %lld, past the %zu "
+			             "centroids", t->name, (long long)c, k);
+		else
+			size[c] = (size_t)sqlite3_column_int64(st, 1);
 	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = err_set(err, ERR_FAIL, "cannot read the cells of %s: %s", t->name,
+		             sqlite3_errmsg(db));
+	if (rc == 0)
+		*out = imb_factor(size, k);
 	sqlite3_finalize(st);
-	*out = sum > 0 ? sq * (double)k / (sum * sum) : 0;
-	return 0;
+	free(size);
+	return rc;
 }
 
 /* ---- moving rows ------------------------------------------------------------ */

@@ -231,3 +231,12 @@ void vec0_describe(const vec0_ext *ext, char *buf, size_t len)
 	         : ext->has_ivf ? "yes"
 	                        : "no");
 }
+
+void vec0_json(cJSON *parent, const vec0_ext *ext)
+{
+	cJSON *v = cJSON_AddObjectToObject(parent, "vec0");
+	cJSON_AddStringToObject(v, "path", ext->path);
+	cJSON_AddStringToObject(v, "source", ext->source);
+	cJSON_AddStringToObject(v, "version", ext->version);
+	cJSON_AddBoolToObject(v, "ivf", ext->has_ivf);
+}

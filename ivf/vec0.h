@@ -13,6 +13,7 @@
 #ifndef IVFKIT_VEC0_H
 #define IVFKIT_VEC0_H
 
+#include <cJSON.h>
 #include <sqlite3.h>
 #include <stddef.h>
 
@@ -41,5 +42,9 @@ int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3
 
 /* "vec0 v0.1.10-alpha.3 from /usr/local/lib/vec0.so (VEC0_PATH), IVF: yes" */
 void vec0_describe(const vec0_ext *ext, char *buf, size_t len);
+
+/* ext as every report records it: {"path", "source", "version", "ivf"}, added to
+ * parent under "vec0" (ivftrain --json, vecbench's results.json). */
+void vec0_json(cJSON *parent, const vec0_ext *ext);
 
 #endif

@@ -684,7 +684,7 @@ static int export_table(const opts *o, run *r, char *err)
 
 static int run_all(const opts *o, run *r, char *err)
 {
-	prog_t pg;
+	prog_t pg = PROG_INIT;
 	int rc = 0;
 	if (o->db && (rc = open_table(o, r, err)) < 0)
 		return rc;
@@ -858,11 +858,7 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddStringToObject(j, "ivftrain", IVFTRAIN_VERSION);
 	cJSON_AddStringToObject(j, "sqlite", sqlite3_libversion());
 	if (r->db) {
-		cJSON *v = cJSON_AddObjectToObject(j, "vec0");
-		cJSON_AddStringToObject(v, "path", r->ext.path);
-		cJSON_AddStringToObject(v, "source", r->ext.source);
-		cJSON_AddStringToObject(v, "version", r->ext.version);
-		cJSON_AddBoolToObject(v, "ivf", r->ext.has_ivf);
+		vec0_json(j, &r->ext);
 		cJSON_AddStringToObject(j, "database", o->db);
 		cJSON_AddStringToObject(j, "table", r->t.name);
 		cJSON_AddStringToObject(j, "column", r->t.column);

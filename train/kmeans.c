@@ -30,6 +30,7 @@
 
 #include "dist.h"
 #include "err.h"
+#include "imbalance.h"
 #include "intr.h"
 #include "names.h"
 #include "rng.h"
@@ -302,14 +303,11 @@ static int update_centroids(km_work *w, float *c)
 	return nsplit;
 }
 
-/* Imbalance factor of the current assignment: sum(size^2) * k / n^2. */
+/* Imbalance factor of the current assignment (imbalance.h). */
 static double imbalance_of(km_work *w)
 {
 	count_rows(w);
-	double s = 0;
-	for (size_t j = 0; j < w->k; j++)
-		s += (double)w->count[j] * (double)w->count[j];
-	return s * (double)w->k / ((double)w->n * (double)w->n);
+	return imb_factor(w->count, w->k);
 }
 
 double km_imbalance_limit(size_t k)
