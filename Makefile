@@ -16,7 +16,7 @@ CC      ?= cc
 ARCH    ?= -march=native
 CFLAGS  ?= -O2 -g $(ARCH)
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
-PKGS    := hdf5 openblas sqlite3 inih libcjson zlib
+PKGS    := hdf5 openblas sqlite3 inih libcjson zlib libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = -std=gnu11 -fopenmp $(WARN) $(CFLAGS) $(SAN) -MMD -MP \

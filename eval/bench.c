@@ -640,6 +640,7 @@ static peer_input peer_input_of(const bench_run *r, const cfg_index *x)
 	    .x = r->ds.train,
 	    .n = r->ds.n,
 	    .d = r->ds.d,
+	    .k = r->k,
 	    .metric = section_metric(r, x),
 	    .workdir = r->db_dir,
 	};
@@ -685,6 +686,8 @@ static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *e
 		}
 		in.cent = cent;
 	}
+	if (rc == 0 && ops->start)
+		rc = ops->start(&in, &h, err);
 	double t0 = tm_now();
 	if (rc == 0)
 		rc = ops->build(&in, &h, &s->build, err);

@@ -63,12 +63,14 @@ typedef struct bench_build {
 	double assign_s; /* moving untrained rows to their cells (insert-then-train) */
 	double verify_s; /* ivftrain's checks: self-queries before COMMIT, integrity after */
 	double lock_s;   /* write lock held by the centroid write */
+	double index_s;  /* a peer's index build after its load (CREATE INDEX) */
 	double total_s;  /* table creation to a queryable index */
 	int verify_samples;
 	int km_niter;
 	double km_inertia, km_imbalance;
 	int64_t rows, file_bytes, ncentroids, unassigned;
-	int64_t free_bytes; /* free pages left in the file (moved rows), until a VACUUM */
+	int64_t free_bytes;   /* free pages left in the file (moved rows), until a VACUUM */
+	char engine[ERR_LEN]; /* a peer's version and settings, for the report; or "" */
 } bench_build;
 
 typedef struct bench_section {

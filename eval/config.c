@@ -28,10 +28,12 @@
  * split and misparsed, so the reader refuses them. */
 #define CFG_LINE_MAX 200
 
-typedef enum { S_DATASET, S_VEC0, S_RUN, S_GATE, S_INDEX, S_NKINDS } sec_kind;
+typedef enum { S_DATASET, S_VEC0, S_RUN, S_GATE, S_PGVECTOR, S_INDEX, S_NKINDS } sec_kind;
 
 typedef enum {
 	V_PATH,      /* char[CFG_PATH]; relative to the config file's folder */
+	V_STRING,    /* char[CFG_PATH], as given */
+	V_MEM,       /* char[PG_SETTING]: a PostgreSQL memory size such as 512MB */
 	V_NAME,      /* char[CFG_NAME]; letters, digits, '-', '_', '.' */
 	V_SIZE,      /* size_t in [min, max] */
 	V_INT,       /* int in [min, max] */
@@ -48,6 +50,7 @@ typedef enum {
 #define T(t) (1u << (t))
 #define T_VEC0 (T(CFG_TYPE_FLAT) | T(CFG_TYPE_IVF))
 #define T_IVF T(CFG_TYPE_IVF)
+#define T_PGV (T(CFG_TYPE_PGV_IVFFLAT) | T(CFG_TYPE_PGV_HNSW))
 
 /* When an index key applies within its types (checked once the whole section is
  * read). */
@@ -76,6 +79,8 @@ static const char *const type_names[CFG_TYPE_NTYPES + 1] = {
     [CFG_TYPE_IVF] = "ivf",
     [CFG_TYPE_FAISS_FLAT] = "faiss-flat",
     [CFG_TYPE_FAISS_IVF] = "faiss-ivf",
+    [CFG_TYPE_PGV_IVFFLAT] = "pgvector-ivfflat",
+    [CFG_TYPE_PGV_HNSW] = "pgvector-hnsw",
 };
 /* The system a type measures: report rows compare engines, not types. */
 static const char *const engine_names[CFG_TYPE_NTYPES] = {
@@ -83,10 +88,14 @@ static const char *const engine_names[CFG_TYPE_NTYPES] = {
     [CFG_TYPE_IVF] = "vec0",
     [CFG_TYPE_FAISS_FLAT] = "faiss",
     [CFG_TYPE_FAISS_IVF] = "faiss",
+    [CFG_TYPE_PGV_IVFFLAT] = "pgvector",
+    [CFG_TYPE_PGV_HNSW] = "pgvector",
 };
 static const char *const sweep_names[CFG_TYPE_NTYPES] = {
     [CFG_TYPE_IVF] = "nprobe",
     [CFG_TYPE_FAISS_IVF] = "nprobe",
+    [CFG_TYPE_PGV_IVFFLAT] = "probes",
+    [CFG_TYPE_PGV_HNSW] = "ef_search",
 };
 static const char *const trainer_names[] = {
     [CFG_TRAINER_IVFTRAIN] = "ivftrain",
@@ -100,6 +109,7 @@ static const char *const order_names[] = {
     NULL,
 };
 static const char *const quant_names[] = {"none", "int8", "binary", NULL};
+static const char *const storage_names[] = {"vector", "halfvec", NULL};
 /* assign = after insert-then-train: moving rows vec0's way (reinsert) or
  * sqlite-vec's (native) is what such a section measures */
 #define ASSIGN_CHOICES (1u << IVF_ASSIGN_REINSERT | 1u << IVF_ASSIGN_NATIVE)
@@ -130,6 +140,12 @@ static void set_metric(void *dst, int v)
 	*(vtab_metric *)dst = (vtab_metric)v;
 }
 
+/* storage: cfg_index.halfvec, 1 for halfvec */
+static void set_int(void *dst, int v)
+{
+	*(int *)dst = v;
+}
+
 /* The V_ENUM keys' name tables (their owners'), each with the setter of its
  * enum type and the names a key allows (bit i: names[i]; 0: all). */
 static const struct enum_key {
@@ -142,6 +158,7 @@ static const struct enum_key {
     {order_names, set_order, 0},
     {ivf_assign_names, set_assign, ASSIGN_CHOICES},
     {vtab_metric_names, set_metric, 0},
+    {storage_names, set_int, 0},
 };
 
 /* The enum_keys entry of names; quant_names (V_ENUMSTR) has none. */
@@ -161,6 +178,10 @@ static const key_def keys[] = {
     {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0, 0},
     {S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0, 0},
     {S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0, 0},
+    {S_PGVECTOR, "dsn", V_STRING, C(pg.dsn), 0, 0, NULL, 0, 0},
+    {S_PGVECTOR, "bin", V_PATH, C(pg.bin), 0, 0, NULL, 0, 0},
+    {S_PGVECTOR, "shared_buffers", V_MEM, C(pg.shared_buffers), 0, 0, NULL, 0, 0},
+    {S_PGVECTOR, "maintenance_work_mem", V_MEM, C(pg.maintenance_work_mem), 0, 0, NULL, 0, 0},
     {S_RUN, "name", V_NAME, C(name), 0, 0, NULL, 0, 0},
     {S_RUN, "results", V_PATH, C(results), 0, 0, NULL, 0, 0},
     {S_RUN, "db_dir", V_PATH, C(db_dir), 0, 0, NULL, 0, 0},
@@ -188,12 +209,20 @@ static const key_def keys[] = {
     {S_INDEX, "page_size", V_INT, I(page_size), 512, 65536, NULL, A_POW2, T_VEC0},
     {S_INDEX, "db", V_PATH, I(db), 0, 0, NULL, A_ANY, T_VEC0},
     {S_INDEX, "centroids", V_NAME, I(centroids), 0, 0, NULL, A_ANY, T(CFG_TYPE_FAISS_IVF)},
+    /* pgvector's own limits (ivfflat lists 32768, hnsw m 100, ef 1000) */
+    {S_INDEX, "lists", V_INT, I(nlist), 1, 32768, NULL, A_ANY, T(CFG_TYPE_PGV_IVFFLAT)},
+    {S_INDEX, "probes", V_NPROBE, I(nprobe), 1, 32768, NULL, A_ANY, T(CFG_TYPE_PGV_IVFFLAT)},
+    {S_INDEX, "m", V_INT, I(m), 2, 100, NULL, A_ANY, T(CFG_TYPE_PGV_HNSW)},
+    {S_INDEX, "ef_construction", V_INT, I(ef_construction), 4, 1000, NULL, A_ANY,
+     T(CFG_TYPE_PGV_HNSW)},
+    {S_INDEX, "ef_search", V_NPROBE, I(nprobe), 1, 1000, NULL, A_ANY, T(CFG_TYPE_PGV_HNSW)},
+    {S_INDEX, "storage", V_ENUM, I(halfvec), 0, 0, storage_names, A_ANY, T_PGV},
 };
 #undef C
 #undef I
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const fixed_names[] = {"dataset", "vec0", "run", "gate"};
+static const char *const fixed_names[] = {"dataset", "vec0", "run", "gate", "pgvector"};
 
 typedef struct parse {
 	cfg *c;
@@ -254,6 +283,9 @@ static void index_defaults(cfg_index *x, const char *name, int line)
 	x->order = CFG_ORDER_CENTROIDS_FIRST;
 	x->assign = IVF_ASSIGN_REINSERT;
 	snprintf(x->quantizer, sizeof x->quantizer, "none");
+	/* pgvector's own defaults, so a section states only what it changes */
+	x->m = 16;
+	x->ef_construction = 64;
 }
 
 /* A section header seen by the reader: fixed sections are noted, index sections
@@ -375,6 +407,25 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		else
 			n = snprintf(dst, CFG_PATH, "%s/%s", p->dir, v);
 		return n >= CFG_PATH ? perr(p, p->line, "%s: path too long", k->name) : 0;
+	}
+	case V_STRING:
+		if (!*v)
+			return perr(p, p->line, "%s: empty", k->name);
+		snprintf(dst, CFG_PATH, "%s", v);
+		return 0;
+	case V_MEM: {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (end == v || !isdigit((unsigned char)*v) || errno || n == 0 ||
+		    (strcmp(end, "kB") && strcmp(end, "MB") && strcmp(end, "GB") &&
+		     strcmp(end, "TB")) ||
+		    strlen(v) >= PG_SETTING)
+			return perr(p, p->line,
+			            "%s: \"%s\" is not a size such as 512MB (kB, MB, GB, TB)",
+			            k->name, v);
+		snprintf(dst, PG_SETTING, "%s", v);
+		return 0;
 	}
 	case V_NAME:
 		if (!cfg_valid_name(v))
@@ -533,6 +584,37 @@ static int check_centroids(parse *p, size_t xi)
 	return 0;
 }
 
+/* A pgvector section: pgvector's defaults for what it leaves out (lists 100,
+ * probes 1, ef_search 40) and its rules (probes <= lists, ef_construction >=
+ * 2 m), refused here rather than by the server mid-run. */
+static int check_pgvector(parse *p, size_t xi)
+{
+	cfg_index *x = &p->c->idx[xi];
+	const int *seen = p->seen_idx[xi];
+	int ivf = x->type == CFG_TYPE_PGV_IVFFLAT;
+	int l_sweep = seen[key_index(S_INDEX, ivf ? "probes" : "ef_search")];
+	if (!l_sweep) {
+		x->nprobe[0] = ivf ? 1 : 40;
+		x->nnprobe = 1;
+	}
+	if (ivf) {
+		if (!seen[key_index(S_INDEX, "lists")])
+			x->nlist = 100;
+		else
+			x->nlist_line = seen[key_index(S_INDEX, "lists")];
+		for (int j = 0; j < x->nnprobe; j++)
+			if (x->nprobe[j] > x->nlist)
+				return perr(p, l_sweep, "probes %d exceeds lists %d", x->nprobe[j],
+				            x->nlist);
+	} else if (x->ef_construction < 2 * x->m) {
+		int l = seen[key_index(S_INDEX, "ef_construction")];
+		return perr(p, l ? l : seen[key_index(S_INDEX, "m")],
+		            "ef_construction %d is less than 2 x m = %d (pgvector's rule)",
+		            x->ef_construction, 2 * x->m);
+	}
+	return 0;
+}
+
 /* Cross-key checks of one index section once it is fully read. */
 static int check_index(parse *p, size_t xi)
 {
@@ -574,6 +656,8 @@ static int check_index(parse *p, size_t xi)
 		x->metric_line = seen[key_index(S_INDEX, "distance_metric")];
 	if (seen[key_index(S_INDEX, "ntrain")])
 		x->ntrain_line = seen[key_index(S_INDEX, "ntrain")];
+	if (x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW)
+		return check_pgvector(p, xi);
 	int l_nlist = seen[key_index(S_INDEX, "nlist")];
 	int l_nprobe = seen[key_index(S_INDEX, "nprobe")];
 	if (x->type == CFG_TYPE_FAISS_IVF) {
@@ -617,6 +701,14 @@ static int check_all(parse *p)
 	for (size_t i = 0; i < c->nidx; i++)
 		if (check_index(p, i))
 			return -1;
+	/* with dsn the server is someone else's: its memory is set there */
+	int l_dsn = p->seen_fixed[S_PGVECTOR][key_index(S_PGVECTOR, "dsn")];
+	int l_sb = p->seen_fixed[S_PGVECTOR][key_index(S_PGVECTOR, "shared_buffers")];
+	int l_bin = p->seen_fixed[S_PGVECTOR][key_index(S_PGVECTOR, "bin")];
+	if (l_dsn && (l_sb || l_bin))
+		return perr(p, l_sb ? l_sb : l_bin,
+		            "%s applies to the server vecbench starts, not to dsn = (line %d)",
+		            l_sb ? "shared_buffers" : "bin", l_dsn);
 	for (size_t i = 0; i < c->gate.nmin; i++) {
 		char sec[GATE_POINT];
 		snprintf(sec, sizeof sec, "%s", c->gate.min[i].point);
@@ -645,6 +737,7 @@ void cfg_defaults(cfg *c)
 	c->batch = 1000;
 	c->overhead_check = 1;
 	gate_defaults(&c->gate);
+	pg_defaults(&c->pg);
 }
 
 int cfg_load(const char *path, cfg *c, char *err)

@@ -4,6 +4,8 @@
  *
  *   [dataset]  path (required), queries (default: every test row), k (default 10)
  *   [vec0]     path (default: found as every ivfkit tool finds it, see vec0.h)
+ *   [pgvector] dsn (an existing server), or for the server vecbench starts:
+ *              bin, shared_buffers, maintenance_work_mem (pg.h's defaults)
  *   [run]      name, results, db_dir, keep_db, seed, threads, warmup, batch,
  *              overhead_check
  *   [gate]     min_recall = SECTION[@NPROBE]=RECALL (repeatable),
@@ -12,7 +14,9 @@
  *              for ivf: nlist, nprobe (a list), ntrain, niter, trainer, order,
  *              assign, quantizer, oversample; flat and ivf: chunk_size,
  *              page_size, db; faiss-ivf: centroids = SECTION (an earlier ivf
- *              section), nprobe; any type: distance_metric. Each key names the
+ *              section), nprobe; pgvector-ivfflat: lists, probes (a list);
+ *              pgvector-hnsw: m, ef_construction, ef_search (a list); both:
+ *              storage = vector | halfvec; any type: distance_metric. Each key names the
  *              types it applies to; any other type refuses it with its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
@@ -30,6 +34,7 @@
 
 #include "gate.h"
 #include "ivf.h"
+#include "pg.h"
 #include "vtab.h"
 
 #define CFG_PATH 4096
@@ -45,6 +50,8 @@ typedef enum {
 	CFG_TYPE_PEER, /* the first peer engine's type: every type from here on is one */
 	CFG_TYPE_FAISS_FLAT = CFG_TYPE_PEER, /* IndexFlatL2 / IndexFlatIP */
 	CFG_TYPE_FAISS_IVF,                  /* IndexIVFFlat on a vec0 section's centroids */
+	CFG_TYPE_PGV_IVFFLAT,                /* pgvector's ivfflat index */
+	CFG_TYPE_PGV_HNSW,                   /* pgvector's hnsw index */
 	CFG_TYPE_NTYPES
 } cfg_type;
 
@@ -79,6 +86,8 @@ typedef struct cfg_index {
 	int page_size;            /* 0 = SQLite's default */
 	char db[CFG_PATH];        /* "" = a fresh file in the run's db_dir */
 	char centroids[CFG_NAME]; /* faiss-ivf: the ivf section whose centroids it uses */
+	int m, ef_construction;   /* pgvector-hnsw (pgvector's defaults 16, 64) */
+	int halfvec;              /* pgvector: storage = halfvec (else vector) */
 } cfg_index;
 
 typedef struct cfg {
@@ -91,6 +100,8 @@ typedef struct cfg {
 	int k_line;
 	/* [vec0] */
 	char vec0[CFG_PATH]; /* "" = vec0_find's search order */
+	/* [pgvector] */
+	pg_opts pg;
 	/* [run] */
 	char name[CFG_NAME];    /* "" = a UTC timestamp */
 	char results[CFG_PATH]; /* results root (default "results" in the working folder) */

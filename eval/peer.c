@@ -6,11 +6,14 @@
 
 #include <stddef.h>
 
-extern const peer_ops peer_faiss_flat, peer_faiss_ivf; /* peer_faiss.c */
+extern const peer_ops peer_faiss_flat, peer_faiss_ivf;           /* peer_faiss.c */
+extern const peer_ops peer_pgvector_ivfflat, peer_pgvector_hnsw; /* peer_pgvector.c */
 
 static const peer_ops *const engines[] = {
     &peer_faiss_flat,
     &peer_faiss_ivf,
+    &peer_pgvector_ivfflat,
+    &peer_pgvector_hnsw,
 };
 
 const peer_ops *peer_find(cfg_type t)

@@ -3,7 +3,8 @@
  * one set of operations per section type from CFG_TYPE_PEER on.
  *
  * bench.c drives every peer alike: it asks whether the engine can run here
- * (else the section is skipped with the reason), times build as the section's
+ * (else the section is skipped with the reason), starts it (untimed), times
+ * build as the section's
  * build, records size, then per swept value (cfg_sweep_name) sets it and times
  * each query alone after the warm-up passes, exactly as it times vec0, and scores
  * the returned ids (0-based train row indexes, as vec0's ids) itself. An engine
@@ -28,6 +29,7 @@ typedef struct peer_input {
 	const cfg_index *cx; /* the section */
 	const float *x;      /* n x d train rows; row i has id i */
 	size_t n, d;
+	size_t k;           /* neighbours each query asks for */
 	vtab_metric metric; /* l2 or cosine (the dataset's) */
 	const float *cent;  /* ncent x d, or NULL */
 	size_t ncent;
@@ -38,8 +40,12 @@ typedef struct peer_ops {
 	cfg_type type;
 	/* 1 when the engine can run here, else 0 with why (one line). */
 	int (*available)(const peer_input *in, char *why, size_t len);
-	/* Builds the index into *h; may fill build phases (insert_s, ...) of b;
-	 * bench.c times the whole call as b->total_s. */
+	/* Optional (NULL: none): brings the engine up untimed before build (a
+	 * server to start), its handle in *h, which close frees even on failure. */
+	int (*start)(const peer_input *in, void **h, char *err);
+	/* Builds the index into *h (start's handle, if any); may fill build phases
+	 * (insert_s, index_s, ...) and engine of b; bench.c times the whole call as
+	 * b->total_s. */
 	int (*build)(const peer_input *in, void **h, bench_build *b, char *err);
 	/* Sets the swept parameter (types with a cfg_sweep_name), before a pass. */
 	int (*set_sweep)(void *h, int value, char *err);

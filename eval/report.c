@@ -208,7 +208,14 @@ static cJSON *params_json(const bench_section *s)
 		cJSON_AddItemToObject(o, cfg_sweep_name(x->type),
 		                      cJSON_CreateIntArray(x->nprobe, x->nnprobe));
 	if (x->peer && x->nlist)
-		cJSON_AddNumberToObject(o, "nlist", x->nlist);
+		cJSON_AddNumberToObject(o, x->type == CFG_TYPE_PGV_IVFFLAT ? "lists" : "nlist",
+		                        x->nlist);
+	if (x->type == CFG_TYPE_PGV_HNSW) {
+		cJSON_AddNumberToObject(o, "m", x->m);
+		cJSON_AddNumberToObject(o, "ef_construction", x->ef_construction);
+	}
+	if (x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW)
+		cJSON_AddStringToObject(o, "storage", x->halfvec ? "halfvec" : "vector");
 	if (x->peer)
 		return o;
 	cJSON_AddStringToObject(o, "db", x->db);
@@ -240,11 +247,14 @@ static cJSON *build_json(const bench_section *s)
 	cJSON_AddNumberToObject(o, "assign_s", b->assign_s);
 	cJSON_AddNumberToObject(o, "verify_s", b->verify_s);
 	cJSON_AddNumberToObject(o, "lock_s", b->lock_s);
+	cJSON_AddNumberToObject(o, "index_s", b->index_s);
 	cJSON_AddNumberToObject(o, "total_s", b->total_s);
 	cJSON_AddNumberToObject(o, "verify_samples", b->verify_samples);
 	cJSON_AddNumberToObject(o, "rows", (double)b->rows);
 	cJSON_AddNumberToObject(o, "file_bytes", (double)b->file_bytes);
 	cJSON_AddNumberToObject(o, "free_bytes", (double)b->free_bytes);
+	if (b->engine[0])
+		cJSON_AddStringToObject(o, "engine", b->engine);
 	if (s->cx->type_ivf || b->ncentroids) {
 		cJSON_AddNumberToObject(o, "centroids", (double)b->ncentroids);
 		cJSON_AddNumberToObject(o, "unassigned", (double)b->unassigned);
@@ -479,11 +489,11 @@ void rep_headline(FILE *f, const bench_run *r)
 static void md_build_table(FILE *f, const bench_run *r)
 {
 	fprintf(f, "| section | type | trainer | order | assign | ntrain | train (s) | "
-	           "centroids (s) | insert (s) | assign (s) | verify (s) | total (s) | size | "
-	           "free | rows | centroids | unassigned |\n");
-	fprintf(
-	    f,
-	    "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	           "centroids (s) | insert (s) | assign (s) | verify (s) | index (s) | total (s) | "
+	           "size | free | rows | centroids | unassigned |\n");
+	fprintf(f,
+	        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	        "---:|\n");
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		const cfg_index *x = s->cx;
@@ -492,20 +502,28 @@ static void md_build_table(FILE *f, const bench_run *r)
 			continue;
 		int itt = x->type_ivf && x->order == CFG_ORDER_INSERT_THEN_TRAIN;
 		fprintf(f, "| %s | %s", x->name, cfg_type_name(x->type));
-		if (x->nlist)
+		if (x->type == CFG_TYPE_PGV_IVFFLAT)
+			fprintf(f, " lists=%d", x->nlist);
+		else if (x->type == CFG_TYPE_PGV_HNSW)
+			fprintf(f, " m=%d ef_construction=%d", x->m, x->ef_construction);
+		else if (x->nlist)
 			fprintf(f, " nlist=%d%s%s", x->nlist,
 			        strcmp(x->quantizer, "none") ? " " : "",
 			        strcmp(x->quantizer, "none") ? x->quantizer : "");
+		if (x->halfvec)
+			fprintf(f, " halfvec");
 		fprintf(f, " | %s | %s | %s | ", x->type_ivf ? cfg_trainer_name(x->trainer) : "",
 		        x->type_ivf ? cfg_order_name(x->order) : "",
 		        itt && x->trainer == CFG_TRAINER_IVFTRAIN ? ivf_assign_name(x->assign)
 		                                                  : "");
 		if (b->ntrain)
 			fprintf(f, "%zu", b->ntrain);
-		fprintf(
-		    f, " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f MiB | %.1f MiB | %lld |",
-		    b->train_s, b->centroids_s, b->insert_s, b->assign_s, b->verify_s, b->total_s,
-		    (double)b->file_bytes / MIB, (double)b->free_bytes / MIB, (long long)b->rows);
+		fprintf(f,
+		        " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f MiB | %.1f MiB | "
+		        "%lld |",
+		        b->train_s, b->centroids_s, b->insert_s, b->assign_s, b->verify_s,
+		        b->index_s, b->total_s, (double)b->file_bytes / MIB,
+		        (double)b->free_bytes / MIB, (long long)b->rows);
 		if (x->type_ivf)
 			fprintf(f, " %lld | %lld |\n", (long long)b->ncentroids,
 			        (long long)b->unassigned);
@@ -613,6 +631,8 @@ static void md_checks(FILE *f, const bench_run *r)
 				          "the check proves nothing");
 			}
 		} else if (!x->type_ivf) {
+			if (s->build.engine[0])
+				fprintf(f, "- %s: %s.\n", x->name, s->build.engine);
 			if (x->centroids[0])
 				fprintf(
 				    f,
@@ -676,8 +696,11 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 	md_build_table(f, r);
 	fprintf(f, "\nsize: the database file as built; free: pages left by rows moved from "
 	           "unassigned cells, given back only by VACUUM; verify: ivftrain's self-queries "
-	           "before COMMIT and integrity check after; a peer's size is its index as it "
-	           "serializes it (faiss::write_index).\n\n## Per engine\n\n");
+	           "before COMMIT and integrity check after; index: a peer's index build after "
+	           "its load (pgvector: insert is the binary COPY, index CREATE INDEX); a "
+	           "peer's size is its index as it serializes it (faiss::write_index), or its "
+	           "table with rows and index (pgvector: pg_total_relation_size).\n\n## Per "
+	           "engine\n\n");
 	md_engines(f, r);
 	fprintf(f,
 	        "\nThe fastest point of each engine (over all its sections) whose "

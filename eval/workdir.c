@@ -62,8 +62,10 @@ static int owner_alive(pid_t pid, unsigned long long start)
 	return !now || now == start; /* unreadable: assume it is the owner */
 }
 
-/* Removes the files in path and then path; the bytes of the files removed. */
-static long long clear_dir(const char *path)
+/* Removes everything in path (a server's cluster folder too), then path, never
+ * crossing into another filesystem mounted inside (dev: path's); the bytes of
+ * the files removed. */
+static long long clear_tree(const char *path, dev_t dev)
 {
 	DIR *d = opendir(path);
 	long long bytes = 0;
@@ -74,13 +76,23 @@ static long long clear_dir(const char *path)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-		if (lstat(file, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(file) == 0)
+		if (lstat(file, &st) != 0 || st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			bytes += clear_tree(file, dev);
+		else if (unlink(file) == 0)
 			bytes += (long long)st.st_size;
 	}
 	if (d)
 		closedir(d);
 	rmdir(path);
 	return bytes;
+}
+
+static long long clear_dir(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ? clear_tree(path, st.st_dev) : 0;
 }
 
 int wd_make(const char *base, const char *prefix, char *path, size_t len, char *err)

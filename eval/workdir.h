@@ -23,8 +23,9 @@
  * written; nothing is left behind then. */
 int wd_make(const char *base, const char *prefix, char *path, size_t len, char *err);
 
-/* Removes every file in the folder path, then the folder; NULL-safe, and quiet
- * about what cannot be removed (a subfolder nobody here made). */
+/* Removes everything in the folder path (subfolders too, such as a server's
+ * cluster, but never another filesystem mounted inside), then the folder;
+ * NULL-safe, and quiet about what cannot be removed. */
 void wd_remove(const char *path);
 
 /* Drops the owner record: the folder and its files stay, and no sweep will take

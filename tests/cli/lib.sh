@@ -95,6 +95,21 @@ expect_match() { grep -Eq -- "$2" <<<"$1" || fail "$3: no match for /$2/ in: $1"
 # expect_one_line TEXT WHAT: an error message must be exactly one line.
 expect_one_line() { [ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ] || fail "$2: not one line: $1"; }
 
+# expect_bad_configs HEAD CASE...: each CASE "TEXT|REGEX" is a config (HEAD then
+# TEXT, through printf %b) that vecbench run refuses before any work: exit 2,
+# one line matching FILE REGEX (FILE:LINE: ...), and no results folder made.
+expect_bad_configs() {
+	local head=$1 i=0 c; shift
+	for c in "$@"; do
+		printf '%b' "$head${c%%|*}" >"$TMP/bad$i.ini"
+		expect_status 2 "$BIN/vecbench" run "$TMP/bad$i.ini" --results "$TMP/bad"
+		expect_one_line "$ERR" "case $i"
+		expect_match "$ERR" "bad$i\.ini${c##*|}" "case $i"
+		i=$((i + 1))
+	done
+	[ ! -e "$TMP/bad" ] || fail "a results folder was made for a bad config"
+}
+
 run_tests() {
 	local tests=() passed=0 failed=() skipped=()
 	tests=($(declare -F | awk '{print $3}' | grep '^test_'))

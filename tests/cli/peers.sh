@@ -182,15 +182,7 @@ test_peer_bad_keys_file_line_exit_2() {
 		"[f]\ntype = faiss-ivf\ncentroids = ivf\nnprobe = 9\n|:9: nprobe 9 exceeds nlist 8"
 		"[f]\ntype = flat\ncentroids = ivf\n|:8: centroids does not apply to \[f\] \(type = flat\)"
 	)
-	local i=0
-	for c in "${cases[@]}"; do
-		printf '%b' "$head${c%%|*}" >"$TMP/bad$i.ini"
-		expect_status 2 "$VB" run "$TMP/bad$i.ini" --results "$TMP/bad"
-		expect_one_line "$ERR" "case $i"
-		expect_match "$ERR" "bad$i\.ini${c##*|}" "case $i"
-		i=$((i + 1))
-	done
-	[ ! -e "$TMP/bad" ] || fail "a results folder was made for a bad config"
+	expect_bad_configs "$head" "${cases[@]}"
 }
 
 run_tests
