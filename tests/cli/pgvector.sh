@@ -5,7 +5,8 @@
 #
 # At exhaustive settings both index types are exact (recall 1 with ties);
 # halfvec storage takes less room than vector; rows fill the json, md
-# (per-engine table), plot data and gate as every engine's do. Faults are real:
+# (per-engine table), plot data and gate as every engine's do; with [pgvector]
+# dsn an existing server holds the table only for the run. Faults are real:
 # a dsn nobody listens on, a disk too small for initdb, the postmaster killed
 # by SIGKILL while queries run, SIGINT to vecbench while it builds and while it
 # queries: each is one line, the right exit status, and no folder and no
@@ -141,6 +142,39 @@ test_pgvector_dsn_refused_one_line_exit_1() {
 	expect_status 1 "$VB" run "$TMP/dsn.ini" --results "$TMP/res" --name dsn
 	expect_one_line "$ERR" "refused dsn"
 	expect_match "$ERR" '^vecbench: error: cannot connect to PostgreSQL: .*nobody-here' "refused dsn"
+}
+
+# [pgvector] dsn: an existing server (started here as PostgreSQL's own tools
+# would); the section's table is made there and dropped after, and one of that
+# name already there is refused and left as it was
+test_pgvector_dsn_existing_server() {
+	need_pg
+	local srv=$TMP/srv as=()
+	mkdir -m 700 "$srv"
+	if [ "$(id -u)" -eq 0 ]; then
+		local user=postgres
+		id postgres >/dev/null 2>&1 || user=nobody
+		chown "$user" "$srv"
+		as=(runuser -u "$user" --)
+	fi
+	"${as[@]}" "$PG_BIN/initdb" -D "$srv/data" -U ivfkit -A trust --no-sync >"$TMP/srv.log" 2>&1 ||
+		{ fail "initdb: $(tail -2 "$TMP/srv.log")"; return; }
+	"${as[@]}" "$PG_BIN/pg_ctl" -D "$srv/data" -w -l "$srv/log" \
+		-o "-k $srv -c listen_addresses=" start >>"$TMP/srv.log" 2>&1 ||
+		{ fail "pg_ctl start: $(tail -2 "$TMP/srv.log")"; return; }
+	local psql=("$PG_BIN/psql" -h "$srv" -U ivfkit -d postgres -Atc)
+	run_pg dsn "$FM" "[pgvector]\ndsn = host=$srv user=ivfkit dbname=postgres\n[pg]\ntype = pgvector-hnsw\nef_search = 1000\n"
+	expect_match "$(cat "$TMP/dsn.out")" '^\[pg\] built in .* ef_search=1000 [0-9.]+ ms recall@10 1\.0000$' "dsn run"
+	expect_match "$(json 'd["sections"][0]["build"]["engine"]' <"$TMP/res/fm/dsn/results.json")" \
+		'the server at \[pgvector\] dsn' "engine note"
+	[ "$("${psql[@]}" "SELECT count(*) FROM pg_class WHERE relname LIKE 'vecbench%'")" = 0 ] ||
+		fail "the table was left on the server"
+	"${psql[@]}" "CREATE TABLE vecbench_pg (x int); INSERT INTO vecbench_pg VALUES (7)" >/dev/null
+	expect_status 1 "$VB" run "$TMP/dsn.ini" --results "$TMP/res" --name dsn2
+	expect_one_line "$ERR" "a table already there"
+	expect_match "$ERR" 'creating the table: ERROR: relation "vecbench_pg" already exists' "a table already there"
+	[ "$("${psql[@]}" "SELECT x FROM vecbench_pg")" = 7 ] || fail "the table already there was touched"
+	"${as[@]}" "$PG_BIN/pg_ctl" -D "$srv/data" -w -m immediate stop >>"$TMP/srv.log" 2>&1
 }
 
 # no server binaries in [pgvector] bin: the section is skipped with the reason,
