@@ -634,14 +634,16 @@ static int check_index(parse *p, size_t xi)
 			            cfg_order_name(x->order));
 		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
 	}
-	/* set-centroid stores float32 centroids, which sqlite-vec's quantized cells
-	 * cannot be compared with; compute-centroids quantizes its own */
+	/* ivftrain stores quantized centroids, but only its bulk write can move
+	 * quantized rows (vec0's point read of them gives the quantized bytes) */
 	int l_quant = seen[key_index(S_INDEX, "quantizer")];
-	if (x->type_ivf && strcmp(x->quantizer, "none") != 0 && x->trainer != CFG_TRAINER_BUILTIN)
-		return perr(p, l_quant,
-		            "quantizer = %s needs trainer = builtin: vec0 cannot use float32 "
-		            "centroids set from outside with quantized cells",
-		            x->quantizer);
+	if (x->type_ivf && strcmp(x->quantizer, "none") != 0 &&
+	    x->trainer == CFG_TRAINER_IVFTRAIN && x->order == CFG_ORDER_INSERT_THEN_TRAIN)
+		return perr(
+		    p, l_order ? l_order : l_quant,
+		    "quantizer = %s with trainer = ivftrain needs order = centroids-first "
+		    "or bulk: the reinsert and native assignments cannot move quantized rows",
+		    x->quantizer);
 	for (size_t ki = 0; ki < NKEYS; ki++) {
 		const char *why;
 		char buf[64];

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "intr.h"
 #include "kmeans.h"
+#include "quant.h"
 #include "sql.h"
 #include "timing.h"
 
@@ -50,6 +51,11 @@ static const shadow_sql layout[] = {
     {"%s_ivf_rowid_map%02d", "CREATE TABLE \"%w_ivf_rowid_map%02d\" (rowid INTEGER PRIMARY "
                              "KEY, cell_id INTEGER NOT NULL, slot INTEGER NOT NULL)"},
 };
+
+/* The full float32 copies a quantized column keeps beside its cells. */
+static const shadow_sql layout_full = {
+    "%s_ivf_vectors%02d",
+    "CREATE TABLE \"%w_ivf_vectors%02d\" (rowid INTEGER PRIMARY KEY, vector BLOB NOT NULL)"};
 
 int bulk_same_sql(sqlite3 *db, const char *name, const char *want, char *why, size_t len, char *err)
 {
@@ -86,21 +92,25 @@ static int version_tested(sqlite3 *db, char *why, size_t len)
 
 int bulk_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
 {
-	if (t->metric == VTAB_L1) {
+	quant_kind q = quant_of(t);
+	/* quantized cells are compared by int8 l2 or hamming whatever the metric */
+	if (t->metric == VTAB_L1 && q == QUANT_NONE) {
 		snprintf(why, len, "sqlite-vec assigns l1 tables by l1 distance, not by l2");
 		return 0;
 	}
-	if (strcmp(t->quantizer, "none") != 0) {
-		snprintf(why, len, "table %s has quantized cells", t->name);
+	if (q == QUANT_NONE && strcmp(t->quantizer, "none") != 0) {
+		snprintf(why, len, "table %s has a quantizer it does not know (%s)", t->name,
+		         t->quantizer);
 		return 0;
 	}
 	if (!version_tested(db, why, len))
 		return 0;
 	int rc = 1;
-	for (size_t i = 0; i < sizeof layout / sizeof *layout && rc == 1; i++) {
-		char *name = sqlite3_mprintf(layout[i].name, t->name, t->vec_index);
-		char *sql =
-		    sqlite3_mprintf(layout[i].sql, t->name, t->vec_index, t->name, t->vec_index);
+	size_t n = sizeof layout / sizeof *layout;
+	for (size_t i = 0; i < n + (q != QUANT_NONE) && rc == 1; i++) {
+		const shadow_sql *l = i < n ? &layout[i] : &layout_full;
+		char *name = sqlite3_mprintf(l->name, t->name, t->vec_index);
+		char *sql = sqlite3_mprintf(l->sql, t->name, t->vec_index, t->name, t->vec_index);
 		rc = name && sql ? bulk_same_sql(db, name, sql, why, len, err)
 		                 : err_set(err, ERR_NOMEM, "out of memory");
 		sqlite3_free(name);
@@ -148,6 +158,32 @@ int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err)
 	                 "deleting the old centroids", t, err);
 }
 
+int bulk_store_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, char *err)
+{
+	quant_kind q = quant_of(t);
+	size_t qs = quant_size(q, t->d);
+	sqlite3_stmt *st = NULL;
+	unsigned char *buf = malloc(qs);
+	int rc = buf ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+	if (!rc && q != QUANT_NONE)
+		rc = sql_prepare(
+		    db,
+		    sqlite3_mprintf("UPDATE %z SET centroid = ?2 WHERE centroid_id = ?1",
+		                    vtab_ivf_shadow(t, "centroids")),
+		    &st, err);
+	for (size_t i = 0; !rc && q != QUANT_NONE && i < k; i++) {
+		quant_encode(q, c + i * t->d, 1, t->d, buf);
+		sqlite3_bind_int64(st, 1, (int64_t)i);
+		sqlite3_bind_blob(st, 2, buf, (int)qs, SQLITE_STATIC);
+		rc = bulk_run_stmt(db, st, "storing a quantized centroid", t, err);
+		if (!rc && sqlite3_changes(db) != 1)
+			rc = err_set(err, ERR_FAIL, "centroid %zu of %s was not set", i, t->name);
+	}
+	sqlite3_finalize(st);
+	free(buf);
+	return rc;
+}
+
 /* ---- the writer ------------------------------------------------------------------ */
 
 /* A centroid's cell being filled. */
@@ -161,13 +197,19 @@ typedef struct open_cell {
 typedef struct bulk {
 	sqlite3 *db;
 	const vtab *t;
-	size_t d, vs, k;
-	const float *c; /* centroids to assign with: unit norm on cosine tables */
+	size_t d, k;
+	size_t vs;         /* bytes of a vector in a cell: float32 or quantized */
+	size_t fs;         /* bytes of a float32 vector */
+	quant_kind q;      /* the column's quantizer */
+	const float *c;    /* centroids to assign with: unit norm on cosine tables */
+	unsigned char *cq; /* quantized tables: the centroids as stored (k x vs) */
 	sqlite3_stmt *sel, *del, *cell, *map;
-	open_cell *open; /* k */
+	sqlite3_stmt *full, *full_ins; /* quantized: a row's float32 copy read, written */
+	open_cell *open;               /* k */
 	/* one batch of rows read */
 	size_t batch, m;
 	float *x;
+	unsigned char *xq; /* quantized tables: the batch's rows quantized */
 	int64_t *ids;
 	int32_t *near;
 	int64_t *srcs; /* the source cells they came from */
@@ -214,6 +256,16 @@ static int prepare(bulk *b)
 		                                "?2, ?3)",
 		                                vtab_ivf_shadow(t, "rowid_map")),
 		                &b->map, b->err);
+	if (!rc && b->q != QUANT_NONE)
+		rc = sql_prepare(b->db,
+		                 sqlite3_mprintf("SELECT vector FROM %z WHERE rowid = ?1",
+		                                 vtab_ivf_shadow(t, "vectors")),
+		                 &b->full, b->err);
+	if (!rc && b->q != QUANT_NONE && b->from)
+		rc = sql_prepare(b->db,
+		                 sqlite3_mprintf("INSERT INTO %z (rowid, vector) VALUES (?1, ?2)",
+		                                 vtab_ivf_shadow(t, "vectors")),
+		                 &b->full_ins, b->err);
 	return rc;
 }
 
@@ -249,6 +301,35 @@ static int flush(bulk *b, size_t cid)
 	return rc;
 }
 
+/* One row of a read: under the write lock the transaction must still be open. */
+static int read_step(bulk *b, sqlite3_stmt *st, const char *what)
+{
+	if (!b->unlocked)
+		return step(b->db, st, what, b->t, b->err);
+	int r = sqlite3_step(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE
+	           ? r
+	           : err_set(b->err, ERR_FAIL, "%s of %s failed: %s", what, b->t->name,
+	                     sqlite3_errmsg(b->db));
+}
+
+/* A quantized row's float32 copy, the one its cells cannot give back. */
+static int read_full(bulk *b, int64_t rowid, float *x)
+{
+	sqlite3_bind_int64(b->full, 1, rowid);
+	int r = read_step(b, b->full, "reading a full-precision copy");
+	int rc = r < 0 ? r : 0;
+	if (!rc && (r != SQLITE_ROW || (size_t)sqlite3_column_bytes(b->full, 0) != b->fs))
+		rc = err_set(b->err, ERR_FAIL,
+		             "table %s, rowid %lld: no %zu-byte float32 copy in its _ivf_vectors "
+		             "table (see `ivftrain --check`)",
+		             b->t->name, (long long)rowid, b->fs);
+	if (!rc)
+		memcpy(x, sqlite3_column_blob(b->full, 0), b->fs);
+	sqlite3_reset(b->full);
+	return rc;
+}
+
 /* Copies the live rows of the cell st is on into the batch. */
 static int take_cell(bulk *b, sqlite3_stmt *st)
 {
@@ -269,29 +350,18 @@ static int take_cell(bulk *b, sqlite3_stmt *st)
 		if (!(val[s / 8] >> (s % 8) & 1))
 			continue;
 		memcpy(&b->ids[b->m], rids + (size_t)s * 8, 8);
-		memcpy(b->x + b->m * b->d, vecs + (size_t)s * b->vs, b->vs);
-		if (b->hashes) {
-			int rc = check_rows_add(b->hashes, b->ids[b->m], vecs + (size_t)s * b->vs,
-			                        b->vs, b->err);
-			if (rc < 0)
-				return rc;
-		}
+		int rc = b->q == QUANT_NONE
+		             ? (memcpy(b->x + b->m * b->d, vecs + (size_t)s * b->vs, b->vs), 0)
+		             : read_full(b, b->ids[b->m], b->x + b->m * b->d);
+		if (!rc && b->hashes)
+			rc = check_rows_add(b->hashes, b->ids[b->m], b->x + b->m * b->d, b->fs,
+			                    b->err);
+		if (rc < 0)
+			return rc;
 		b->m++;
 	}
 	b->srcs[b->nsrc++] = cell;
 	return 0;
-}
-
-/* One row of the cells: under the write lock the transaction must still be open. */
-static int read_step(bulk *b)
-{
-	if (!b->unlocked)
-		return step(b->db, b->sel, "reading the cells", b->t, b->err);
-	int r = sqlite3_step(b->sel);
-	return r == SQLITE_ROW || r == SQLITE_DONE
-	           ? r
-	           : err_set(b->err, ERR_FAIL, "reading the cells of %s failed: %s", b->t->name,
-	                     sqlite3_errmsg(b->db));
 }
 
 /* Reads the next cells after *last (up to maxsrc) until the batch holds at
@@ -302,7 +372,8 @@ static int read_batch(bulk *b, int64_t *last, int64_t maxsrc, int *done)
 	b->m = b->nsrc = 0;
 	sqlite3_bind_int64(b->sel, 1, *last);
 	sqlite3_bind_int64(b->sel, 2, maxsrc);
-	while (!rc && b->m < b->batch && b->nsrc < b->batch && (r = read_step(b)) == SQLITE_ROW)
+	while (!rc && b->m < b->batch && b->nsrc < b->batch &&
+	       (r = read_step(b, b->sel, "reading the cells")) == SQLITE_ROW)
 		rc = take_cell(b, b->sel);
 	if (r < 0)
 		rc = r;
@@ -318,12 +389,12 @@ static int take_rows(bulk *b, int *done)
 {
 	size_t m = b->nfrom - b->next < b->batch ? b->nfrom - b->next : b->batch;
 	b->m = b->nsrc = 0;
-	memcpy(b->x, b->from + b->next * b->d, m * b->vs);
+	memcpy(b->x, b->from + b->next * b->d, m * b->fs);
 	for (size_t i = 0; i < m; i++) {
 		b->ids[i] = b->first_id + (int64_t)(b->next + i);
 		if (b->hashes) {
 			int rc =
-			    check_rows_add(b->hashes, b->ids[i], b->x + i * b->d, b->vs, b->err);
+			    check_rows_add(b->hashes, b->ids[i], b->x + i * b->d, b->fs, b->err);
 			if (rc < 0)
 				return rc;
 		}
@@ -332,6 +403,14 @@ static int take_rows(bulk *b, int *done)
 	b->next += m;
 	*done = b->next == b->nfrom;
 	return 0;
+}
+
+/* b->near for the batch's rows (quantized tables: b->xq, by vec0's own rule). */
+static int assign_rows(bulk *b)
+{
+	return b->q == QUANT_NONE
+	           ? km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)
+	           : quant_nearest(b->q, b->xq, b->m, b->cq, b->k, b->d, b->near, b->err);
 }
 
 /* b->near for the batch: from the plan while its rows are the ones read, else
@@ -347,7 +426,7 @@ static int nearest(bulk *b)
 		return 0;
 	}
 	b->plan = NULL;
-	return km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err);
+	return assign_rows(b);
 }
 
 /* Assigns the batch's m rows (b->x, b->ids), appends them to their centroids'
@@ -362,6 +441,8 @@ static int place_batch(bulk *b)
 		               b->t->name, (long long)b->ids[bad / b->d], b->t->name, b->t->column,
 		               bad % b->d, (double)b->x[bad]);
 	double t1 = tm_now();
+	if (b->q != QUANT_NONE)
+		quant_encode(b->q, b->x, b->m, b->d, b->xq);
 	if ((rc = nearest(b)) < 0)
 		return rc;
 	for (size_t i = 0; b->hashes && i < b->m; i++)
@@ -374,7 +455,9 @@ static int place_batch(bulk *b)
 		int s = o->n++;
 		o->validity[s / 8] |= (unsigned char)(1u << (s % 8));
 		o->rowids[s] = b->ids[i];
-		memcpy(o->vectors + (size_t)s * b->vs, b->x + i * b->d, b->vs);
+		memcpy(o->vectors + (size_t)s * b->vs,
+		       b->q == QUANT_NONE ? (const void *)(b->x + i * b->d) : b->xq + i * b->vs,
+		       b->vs);
 		if (o->n == BULK_CELL)
 			rc = flush(b, (size_t)b->near[i]);
 	}
@@ -392,6 +475,12 @@ static int write_batch(bulk *b)
 	for (size_t i = 0; i < b->nsrc && !rc; i++) {
 		sqlite3_bind_int64(b->del, 1, b->srcs[i]);
 		rc = bulk_run_stmt(b->db, b->del, "deleting a consumed cell", b->t, b->err);
+	}
+	for (size_t i = 0; b->full_ins && i < b->m && !rc; i++) {
+		sqlite3_bind_int64(b->full_ins, 1, b->ids[i]);
+		sqlite3_bind_blob(b->full_ins, 2, b->x + i * b->d, (int)b->fs, SQLITE_STATIC);
+		rc = bulk_run_stmt(b->db, b->full_ins, "writing a full-precision copy", b->t,
+		                   b->err);
 	}
 	b->s->cells_read += (int64_t)b->nsrc;
 	b->s->write_s += tm_now() - t0;
@@ -416,11 +505,12 @@ static int alloc_batch(bulk *b)
 {
 	size_t rows = b->batch + BULK_CELL; /* a batch ends after the cell that fills it */
 	b->x = malloc(rows * b->d * sizeof *b->x);
+	b->xq = b->q != QUANT_NONE ? malloc(rows * b->vs) : NULL;
 	b->ids = malloc(rows * sizeof *b->ids);
 	b->near = malloc(rows * sizeof *b->near);
 	b->srcs = malloc(b->batch * sizeof *b->srcs);
 	b->open = calloc(b->k, sizeof *b->open);
-	if (!b->x || !b->ids || !b->near || !b->srcs || !b->open)
+	if (!b->x || !b->ids || !b->near || !b->srcs || !b->open || (b->q && !b->xq))
 		return err_set(b->err, ERR_NOMEM, "out of memory for a batch of %zu rows",
 		               b->batch);
 	if (b->from && (!(b->map_cell = malloc(b->nfrom * sizeof *b->map_cell)) ||
@@ -436,10 +526,14 @@ static void bulk_free(bulk *b)
 	sqlite3_finalize(b->del);
 	sqlite3_finalize(b->cell);
 	sqlite3_finalize(b->map);
+	sqlite3_finalize(b->full);
+	sqlite3_finalize(b->full_ins);
 	for (size_t i = 0; b->open && i < b->k; i++)
 		free(b->open[i].vectors);
 	free(b->open);
 	free(b->x);
+	free(b->xq);
+	free(b->cq);
 	free(b->ids);
 	free(b->near);
 	free(b->srcs);
@@ -490,10 +584,19 @@ static int setup(bulk *b, const vtab *t)
 {
 	memset(b->s, 0, sizeof *b->s);
 	b->d = t->d;
-	b->vs = t->d * sizeof(float);
+	b->q = quant_of(t);
+	b->fs = t->d * sizeof(float);
+	b->vs = quant_size(b->q, t->d);
 	if (b->batch < 1)
 		return err_set(b->err, ERR_INPUT, "a bulk write needs a batch of at least one row");
-	if (t->metric == VTAB_COSINE && !(b->c = b->unit = km_normalised(b->c, b->k, t->d)))
+	/* the centroids as bulk_store_centroids stored them: what vec0 compares with */
+	if (b->q != QUANT_NONE) {
+		if (!(b->cq = malloc(b->k * b->vs)))
+			return err_set(b->err, ERR_NOMEM, "out of memory for %zu centroids", b->k);
+		quant_encode(b->q, b->c, b->k, b->d, b->cq);
+	}
+	if (b->q == QUANT_NONE && t->metric == VTAB_COSINE &&
+	    !(b->c = b->unit = km_normalised(b->c, b->k, t->d)))
 		return err_set(b->err, ERR_NOMEM, "out of memory for %zu centroids", b->k);
 	int rc = alloc_batch(b);
 	return rc ? rc : prepare(b);
@@ -571,8 +674,10 @@ int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 		double t0 = tm_now();
 		rc = read_batch(&b, &last, maxsrc, &done);
 		double t1 = tm_now();
+		if (!rc && b.m && b.q != QUANT_NONE)
+			quant_encode(b.q, b.x, b.m, b.d, b.xq);
 		if (!rc && b.m)
-			rc = km_assign(b.x, b.m, b.d, b.c, b.k, b.near, NULL, err);
+			rc = assign_rows(&b);
 		p->read_s += t1 - t0;
 		p->assign_s += tm_now() - t1;
 		if (!rc && b.m)
@@ -618,7 +723,8 @@ int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch
 int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *err)
 {
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0, vs = t->d * sizeof(float);
+	quant_kind q = quant_of(t);
+	size_t n = 0, cap = 0, vs = quant_size(q, t->d), fs = t->d * sizeof(float);
 	float *out = NULL;
 	int rc = sql_prepare(db,
 	                     sqlite3_mprintf("SELECT centroid_id, centroid FROM %z ORDER BY "
@@ -638,14 +744,14 @@ int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *
 			break;
 		}
 		if (n == cap) {
-			float *g = realloc(out, (cap = cap ? 2 * cap : 256) * vs);
+			float *g = realloc(out, (cap = cap ? 2 * cap : 256) * fs);
 			if (!g) {
 				rc = err_set(err, ERR_NOMEM, "out of memory for centroids");
 				break;
 			}
 			out = g;
 		}
-		memcpy(out + n++ * t->d, sqlite3_column_blob(st, 1), vs);
+		quant_decode(q, sqlite3_column_blob(st, 1), 1, t->d, out + n++ * t->d);
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = err_set(err, ERR_FAIL, "cannot read the centroids of %s: %s", t->name,

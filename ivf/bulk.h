@@ -16,6 +16,14 @@
  * whatever the table's size. The base tables (rowids, chunks, auxiliary
  * columns) are not touched: every row keeps its rowid, key and columns.
  *
+ * Quantized (int8, binary) tables: a row's vector comes from its float32 copy
+ * in _ivf_vectors (the cells hold only the quantized one, and vec0's point
+ * read returns that), its cell gets it quantized as vec0 quantizes, and it
+ * goes to the centroid vec0's own insert would choose: the row and the stored
+ * centroids compared quantized (quant.h). The caller stores the quantized
+ * centroids over set-centroid's float32 ones (bulk_store_centroids). A load
+ * writes each row's _ivf_vectors copy too.
+ *
  * Every statement checks its result and that the transaction is still open
  * (SQLite rolls back by itself on a full disk); the first failure stops the
  * write and is returned: the caller rolls back.
@@ -69,6 +77,11 @@ int bulk_run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const vtab *t
  * does without moving every row back to unassigned cells first. */
 int bulk_drop_centroids(sqlite3 *db, const vtab *t, char *err);
 
+/* Quantized tables: overwrites the k float32 centroids set-centroid stored with
+ * c quantized (k x d), the blobs vec0's inserts and queries compare with; none
+ * tables: nothing to do. */
+int bulk_store_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, char *err);
+
 /* Rewrites every cell of t as described above, for the k centroids c (k x d,
  * as set). rows (the table's row count) sizes the progress bar; batch is the
  * rows read per step. src (may be NULL) receives each row's hash as read from
@@ -99,7 +112,9 @@ int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch
               size_t n, int64_t first_id, check_rows *src, bulk_stats *s, prog_t *prog, char *err);
 
 /* The k centroids t holds now (k x d floats, allocated: caller frees), for a
- * repack; ERR_INPUT when there are none or they are not ids 0..k-1 of d floats. */
+ * repack; ERR_INPUT when there are none or they are not ids 0..k-1 of the
+ * stored size. Quantized centroids come back as floats that quantize to the
+ * same bytes (quant_decode). */
 int bulk_read_centroids(sqlite3 *db, const vtab *t, float **c, size_t *k, char *err);
 
 #endif

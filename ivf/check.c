@@ -19,6 +19,7 @@
 #include "err.h"
 #include "intr.h"
 #include "kmeans.h"
+#include "quant.h"
 #include "sql.h"
 
 #define CHECK_VALIDITY (CHECK_CELL / 8)
@@ -40,6 +41,9 @@ static const char *const kind_text[CHECK_NKINDS] = {
     [CHECK_NOT_IN_TABLE] = "index rows that are not in the table",
     [CHECK_VECTOR] = "rows whose vector bytes differ from the source",
     [CHECK_MISPLACED] = "rows not in their nearest centroid's cell",
+    [CHECK_FULL] = "rows without a float32 copy of their size in _ivf_vectors",
+    [CHECK_QUANT] = "cell vectors that are not their _ivf_vectors copy quantized",
+    [CHECK_FULL_EXTRA] = "_ivf_vectors copies of rows that are not in the index",
 };
 
 /* ---- hashes -------------------------------------------------------------------- */
@@ -109,11 +113,17 @@ typedef struct audit {
 	check_report *r;
 	size_t d, vs; /* dimensions, bytes per stored vector */
 	size_t k;
-	float *c;   /* k x d centroids for the nearest check (unit norm for cosine) */
-	slot *live; /* every live slot */
+	quant_kind q;
+	float *c;           /* k x d centroids for the nearest check (unit norm for cosine) */
+	unsigned char *cq;  /* quantized: k x vs centroids as stored */
+	sqlite3_stmt *full; /* quantized: a row's float32 copy by rowid */
+	float *fx;          /* quantized: that copy */
+	unsigned char *fq;  /* quantized: that copy quantized */
+	slot *live;         /* every live slot */
 	size_t nlive, cap;
 	/* the nearest-centroid batch */
 	float *x;
+	unsigned char *xq; /* quantized: the batch's cell vectors */
 	int64_t *xid;
 	int32_t *xc, *near;
 	float *dist;
@@ -136,15 +146,6 @@ static void note(check_report *r, check_kind kind, int64_t n, const char *fmt, .
 	}
 	p->count += n;
 	r->problems += n;
-}
-
-static size_t stored_size(const vtab *t)
-{
-	if (!strcmp(t->quantizer, "int8"))
-		return t->d;
-	if (!strcmp(t->quantizer, "binary"))
-		return t->d / 8;
-	return t->d * sizeof(float);
 }
 
 /* ---- centroids and the trained flag --------------------------------------------- */
@@ -191,13 +192,19 @@ static int read_centroids(audit *a)
 		if (a->k == cap) {
 			cap = cap ? 2 * cap : 256;
 			float *c = realloc(a->c, cap * a->d * sizeof *c);
-			if (!c)
+			if (c)
+				a->c = c;
+			unsigned char *cq = c ? realloc(a->cq, cap * a->vs) : NULL;
+			if (!cq)
 				return err_set(a->err, ERR_NOMEM, "out of memory for centroids");
-			a->c = c;
+			a->cq = cq;
 		}
 		memset(a->c + a->k * a->d, 0, a->d * sizeof(float));
-		if (bytes == a->vs && a->vs == a->d * sizeof(float))
+		memset(a->cq + a->k * a->vs, 0, a->vs);
+		if (bytes == a->vs && a->q == QUANT_NONE)
 			memcpy(a->c + a->k * a->d, sqlite3_column_blob(st, 1), bytes);
+		else if (bytes == a->vs)
+			memcpy(a->cq + a->k * a->vs, sqlite3_column_blob(st, 1), bytes);
 		a->k++;
 	}
 	if (!rc && s != SQLITE_DONE)
@@ -205,7 +212,7 @@ static int read_centroids(audit *a)
 		             sqlite3_errmsg(a->db));
 	sqlite3_finalize(st);
 	a->r->centroids = (int64_t)a->k;
-	if (rc || !a->k || a->t->metric != VTAB_COSINE)
+	if (rc || !a->k || a->t->metric != VTAB_COSINE || a->q != QUANT_NONE)
 		return rc;
 	float *unit = km_normalised(a->c, a->k, a->d);
 	if (!unit)
@@ -221,10 +228,19 @@ static int read_centroids(audit *a)
  * its own centroid is farther than the nearest by more than round-off. */
 static int nearest_flush(audit *a)
 {
-	int rc = a->m ? km_assign(a->x, a->m, a->d, a->c, a->k, a->near, a->dist, a->err) : 0;
+	int rc = !a->m ? 0
+	         : a->q == QUANT_NONE
+	             ? km_assign(a->x, a->m, a->d, a->c, a->k, a->near, a->dist, a->err)
+	             : quant_nearest(a->q, a->xq, a->m, a->cq, a->k, a->d, a->near, a->err);
 	for (size_t i = 0; i < a->m && !rc; i++) {
 		if (a->near[i] == a->xc[i])
 			continue;
+		if (a->q != QUANT_NONE) { /* vec0's choice, reproduced exactly: no tolerance */
+			note(a->r, CHECK_MISPLACED, 1,
+			     "rowid %lld (cell of centroid %d, vec0 chooses %d)",
+			     (long long)a->xid[i], a->xc[i], a->near[i]);
+			continue;
+		}
 		int32_t one;
 		float own;
 		rc = km_assign(a->x + i * a->d, 1, a->d, a->c + (size_t)a->xc[i] * a->d, 1, &one,
@@ -241,7 +257,10 @@ static int nearest_flush(audit *a)
 
 static int nearest_add(audit *a, int64_t rowid, int32_t cid, const void *vec)
 {
-	memcpy(a->x + a->m * a->d, vec, a->d * sizeof(float));
+	if (a->q == QUANT_NONE)
+		memcpy(a->x + a->m * a->d, vec, a->d * sizeof(float));
+	else
+		memcpy(a->xq + a->m * a->vs, vec, a->vs);
 	a->xid[a->m] = rowid;
 	a->xc[a->m++] = cid;
 	return a->m == CHECK_NEAR_BATCH ? nearest_flush(a) : 0;
@@ -254,7 +273,8 @@ static int centroid_exists(const audit *a, int64_t cid)
 	return cid >= 0 && cid < (int64_t)a->k;
 }
 
-static int live_add(audit *a, int64_t rowid, int64_t pos, int64_t cid, const void *vec)
+/* hv, hlen: the bytes the row's hash is of (its float32 vector). */
+static int live_add(audit *a, int64_t rowid, int64_t pos, int64_t cid, const void *hv, size_t hlen)
 {
 	if (a->nlive == a->cap) {
 		size_t cap = a->cap ? 2 * a->cap : 4096;
@@ -267,8 +287,33 @@ static int live_add(audit *a, int64_t rowid, int64_t pos, int64_t cid, const voi
 	a->live[a->nlive].rowid = rowid;
 	a->live[a->nlive].pos = pos;
 	a->live[a->nlive].centroid = cid;
-	a->live[a->nlive++].hash = row_hash(rowid, vec, a->vs);
+	a->live[a->nlive++].hash = row_hash(rowid, hv, hlen);
 	return 0;
+}
+
+/* Quantized: the float32 copy of rowid into a->fx, checked against its cell
+ * vector v; 1 when there is one of the right size. */
+static int full_copy(audit *a, int64_t rowid, const unsigned char *v)
+{
+	size_t fs = a->d * sizeof(float);
+	sqlite3_bind_int64(a->full, 1, rowid);
+	int s = sqlite3_step(a->full), found = 0;
+	if (s == SQLITE_ROW && (size_t)sqlite3_column_bytes(a->full, 0) == fs) {
+		memcpy(a->fx, sqlite3_column_blob(a->full, 0), fs);
+		found = 1;
+	}
+	sqlite3_reset(a->full);
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		return err_set(a->err, ERR_FAIL, "cannot read the _ivf_vectors copies of %s: %s",
+		               a->t->name, sqlite3_errmsg(a->db));
+	if (!found) {
+		note(a->r, CHECK_FULL, 1, "rowid %lld", (long long)rowid);
+		return 0;
+	}
+	quant_encode(a->q, a->fx, 1, a->d, a->fq);
+	if (memcmp(a->fq, v, a->vs) != 0)
+		note(a->r, CHECK_QUANT, 1, "rowid %lld", (long long)rowid);
+	return 1;
 }
 
 /* One cell row of the scan: (rowid, centroid_id, n_vectors, validity, rowids, vectors). */
@@ -302,7 +347,12 @@ static int audit_cell(audit *a, sqlite3_stmt *st, int nearest)
 		const unsigned char *v = vecs + (size_t)s * a->vs;
 		dense = dense && s < n;
 		nlive++;
-		int rc = live_add(a, rowid, cell * CHECK_CELL + s, cid, v);
+		int full = a->q != QUANT_NONE ? full_copy(a, rowid, v) : 0;
+		if (full < 0)
+			return full;
+		int rc = full ? live_add(a, rowid, cell * CHECK_CELL + s, cid, a->fx,
+		                         a->d * sizeof(float))
+		              : live_add(a, rowid, cell * CHECK_CELL + s, cid, v, a->vs);
 		if (!rc && cid == -1)
 			note(a->r, CHECK_UNASSIGNED, 1, "rowid %lld", (long long)rowid);
 		if (!rc && nearest && centroid_exists(a, cid))
@@ -321,26 +371,37 @@ static int audit_cell(audit *a, sqlite3_stmt *st, int nearest)
 static int scan_cells(audit *a, int assigned, prog_t *prog)
 {
 	sqlite3_stmt *st = NULL;
-	int nearest =
-	    !assigned && a->t->metric != VTAB_L1 && !strcmp(a->t->quantizer, "none") && a->k;
-	a->r->nearest_skipped = nearest                   ? NULL
-	                        : assigned                ? NULL
-	                        : !a->k                   ? "no centroids"
-	                        : a->t->metric == VTAB_L1 ? "l1 tables are assigned by l1 distance"
-	                                                  : "quantized cells";
+	/* quantized cells are compared by int8 l2 or hamming, whatever the metric */
+	int nearest = !assigned && (a->t->metric != VTAB_L1 || a->q != QUANT_NONE) && a->k;
+	a->r->nearest_skipped = nearest || assigned ? NULL
+	                        : !a->k             ? "no centroids"
+	                                            : "l1 tables are assigned by l1 distance";
 	size_t b = CHECK_NEAR_BATCH;
 	a->x = malloc(b * a->d * sizeof *a->x);
 	a->xid = malloc(b * sizeof *a->xid);
 	a->xc = malloc(b * sizeof *a->xc);
 	a->near = malloc(b * sizeof *a->near);
 	a->dist = malloc(b * sizeof *a->dist);
-	if (!a->x || !a->xid || !a->xc || !a->near || !a->dist)
+	a->xq = malloc(b * a->vs);
+	if (!a->x || !a->xid || !a->xc || !a->near || !a->dist || !a->xq)
 		return err_set(a->err, ERR_NOMEM, "out of memory for a batch of %zu rows", b);
-	int rc = sql_prepare(a->db,
-	                     sqlite3_mprintf("SELECT rowid, centroid_id, n_vectors, validity, "
-	                                     "rowids, vectors FROM %z ORDER BY rowid",
-	                                     vtab_ivf_shadow(a->t, "cells")),
-	                     &st, a->err);
+	int rc = 0;
+	if (a->q != QUANT_NONE) {
+		a->fx = malloc(a->d * sizeof *a->fx);
+		a->fq = malloc(a->vs);
+		if (!a->fx || !a->fq)
+			return err_set(a->err, ERR_NOMEM, "out of memory");
+		rc = sql_prepare(a->db,
+		                 sqlite3_mprintf("SELECT vector FROM %z WHERE rowid = ?1",
+		                                 vtab_ivf_shadow(a->t, "vectors")),
+		                 &a->full, a->err);
+	}
+	if (!rc)
+		rc = sql_prepare(a->db,
+		                 sqlite3_mprintf("SELECT rowid, centroid_id, n_vectors, validity, "
+		                                 "rowids, vectors FROM %z ORDER BY rowid",
+		                                 vtab_ivf_shadow(a->t, "cells")),
+		                 &st, a->err);
 	int s = SQLITE_DONE;
 	prog_begin(prog, "check cells", 0);
 	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -496,6 +557,31 @@ static int merge_table(audit *a)
 	return rc;
 }
 
+/* Quantized: every _ivf_vectors row (rowid order) against the live slots
+ * sorted by rowid; a copy of no live row is left over from a lost row. */
+static int merge_full(audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	size_t j = 0;
+	int rc = sql_prepare(a->db,
+	                     sqlite3_mprintf("SELECT rowid FROM %z ORDER BY rowid",
+	                                     vtab_ivf_shadow(a->t, "vectors")),
+	                     &st, a->err);
+	int s = SQLITE_DONE;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t rowid = sqlite3_column_int64(st, 0);
+		while (j < a->nlive && a->live[j].rowid < rowid)
+			j++;
+		if (j == a->nlive || a->live[j].rowid != rowid)
+			note(a->r, CHECK_FULL_EXTRA, 1, "rowid %lld", (long long)rowid);
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = err_set(a->err, ERR_FAIL, "cannot read the _ivf_vectors copies of %s: %s",
+		             a->t->name, sqlite3_errmsg(a->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The hashes as written against the hashes as read from the source. */
 static void merge_expect(audit *a, check_rows *e)
 {
@@ -528,7 +614,13 @@ static void merge_expect(audit *a, check_rows *e)
 int check_index(sqlite3 *db, const vtab *t, check_rows *expect, check_report *r, prog_t *prog,
                 char *err)
 {
-	audit a = {.db = db, .t = t, .r = r, .d = t->d, .vs = stored_size(t), .err = err};
+	audit a = {.db = db,
+	           .t = t,
+	           .r = r,
+	           .d = t->d,
+	           .q = quant_of(t),
+	           .vs = quant_size(quant_of(t), t->d),
+	           .err = err};
 	slot *bypos = NULL, *map = NULL;
 	size_t nmap = 0;
 	memset(r, 0, sizeof *r);
@@ -552,12 +644,19 @@ int check_index(sqlite3 *db, const vtab *t, check_rows *expect, check_report *r,
 		same_slots(&a, map, nmap);
 		rc = merge_table(&a);
 	}
+	if (!rc && a.q != QUANT_NONE)
+		rc = merge_full(&a);
 	if (!rc && expect)
 		merge_expect(&a, expect);
 	free(map);
 	free(bypos);
 	free(a.live);
 	free(a.c);
+	free(a.cq);
+	free(a.fx);
+	free(a.fq);
+	sqlite3_finalize(a.full);
+	free(a.xq);
 	free(a.x);
 	free(a.xid);
 	free(a.xc);

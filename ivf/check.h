@@ -16,6 +16,12 @@
  * Cells with holes (live slots other than 0..n-1, left by deletes) are counted
  * but are no fault: they are where sqlite-vec's next insert overwrites a row.
  *
+ * Quantized (int8, binary) tables: every live row must also have its float32
+ * copy in _ivf_vectors, its cell vector must be that copy quantized, no copy
+ * may belong to a row outside the index, and its centroid must be the one
+ * vec0's own insert chooses (quantized comparison, quant.h: exact, no
+ * tolerance). A row's hash is that of its float32 copy.
+ *
  * Memory: about 72 bytes per row (its slot, a copy by position, its map row),
  * plus one cell and one batch of vectors at a time.
  */
@@ -66,6 +72,9 @@ typedef enum {
 	CHECK_NOT_IN_TABLE,  /* an index row the table does not have */
 	CHECK_VECTOR,        /* vector bytes differ from the source's */
 	CHECK_MISPLACED,     /* not in the nearest centroid's cell */
+	CHECK_FULL,          /* quantized: no float32 copy of the right size */
+	CHECK_QUANT,         /* quantized: cell vector is not the copy quantized */
+	CHECK_FULL_EXTRA,    /* quantized: a float32 copy of a row not in the index */
 	CHECK_NKINDS
 } check_kind;
 

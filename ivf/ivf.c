@@ -232,6 +232,18 @@ static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, ch
 
 /* ---- moving rows ------------------------------------------------------------ */
 
+/* Why quantized rows cannot go through vec0's delete + insert. */
+static const char quant_why_not_moved[] =
+    "sqlite-vec's point read of a quantized IVF column returns the quantized bytes "
+    "padded with unrelated memory, not the float32 row, and its clear-centroids "
+    "writes float32 bytes into quantized cells";
+
+/* 0 when a quantized table would fall back from the bulk write to a reinsert. */
+static int bulk_ok_or_float(const vtab *t, const ivf_write_stats *s)
+{
+	return s->assigned == IVF_ASSIGN_BULK || !strcmp(t->quantizer, "none");
+}
+
 /* The statements of a move: read a row's user columns by key, delete it, insert
  * it again. Column names come from the table's own declared schema, so every
  * user column (vector, auxiliary, ...) is copied whatever the table holds. */
@@ -472,10 +484,7 @@ static int self_queries(sqlite3 *db, const vtab *t, const vtab_ids *ids, const i
 	char cmd[32];
 	int rc = pick ? 0 : err_set(err, ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = sql_prepare(db,
-		                 sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1",
-		                                 t->column, t->name, vtab_key(t)),
-		                 &get, err);
+		rc = sql_prepare(db, vtab_vector_sql(t), &get, err);
 	if (!rc)
 		rc = sql_prepare(db,
 		                 sqlite3_mprintf("SELECT \"%w\", distance FROM \"%w\" WHERE \"%w\" "
@@ -662,7 +671,8 @@ static void set_cache_kib(sqlite3 *db, int64_t kib)
 }
 
 /* set-centroid x k through vec0 itself, so this connection's vec0 sees the
- * table as trained. */
+ * table as trained; on a quantized table each is then stored quantized, the
+ * form vec0's inserts and queries compare with. */
 static int set_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, ivf_write_stats *s,
                          prog_t *prog, char *err)
 {
@@ -673,6 +683,8 @@ static int set_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, i
 		rc = set_centroid(db, t, s->syntax, (int)i, c + i * t->d, err);
 		prog_update(prog, i + 1);
 	}
+	if (!rc)
+		rc = bulk_store_centroids(db, t, c, k, err);
 	prog_end(prog);
 	s->set_s = tm_now() - t0;
 	return rc;
@@ -741,6 +753,11 @@ static int write_locked(sqlite3 *db, const vtab *t, const float *c, size_t k,
 	    (rc = bulk_layout(db, t, s->fallback, sizeof s->fallback, err)) >= 0) {
 		s->assigned = rc ? IVF_ASSIGN_BULK : IVF_ASSIGN_REINSERT;
 		rc = 0;
+		if (!bulk_ok_or_float(t, s))
+			rc = err_set(err, ERR_INPUT,
+			             "table %s uses quantizer=%s and the bulk write does not know "
+			             "its layout (%s); a reinsert cannot move its rows (%s)",
+			             t->name, t->quantizer, s->fallback, quant_why_not_moved);
 	}
 	if (rc < 0)
 		goto out;
@@ -1042,13 +1059,12 @@ static int transaction(sqlite3 *db, const vtab *t, const float *c, size_t k, con
 	if (!t->is_ivf)
 		return err_set(err, ERR_INPUT, "column %s.%s is not indexed by ivf(...)", t->name,
 		               t->column);
-	if (strcmp(t->quantizer, "none") != 0)
-		return err_set(
-		    err, ERR_INPUT,
-		    "table %s uses quantizer=%s: sqlite-vec's set-centroid stores float32 "
-		    "centroids that its quantized insert path cannot use; only "
-		    "quantizer=none tables can be trained",
-		    t->name, t->quantizer);
+	if (strcmp(t->quantizer, "none") != 0 && opts->assign != IVF_ASSIGN_BULK &&
+	    opts->assign != IVF_ASSIGN_NONE)
+		return err_set(err, ERR_INPUT,
+		               "table %s uses quantizer=%s: only the bulk assignment can move its "
+		               "rows (%s)",
+		               t->name, t->quantizer, quant_why_not_moved);
 	if (k < 1 || k > IVF_MAX_NLIST)
 		return err_set(err, ERR_INPUT, "nlist %zu out of range [1, %d]", k, IVF_MAX_NLIST);
 

@@ -70,10 +70,10 @@ typedef struct ivf_write_stats {
 	double bulk_read_s, bulk_nearest_s, bulk_write_s; /* the bulk write's three steps */
 	double plan_s;        /* the rows' nearest centroids worked out before the lock */
 	int64_t planned_rows; /* rows whose centroid the write took from that plan */
-	double check_s; /* the audit of the whole index before COMMIT (bulk) */
-	int committed;  /* COMMIT succeeded: the new index is in the file, even
-	                   when a check after it or ivf_vacuum fails */
-	double base_s;  /* a load: writing the _rowids and _chunks rows */
+	double check_s;       /* the audit of the whole index before COMMIT (bulk) */
+	int committed;        /* COMMIT succeeded: the new index is in the file, even
+	                         when a check after it or ivf_vacuum fails */
+	double base_s;        /* a load: writing the _rowids and _chunks rows */
 	/* how the write spelled its commands (ivf_syntax, once), for reports */
 	ivf_cmd_syntax syntax;
 } ivf_write_stats;
@@ -104,8 +104,11 @@ int ivf_state(sqlite3 *db, const vtab *t, int64_t *ncentroids, int64_t *unassign
  * cleared after), and every statement checks that the transaction is still
  * open. Then integrity_check and the post-commit state into stats;
  * stats->committed tells a failure there from one before COMMIT.
- * Tables with quantizer=int8/binary are refused (ERR_INPUT): set-centroid stores
- * float32 centroids that sqlite-vec's quantized insert path cannot compare with.
+ * Tables with quantizer=int8/binary: the centroids are stored quantized after
+ * set-centroid (bulk_store_centroids) and rows move only by the bulk write
+ * (bulk.h); reinsert and native are refused (ERR_INPUT), and so is a layout the
+ * bulk write does not know: vec0's point read of a quantized column does not
+ * give the row's float32 vector back.
  * A rollback restores every page in use byte for byte (after an I/O error too:
  * the journal is played back before returning); pages on SQLite's freelist may
  * be left holding other unused bytes, since SQLite does not journal a free page

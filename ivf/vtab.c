@@ -89,6 +89,19 @@ char *vtab_ivf_shadow(const vtab *t, const char *what)
 	return sqlite3_mprintf("\"%w_ivf_%s%02d\"", t->name, what, t->vec_index);
 }
 
+char *vtab_vector_sql(const vtab *t)
+{
+	if (!t->is_ivf || !strcmp(t->quantizer, "none"))
+		return sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
+		                       t->name, vtab_key(t));
+	if (!t->pk_text)
+		return sqlite3_mprintf("SELECT vector FROM \"%w_ivf_vectors%02d\" WHERE rowid = ?1",
+		                       t->name, t->vec_index);
+	return sqlite3_mprintf("SELECT v.vector FROM \"%w_ivf_vectors%02d\" v JOIN \"%w_rowids\" "
+	                       "r ON r.rowid = v.rowid WHERE r.id = ?1",
+	                       t->name, t->vec_index, t->name);
+}
+
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err)
 {
 	int rc = sql_scalar(db, sqlite3_mprintf("SELECT count(*) FROM \"%w\"", t->name), n, err);
@@ -239,10 +252,7 @@ int vtab_sample(sqlite3 *db, const vtab *t, size_t m, uint64_t seed, float **x, 
 	rng_t r;
 	rng_seed(&r, seed);
 	rng_sample(&r, ids.n, m, pick);
-	rc = sql_prepare(db,
-	                 sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" = ?1", t->column,
-	                                 t->name, vtab_key(t)),
-	                 &st, err);
+	rc = sql_prepare(db, vtab_vector_sql(t), &st, err);
 	if (rc < 0)
 		goto out;
 	prog_begin(prog, "sample", m);

@@ -2,8 +2,8 @@
  * vtab.h - vec0 tables in a database: finding a table and reading its schema
  * (vtab_parse.h does the text), table creation from a spec, row keys, batched
  * inserts, KNN queries, sampling.
- * Public API: vtab_find, vtab_count, vtab_key, vtab_ivf_shadow, vtab_ids_*,
- * vtab_create_sql, vtab_create, vtab_insert, vtab_query_*,
+ * Public API: vtab_find, vtab_vector_sql, vtab_count, vtab_key, vtab_ivf_shadow,
+ * vtab_ids_*, vtab_create_sql, vtab_create, vtab_insert, vtab_query_*,
  * vtab_release, vtab_sample.
  */
 #ifndef IVFKIT_VTAB_H
@@ -34,6 +34,12 @@ typedef struct vtab_spec {
  * missing, not vec0, has no IVF column (require_ivf), or the choice is ambiguous. */
 int vtab_find(sqlite3 *db, const char *table, const char *column, int require_ivf, vtab *t,
               char *err);
+
+/* SELECT of one row's float32 vector by its key (?1), from sqlite3_mprintf
+ * (NULL when out of memory). Quantized IVF columns: from the row's _ivf_vectors
+ * copy, since vec0's point read returns the quantized bytes padded with
+ * unrelated memory (sqlite-vec up to v0.1.10-alpha.3). */
+char *vtab_vector_sql(const vtab *t);
 
 /* Rows in the table. */
 int vtab_count(sqlite3 *db, const vtab *t, int64_t *n, char *err);

@@ -224,8 +224,9 @@ static const struct bad_case {
      "not an unsigned integer"},
     {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\ndistance_metric = dot\n", 5,
      "not one of l2 | cosine | l1"},
-    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\n", 6,
-     "quantizer = int8 needs trainer = builtin"},
+    {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\norder = "
+     "insert-then-train\n",
+     7, "quantizer = int8 with trainer = ivftrain needs order = centroids-first or bulk"},
 };
 
 static void test_config__errors_name_file_and_line(void **state)

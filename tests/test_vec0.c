@@ -1346,7 +1346,10 @@ static void test_ivf__interrupted_write_rolled_back(void **state)
 	free(x);
 }
 
-static void test_ivf__quantized_table_refused(void **state)
+/* A quantized table takes its centroids quantized, through the bulk write
+ * only: a reinsert would read rows back through vec0's point read, which gives
+ * the quantized bytes. */
+static void test_ivf__quantized_centroids_stored_quantized(void **state)
 {
 	REQUIRE_IVF();
 	char err[ERR_LEN];
@@ -1357,10 +1360,31 @@ static void test_ivf__quantized_table_refused(void **state)
 	ivf_write_opts o;
 	ivf_write_stats s;
 	ivf_write_defaults(&o);
-	float c[16] = {0};
+	float c[16] = {1,  -1, 1, 0, 0, 0, 0, 2, /* bits 0, 2, 7: 0x85 */
+	               -1, 1,  0, 0, 0, 0, 0, 0 /* bit 1: 0x02 */};
 	assert_int_equal(vtab_find(db, "q", NULL, 1, &t, err), 0);
+	o.assign = IVF_ASSIGN_REINSERT;
 	assert_int_equal(ivf_write_centroids(db, &t, c, 2, &o, &s, NULL, err), ERR_INPUT);
 	assert_non_null(strstr(err, "quantizer=binary"));
+	assert_int_equal(scalar(db, "SELECT count(*) FROM q_ivf_centroids00"), 0);
+	o.assign = IVF_ASSIGN_BULK;
+	assert_int_equal(ivf_write_centroids(db, &t, c, 2, &o, &s, NULL, err), 0);
+	assert_int_equal(scalar(db, "SELECT sum(length(centroid)) FROM q_ivf_centroids00"), 2);
+	assert_int_equal(scalar(db, "SELECT unicode(centroid) FROM q_ivf_centroids00 WHERE "
+	                            "centroid_id = 0"),
+	                 0x85);
+	/* vec0's own insert now compares with them: the row goes to centroid 1 */
+	float v[8] = {-1, 1, 0, 0, 0, 0, 0, 0};
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "INSERT INTO q(rowid, e) VALUES (1, ?1)", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(st, 1, v, sizeof v, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(scalar(db, "SELECT c.centroid_id FROM q_ivf_rowid_map00 m JOIN "
+	                            "q_ivf_cells00 c ON c.rowid = m.cell_id WHERE m.rowid = 1"),
+	                 1);
 	sqlite3_close(db);
 }
 
@@ -1658,7 +1682,7 @@ int main(void)
 	    cmocka_unit_test(test_ivf__locked_by_another_writer),
 	    cmocka_unit_test(test_vtab__sample_holds_no_read_lock),
 	    cmocka_unit_test(test_ivf__interrupted_write_rolled_back),
-	    cmocka_unit_test(test_ivf__quantized_table_refused),
+	    cmocka_unit_test(test_ivf__quantized_centroids_stored_quantized),
 	    cmocka_unit_test(test_ivf__kill_9_leaves_old_or_new_index),
 	};
 	return cmocka_run_group_tests_name("vec0", tests, setup, teardown);

@@ -378,12 +378,6 @@ static int open_table(const opts *o, run *r, char *err)
 		               "column %s.%s holds %s vectors; ivftrain trains "
 		               "float32 columns",
 		               r->t.name, r->t.column, r->t.elem);
-	if (strcmp(r->t.quantizer, "none") != 0 && !o->check)
-		return err_set(err, ERR_INPUT,
-		               "table %s uses quantizer=%s: sqlite-vec's "
-		               "set-centroid stores float32 centroids its quantized insert path "
-		               "cannot use; only quantizer=none tables can be trained",
-		               r->t.name, r->t.quantizer);
 	if ((rc = vtab_count(r->db, &r->t, &r->rows, err)) < 0)
 		return rc;
 	if (!ro && (rc = ivf_check_writable(r->db, err)) < 0)

@@ -27,6 +27,17 @@ fill_tmpfs() {
 	head -c $(( ($2 - $3) * 1048576 - $(stat -c %s "$4") )) /dev/zero >"$1/filler" 2>/dev/null
 }
 
+# expect_rolled_back RC DB SHA WHAT: a write that exited RC on a full disk must
+# have failed (exit 1) with one line saying it rolled back, and left DB as SHA
+# with no journal.
+expect_rolled_back() {
+	[ "$1" -eq 1 ] || fail "$4: exit $1"
+	expect_one_line "$ERR" "$4"
+	expect_match "$ERR" "rolled back, the database is unchanged" "$4"
+	[ "$(sha "$2")" = "$3" ] || fail "$4: database changed"
+	[ ! -e "$2-journal" ] || fail "$4: journal left behind"
+}
+
 # start_holder MARKER CMD...: runs CMD in the background, a lock holder that touches
 # MARKER once it holds its lock, and waits until it does (5 s at most); its pid in
 # $HOLDER. stop_holder ends it.
