@@ -291,7 +291,7 @@ static void test_config__bundled_configs_parse(void **state)
 	cfg_defaults(c);
 	if (cfg_load(path, c, err))
 		fail_msg("%s", err);
-	assert_int_equal(c->nidx, 6);
+	assert_int_equal(c->nidx, 7);
 	assert_int_equal(c->queries, 500);
 	const cfg_index *x = cfg_find(c, "ivf-native-assign");
 	assert_non_null(x);
@@ -299,6 +299,11 @@ static void test_config__bundled_configs_parse(void **state)
 	assert_int_equal(x->nnprobe, 6);
 	x = cfg_find(c, "ivf-int8");
 	assert_int_equal(x->trainer, CFG_TRAINER_BUILTIN);
+	x = cfg_find(c, "ivf-int8-ivftrain");
+	assert_non_null(x);
+	assert_int_equal(x->trainer, CFG_TRAINER_IVFTRAIN);
+	assert_int_equal(x->order, CFG_ORDER_BULK);
+	assert_string_equal(x->quantizer, "int8");
 	snprintf(path, sizeof path, "%s/configs/ci-small.ini", root);
 	cfg_defaults(c);
 	if (cfg_load(path, c, err))
