@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The seed of every seeded step (sampling, k-means initialisation, the rows a
+ * write verifies) unless the user gives one. */
+#define RNG_DEFAULT_SEED 1234
+
 typedef struct rng {
 	uint64_t s[4];
 } rng_t;

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "bulk.h"
 #include "err.h"
 #include "groundtruth.h"
@@ -35,14 +36,12 @@
 #include "kmeans.h"
 #include "peer.h"
 #include "progress.h"
-#include "rng.h"
 #include "sql.h"
 #include "timing.h"
 #include "workdir.h"
 
 #define BENCH_TABLE "vecbench"
 #define BENCH_WORKDIR "vecbench." /* work folder name prefix under $TMPDIR */
-#define BENCH_BUSY_MS 5000
 #define BENCH_OPEN_NEW (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
 
 void bench_dataset_name(const char *path, char *buf, size_t len)
@@ -202,67 +201,67 @@ static void remove_db(const char *path)
 
 /* ---- build ---------------------------------------------------------------- */
 
-/* k-means on ntrain rows sampled (seeded, without replacement) from the train
- * set; *cent gets the nlist x d centroids (caller frees). */
-static int train(bench_run *r, bench_section *s, float **cent, char *err)
+/* The section's build options: build_defaults with the config's nlist, ntrain,
+ * niter, seed and threads, and the assign its order means. */
+static void section_opts(const bench_run *r, bench_section *s)
 {
 	const cfg_index *x = s->cx;
+	build_opts *o = &s->opts;
+	build_defaults(o);
+	o->nlist = (size_t)x->nlist;
+	o->ntrain = x->ntrain;
+	o->km.niter = x->niter;
+	o->km.seed = r->c->seed;
+	o->km.nthreads = r->c->threads;
+	o->write.assign = x->order == CFG_ORDER_BULK              ? IVF_ASSIGN_BULK
+	                  : x->order == CFG_ORDER_CENTROIDS_FIRST ? IVF_ASSIGN_NONE
+	                                                          : x->assign;
+	/* native assign misplaces rows on every release so far: verification would
+	 * roll it back, and showing that damage is the point of the section */
+	if (o->write.assign == IVF_ASSIGN_NATIVE)
+		o->write.verify_samples = 0;
+}
+
+/* ivftrain's pipeline on the dataset's train rows: the training-size rule, the
+ * seeded sample, k-means; *cent gets the nlist x d centroids (caller frees). */
+static int train(bench_run *r, bench_section *s, float **cent, char *err)
+{
 	const h5_dataset *ds = &r->ds;
-	size_t m = x->ntrain ? x->ntrain : ds->n;
-	double t0 = tm_now();
-	const float *data = ds->train;
-	float *sample = NULL;
+	const float *x = NULL;
+	float *owned = NULL;
 	km_result res = {0};
-	int rc = 0;
-	if (m < ds->n) {
-		if (!(sample = rng_sample_rows(r->c->seed, ds->train, ds->n, ds->d, m))) {
-			rc = err_set(err, ERR_NOMEM, "out of memory sampling %zu rows", m);
-			goto out;
-		}
-		data = sample;
-	}
-	km_params p;
-	km_defaults(&p);
-	p.k = (size_t)x->nlist;
-	p.niter = x->niter;
-	p.seed = r->c->seed;
-	p.spherical = s->metric == VTAB_COSINE;
-	p.nthreads = r->c->threads;
 	prog_t pg = PROG_INIT;
-	if ((rc = km_train(data, m, ds->d, &p, &res, &pg, err)) < 0)
-		goto out;
-	s->build.train_s = tm_now() - t0;
-	s->build.ntrain = m;
-	s->build.km_niter = res.niter;
-	s->build.km_inertia = res.inertia;
-	s->build.km_imbalance = res.imbalance;
-	*cent = res.centroids;
-	res.centroids = NULL;
-out:
+	double t0 = tm_now();
+	int rc = build_size(&s->opts, -1, (int64_t)ds->n, r->c->dataset, &s->sizes, err);
+	if (rc == 0)
+		rc = build_sample_matrix(ds->train, ds->n, ds->d, &s->sizes, &s->opts, &x, &owned,
+		                         err);
+	if (rc == 0)
+		rc = build_train(x, s->sizes.ntrain, ds->d, &s->sizes, s->metric, &s->opts, &res,
+		                 &pg, err);
+	if (rc == 0) {
+		s->build.train_s = tm_now() - t0;
+		s->build.ntrain = s->sizes.ntrain;
+		s->build.km_niter = res.niter;
+		s->build.km_inertia = res.inertia;
+		s->build.km_imbalance = res.imbalance;
+		*cent = res.centroids;
+		res.centroids = NULL;
+	}
 	km_result_free(&res);
-	free(sample);
+	free(owned);
 	return rc;
 }
 
 /* ivftrain's write path (with rows: its --load); the phases it reports go to
  * the section's build. */
-static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, const float *cent,
-                           ivf_assign assign, const ivf_rows *rows, char *err)
+static int write_centroids(bench_section *s, sqlite3 *db, vtab *t, const float *cent,
+                           const ivf_rows *rows, char *err)
 {
-	ivf_write_opts o;
-	ivf_write_defaults(&o);
-	o.assign = assign;
-	o.seed = r->c->seed;
-	/* native assign misplaces rows on every release so far: verification would
-	 * roll it back, and showing that damage is the point of the section */
-	if (assign == IVF_ASSIGN_NATIVE && !rows)
-		o.verify_samples = 0;
 	ivf_write_stats ws;
 	prog_t pg = PROG_INIT;
 	double t0 = tm_now();
-	size_t k = (size_t)s->cx->nlist;
-	int rc = rows ? ivf_load(db, t, cent, k, rows, &o, &ws, &pg, err)
-	              : ivf_write_centroids(db, t, cent, k, &o, &ws, &pg, err);
+	int rc = build_write(db, t, cent, (size_t)s->cx->nlist, rows, &s->opts, &ws, &pg, err);
 	if (rc < 0)
 		return rc;
 	double wall = tm_now() - t0;
@@ -271,7 +270,7 @@ static int write_centroids(bench_run *r, bench_section *s, sqlite3 *db, vtab *t,
 	s->build.verify_s = ws.verify_s + ws.integrity_s;
 	s->build.centroids_s = wall - ws.assign_s - s->build.verify_s;
 	s->build.lock_s = ws.lock_s;
-	s->build.verify_samples = o.verify_samples;
+	s->build.verify_samples = s->opts.write.verify_samples;
 	return 0;
 }
 
@@ -291,10 +290,10 @@ static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float
 	int rc;
 	if (x->order == CFG_ORDER_BULK) {
 		ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0}; /* as insert_all */
-		return write_centroids(r, s, db, t, cent, IVF_ASSIGN_BULK, &rows, err);
+		return write_centroids(s, db, t, cent, &rows, err);
 	}
 	if (x->order == CFG_ORDER_CENTROIDS_FIRST) {
-		if ((rc = write_centroids(r, s, db, t, cent, IVF_ASSIGN_NONE, NULL, err)) < 0)
+		if ((rc = write_centroids(s, db, t, cent, NULL, err)) < 0)
 			return rc;
 		return insert_all(r, s, db, t, err);
 	}
@@ -308,7 +307,7 @@ static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float
 	}
 	float *c = NULL;
 	if ((rc = train(r, s, &c, err)) == 0)
-		rc = write_centroids(r, s, db, t, c, x->assign, NULL, err);
+		rc = write_centroids(s, db, t, c, NULL, err);
 	free(c);
 	return rc;
 }
@@ -343,7 +342,7 @@ static int build(bench_run *r, bench_section *s, char *err)
 	sqlite3 *db = NULL;
 	float *cent = NULL;
 	vtab t;
-	int rc = vec0_open(s->db_path, BENCH_OPEN_NEW, BENCH_BUSY_MS, &r->ext, &db, err);
+	int rc = vec0_open(s->db_path, BENCH_OPEN_NEW, IVF_BUSY_MS, &r->ext, &db, err);
 	if (rc < 0)
 		return rc;
 	s->db_made = 1;
@@ -395,7 +394,7 @@ static int reuse(bench_run *r, bench_section *s, char *err)
 	const cfg_index *x = s->cx;
 	sqlite3 *db = NULL;
 	vtab t;
-	int rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &db, err);
+	int rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, IVF_BUSY_MS, &r->ext, &db, err);
 	if (rc < 0)
 		return rc;
 	if ((rc = vtab_find(db, NULL, NULL, 0, &t, err)) < 0)
@@ -612,8 +611,8 @@ static int query(bench_run *r, bench_section *s, char *err)
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, BENCH_BUSY_MS, &r->ext, &v.db,
-	                    err)) < 0 ||
+	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, IVF_BUSY_MS, &r->ext, &v.db, err)) <
+	        0 ||
 	    (rc = vtab_find(v.db, s->table, NULL, 0, &v.t, err)) < 0 ||
 	    (rc = vtab_query_prepare(v.db, &v.t, r->k, &v.q, err)) < 0 ||
 	    (rc = sweep(r, s, &e, err)) < 0)
@@ -664,7 +663,7 @@ static int peer_centroids(bench_run *r, const bench_section *s, float **cent, si
 	}
 	sqlite3 *db = NULL;
 	vtab t;
-	int rc = vec0_open(src->db_path, SQLITE_OPEN_READONLY, BENCH_BUSY_MS, &r->ext, &db, err);
+	int rc = vec0_open(src->db_path, SQLITE_OPEN_READONLY, IVF_BUSY_MS, &r->ext, &db, err);
 	if (rc == 0 && (rc = vtab_find(db, src->table, NULL, 0, &t, err)) == 0)
 		rc = bulk_read_centroids(db, &t, cent, k, err);
 	sqlite3_close(db);
@@ -784,7 +783,7 @@ int bench_open(bench_run *r, const cfg *c, char *err)
 	if ((rc = vec0_find(c->vec0[0] ? c->vec0 : NULL, &r->ext, err)) < 0)
 		goto fail;
 	sqlite3 *probe = NULL;
-	if ((rc = vec0_open(":memory:", BENCH_OPEN_NEW, BENCH_BUSY_MS, &r->ext, &probe, err)) < 0)
+	if ((rc = vec0_open(":memory:", BENCH_OPEN_NEW, IVF_BUSY_MS, &r->ext, &probe, err)) < 0)
 		goto fail;
 	sqlite3_close(probe);
 	if ((rc = check_measurable(r, err)) < 0 || (rc = make_db_dir(r, err)) < 0)
@@ -819,6 +818,8 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 		return 0;
 	}
 	int rc;
+	if (x->type_ivf)
+		section_opts(r, s);
 	if (ops)
 		rc = peer_run(r, s, ops, err);
 	else if ((rc = s->build.reused ? 0 : build(r, s, err)) == 0)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "build.h"
 #include "config.h"
 #include "err.h"
 #include "h5ds.h"
@@ -82,6 +83,9 @@ typedef struct bench_section {
 	int db_made;           /* created by this run (removed at the end unless kept) */
 	vtab_metric metric;    /* of the table */
 	bench_build build;
+	build_opts opts;   /* ivf: the pipeline's options (ivftrain's, from the config) */
+	build_sizes sizes; /* ivf: what its training-size rule decided; zero when not
+	                      trained here */
 	bench_point pts[CFG_MAX_NPROBE];
 	int npts;
 	int exact_pass;     /* flat: every query's recall with ties is 1 */

@@ -20,6 +20,7 @@
 
 #include <ini.h>
 
+#include "build.h"
 #include "cli.h"
 #include "err.h"
 #include "names.h"
@@ -274,11 +275,13 @@ static int index_of(const cfg *c, const char *name)
 
 static void index_defaults(cfg_index *x, const char *name, int line)
 {
+	build_opts b;
+	build_defaults(&b);
 	memset(x, 0, sizeof *x);
 	snprintf(x->name, sizeof x->name, "%.*s", CFG_NAME - 1, name);
 	x->line = x->nlist_line = x->ntrain_line = x->metric_line = line;
 	x->type = (cfg_type)-1; /* required */
-	x->niter = 20;
+	x->niter = b.km.niter;
 	x->trainer = CFG_TRAINER_IVFTRAIN;
 	x->order = CFG_ORDER_CENTROIDS_FIRST;
 	x->assign = IVF_ASSIGN_REINSERT;
@@ -731,12 +734,14 @@ static int check_all(parse *p)
 
 void cfg_defaults(cfg *c)
 {
+	build_opts b;
+	build_defaults(&b);
 	memset(c, 0, sizeof *c);
 	c->k = 10;
 	snprintf(c->results, sizeof c->results, "results");
-	c->seed = 1234;
+	c->seed = b.km.seed;
 	c->warmup = 1;
-	c->batch = 1000;
+	c->batch = VTAB_BATCH;
 	c->overhead_check = 1;
 	gate_defaults(&c->gate);
 	pg_defaults(&c->pg);

@@ -73,7 +73,7 @@ typedef struct cfg_index {
 	int nnprobe;
 	size_t ntrain; /* ivf + ivftrain: sample size; 0 = every train row */
 	int ntrain_line;
-	int niter; /* ivf + ivftrain: k-means iterations (default 20) */
+	int niter; /* ivf + ivftrain: k-means iterations (default build_defaults') */
 	cfg_trainer trainer;
 	cfg_order order;
 	ivf_assign assign;  /* insert-then-train + ivftrain: reinsert | native */
@@ -107,10 +107,10 @@ typedef struct cfg {
 	char results[CFG_PATH]; /* results root (default "results" in the working folder) */
 	char db_dir[CFG_PATH];  /* "" = a fresh folder under $TMPDIR or /var/tmp */
 	int keep_db;
-	uint64_t seed;      /* sampling and k-means (default 1234) */
+	uint64_t seed;      /* sampling and k-means (default build_defaults') */
 	int threads;        /* k-means threads; 0 = every core */
 	int warmup;         /* untimed passes over the queries before timing (default 1) */
-	size_t batch;       /* rows per insert transaction (default 1000) */
+	size_t batch;       /* rows per insert transaction (default VTAB_BATCH) */
 	int overhead_check; /* time a minimal C query loop on flat sections (default on) */
 	/* [gate] */
 	gate_opts gate;

@@ -227,12 +227,9 @@ static cJSON *params_json(const bench_section *s)
 	cJSON_AddStringToObject(o, "order", cfg_order_name(x->order));
 	cJSON_AddStringToObject(o, "quantizer", x->quantizer);
 	cJSON_AddNumberToObject(o, "oversample", x->oversample);
-	if (x->trainer == CFG_TRAINER_IVFTRAIN) {
-		cJSON_AddNumberToObject(o, "ntrain", (double)x->ntrain);
-		cJSON_AddNumberToObject(o, "niter", x->niter);
-		if (x->order == CFG_ORDER_INSERT_THEN_TRAIN)
-			cJSON_AddStringToObject(o, "assign", ivf_assign_name(x->assign));
-	}
+	/* ivftrain's pipeline: the options it built with, as ivftrain --json has them */
+	if (x->trainer == CFG_TRAINER_IVFTRAIN)
+		build_params_json(o, &s->opts, &s->sizes, s->metric == VTAB_COSINE);
 	return o;
 }
 

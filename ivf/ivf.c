@@ -36,11 +36,11 @@ void ivf_write_defaults(ivf_write_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->assign = IVF_ASSIGN_BULK;
-	o->batch = 1000;
+	o->batch = VTAB_BATCH;
 	o->bulk_batch = 8192;
 	o->verify_samples = 200;
-	o->seed = 1234;
-	o->busy_ms = 5000;
+	o->seed = RNG_DEFAULT_SEED;
+	o->busy_ms = IVF_BUSY_MS;
 }
 
 const char *const ivf_assign_names[] = {

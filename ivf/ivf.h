@@ -17,6 +17,9 @@
 #include "vtab.h"
 
 #define IVF_MAX_NLIST 65536 /* sqlite-vec's VEC0_IVF_MAX_NLIST */
+/* How long to wait for another writer: ivf_write_opts.busy_ms, and every
+ * connection vecbench opens. */
+#define IVF_BUSY_MS 5000
 
 /* How IVF commands are spelled by the loaded build: v0.1.10-alpha.2 and later use
  * a hidden column named after the table, alpha.1 puts the command in the id. */
@@ -38,12 +41,12 @@ int ivf_assign_parse(const char *s, ivf_assign *out);
 
 typedef struct ivf_write_opts {
 	ivf_assign assign;
-	size_t batch;       /* rows moved per statement batch (default 1000) */
+	size_t batch;       /* rows moved per statement batch (default VTAB_BATCH) */
 	size_t bulk_batch;  /* rows read and assigned per step of a bulk write (default
 	                       8192: one GEMM of 8192 x d x k, 25 MiB at 784 dims) */
 	int verify_samples; /* self-queries at nprobe 1 before COMMIT (default 200; 0 = off) */
 	uint64_t seed;      /* which rows are verified */
-	int busy_ms;        /* wait for another writer this long (default 5000) */
+	int busy_ms;        /* wait for another writer this long (default IVF_BUSY_MS) */
 	int cache_mib;      /* page cache while writing: 0 = auto (twice the file, at most
 	                       a quarter of RAM), < 0 = the connection's own */
 } ivf_write_opts;

@@ -369,7 +369,7 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 	if (rc < 0)
 		return rc;
 	if (batch < 1)
-		batch = 1000;
+		batch = VTAB_BATCH;
 	prog_begin(prog, "insert", n);
 	for (size_t i = 0; i < n; i++) {
 		const float *v = x + i * t->d;

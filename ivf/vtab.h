@@ -16,6 +16,11 @@
 #include "progress.h"
 #include "vtab_parse.h"
 
+/* Rows per transaction of vtab_insert, and per statement batch of a move
+ * (ivf_write_opts.batch): big enough that the commit costs little per row,
+ * small enough that a batch's statements stay in the cache. */
+#define VTAB_BATCH 1000
+
 /* What to create (vecbench). type_ivf 0 = flat. */
 typedef struct vtab_spec {
 	char name[VTAB_NAME];
@@ -73,7 +78,8 @@ int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err);
 int vtab_create(sqlite3 *db, const vtab_spec *spec, vtab *t, char *err);
 
 /* Inserts n vectors x (n * d) with ids first_id .. first_id+n-1, float32 blobs
- * through one prepared statement, in transactions of `batch` rows. */
+ * through one prepared statement, in transactions of `batch` rows (0:
+ * VTAB_BATCH). */
 int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t first_id,
                 size_t batch, prog_t *prog, char *err);
 

@@ -20,12 +20,12 @@
  */
 #include <cJSON.h>
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "build.h"
 #include "bulk.h"
 #include "check.h"
 #include "cli.h"
@@ -37,7 +37,6 @@
 #include "load.h"
 #include "names.h"
 #include "progress.h"
-#include "rng.h"
 #include "sidecar.h"
 #include "timing.h"
 #include "vec0.h"
@@ -45,10 +44,6 @@
 
 #define PROG "ivftrain"
 #define IVFTRAIN_VERSION "0.1.0"
-#define NTRAIN_PER_CENTROID                                                                        \
-	256               /* default sample: faiss stops sampling here too; more rows              \
-	                     rarely move the centroids but cost time and ntrain*d*4 bytes */
-#define DEFAULT_NLIST 128 /* sqlite-vec's default, for --from without a database */
 #define CENTROIDS_DATASET "centroids"
 #define HELP_COL 31 /* --help: where the options' help text starts */
 
@@ -85,25 +80,23 @@ enum {
 };
 
 static const cli_opt docs[] = {
-    {"nlist", OPT_NLIST, "N", "centroids, 1..65536 (default: the table's declared nlist)"},
-    {"ntrain", OPT_NTRAIN, "N", "rows sampled for training (default: min(rows, 256 x nlist))"},
-    {"niter", OPT_NITER, "N", "k-means iterations at most (default 20)"},
-    {"tol", OPT_TOL, "X", "stop when inertia improves by less than X (default 1e-4; 0: never)"},
-    {"seed", OPT_SEED, "N", "seed for sampling, initialisation and verification (default 1234)"},
+    {"nlist", OPT_NLIST, "N", "centroids, 1..65536"},
+    {"ntrain", OPT_NTRAIN, "N", "rows sampled for training"},
+    {"niter", OPT_NITER, "N", "k-means iterations at most"},
+    {"tol", OPT_TOL, "X", "stop when inertia improves by less than X; 0: never"},
+    {"seed", OPT_SEED, "N", "seed for sampling, initialisation and verification"},
     {"threads", OPT_THREADS, "N", "training threads (default: all cores, or OMP_NUM_THREADS)"},
-    {"init", OPT_INIT, "kmeans++|random", "centroid initialisation (default kmeans++)"},
+    {"init", OPT_INIT, "NAME", "centroid initialisation"}, /* NAME: --help lists them */
     {"table", OPT_TABLE, "NAME", "vec0 table (default: the only one with an IVF column)"},
     {"column", OPT_COLUMN, "NAME", "vector column (default: the IVF one)"},
     {"vec0", OPT_VEC0, "PATH", "sqlite-vec build to load (default: " VEC0_SEARCH_HELP ")"},
-    {"assign", OPT_ASSIGN, "bulk|reinsert|native|none",
-     "how rows reach their cells: bulk (default: cells written directly, on a layout it "
-     "knows; else reinsert), reinsert (through vec0's insert, correct on every release), "
-     "native (sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids "
-     "only)"},
-    {"verify", OPT_VERIFY, "N",
-     "rows self-queried at nprobe 1 before COMMIT (default 200; 0: off)"},
-    {"batch", OPT_BATCH, "N", "rows moved per batch (default 1000)"},
-    {"busy-timeout", OPT_BUSY, "MS", "wait this long for another writer (default 5000)"},
+    {"assign", OPT_ASSIGN, "NAME",
+     "how rows reach their cells: bulk (cells written directly, on a layout it knows; else "
+     "reinsert), reinsert (through vec0's insert, correct on every release), native "
+     "(sqlite-vec's assign-vectors, wrong up to v0.1.10-alpha.3), none (centroids only)"},
+    {"verify", OPT_VERIFY, "N", "rows self-queried at nprobe 1 before COMMIT; 0: off"},
+    {"batch", OPT_BATCH, "N", "rows moved per batch"},
+    {"busy-timeout", OPT_BUSY, "MS", "wait this long for another writer"},
     {"cache-mib", OPT_CACHE, "N",
      "SQLite page cache while writing (default: twice the file, at most a quarter of RAM; "
      "a bulk write at most 256 MiB)"},
@@ -136,13 +129,8 @@ typedef struct opts {
 	const char *db, *table, *column, *vec0, *from, *save, *load;
 	const char *export_faiss; /* --export-faiss FILE */
 	const char *fill;         /* --load: the rows are also what is trained on (from) */
-	long nlist, ntrain;       /* 0: not given */
-	long niter, threads, verify, batch, busy_ms, cache_mib;
-	double tol;
-	uint64_t seed;
-	km_init init;
-	ivf_assign assign;
-	int assign_given; /* --assign on the command line, not the default */
+	build_opts b;             /* the pipeline's options: build_defaults, then ours */
+	int assign_given;         /* --assign on the command line, not the default */
 	int vacuum, dry_run, json, check, repack;
 } opts;
 
@@ -153,8 +141,10 @@ typedef struct run {
 	vtab t;
 	int64_t rows;  /* rows in the table */
 	h5_dataset ds; /* --from */
-	float *x;      /* ntrain x d training sample */
-	size_t ntrain, d, nlist;
+	const float *x; /* ntrain x d training sample: xown, or the dataset's rows */
+	float *xown;
+	build_sizes sz; /* nlist and ntrain as build_size decided */
+	size_t d, nlist;
 	int spherical;
 	const char *source; /* "table", "hdf5" or "centroids" */
 	float *loaded;      /* --load-centroids, k x d */
@@ -164,15 +154,69 @@ typedef struct run {
 	int wrote;
 } run;
 
+/* The "(default ...)" of option id, from the defaults struct (so each default
+ * is spelled once, in build_defaults), into buf; 0 when it has none to add. */
+static int default_text(int id, const build_opts *b, char *buf, size_t len)
+{
+	switch (id) {
+	case OPT_NLIST:
+		return snprintf(buf, len, "the table's declared nlist; %d with --from alone",
+		                BUILD_NLIST);
+	case OPT_NTRAIN:
+		return snprintf(buf, len, "min(rows, %d x nlist)", BUILD_NTRAIN_PER_CENTROID);
+	case OPT_NITER:
+		return snprintf(buf, len, "%d", b->km.niter);
+	case OPT_TOL:
+		return snprintf(buf, len, "%g", b->km.tol);
+	case OPT_SEED:
+		return snprintf(buf, len, "%llu", (unsigned long long)b->km.seed);
+	case OPT_INIT:
+		return snprintf(buf, len, "%s", km_init_name(b->km.init));
+	case OPT_ASSIGN:
+		return snprintf(buf, len, "%s", ivf_assign_name(b->write.assign));
+	case OPT_VERIFY:
+		return snprintf(buf, len, "%d", b->write.verify_samples);
+	case OPT_BATCH:
+		return snprintf(buf, len, "%zu", b->write.batch);
+	case OPT_BUSY:
+		return snprintf(buf, len, "%d", b->write.busy_ms);
+	}
+	return 0;
+}
+
+/* docs as --help shows them: each default appended from build_defaults, the
+ * choices of an enum option from its name table. */
+static void help_docs(cli_opt *d, char (*help)[400], char (*arg)[80])
+{
+	build_opts b;
+	char dflt[128];
+	build_defaults(&b);
+	for (size_t i = 0; i < NDOCS; i++) {
+		d[i] = docs[i];
+		const char *const *names = d[i].id == OPT_INIT     ? km_init_names
+		                           : d[i].id == OPT_ASSIGN ? ivf_assign_names
+		                                                   : NULL;
+		if (names)
+			d[i].arg = names_join(names, ~0u, "|", arg[i], sizeof arg[i]);
+		if (default_text(d[i].id, &b, dflt, sizeof dflt) > 0) {
+			snprintf(help[i], sizeof help[i], "%s (default: %s)", d[i].help, dflt);
+			d[i].help = help[i];
+		}
+	}
+}
+
 static void usage(FILE *f)
 {
+	cli_opt d[NDOCS];
+	char help[NDOCS][400], arg[NDOCS][80];
+	help_docs(d, help, arg);
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
 	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
 	           "       " PROG " --check | --repack [options] DB.sqlite\n"
 	           "       " PROG " --load DATA.hdf5 [options] DB.sqlite\n"
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
-	cli_help(f, docs, NDOCS, NULL, HELP_COL);
+	cli_help(f, d, NDOCS, NULL, HELP_COL);
 	fprintf(f, "\nExit status: 0 ok, 1 failure (the database unchanged), 2 bad usage or "
 	           "input, 3 the new\nindex is committed but a step after COMMIT failed (a "
 	           "check, --vacuum), 130 interrupted.\n");
@@ -184,45 +228,56 @@ static void version(void)
 	       h5_version());
 }
 
+/* An int option in [min, max] into *out (untouched on error). */
+static int parse_int(const char *name, const char *v, long min, long max, int *out, char *err)
+{
+	long l;
+	int rc = cli_parse_long(name, v, min, max, &l, err);
+	if (rc == 0)
+		*out = (int)l;
+	return rc;
+}
+
 static int parse_opt(int id, const char *v, opts *o, char *err)
 {
+	build_opts *b = &o->b;
 	size_t seed;
 	char list[128];
 	switch (id) {
 	case OPT_NLIST:
-		return cli_parse_long("nlist", v, 1, IVF_MAX_NLIST, &o->nlist, err);
+		return cli_parse_size("nlist", v, 1, IVF_MAX_NLIST, &b->nlist, err);
 	case OPT_NTRAIN:
-		return cli_parse_long("ntrain", v, 1, 1L << 40, &o->ntrain, err);
+		return cli_parse_size("ntrain", v, 1, (size_t)1 << 40, &b->ntrain, err);
 	case OPT_NITER:
-		return cli_parse_long("niter", v, 1, 100000, &o->niter, err);
+		return parse_int("niter", v, 1, 100000, &b->km.niter, err);
 	case OPT_THREADS:
-		return cli_parse_long("threads", v, 0, 4096, &o->threads, err);
+		return parse_int("threads", v, 0, 4096, &b->km.nthreads, err);
 	case OPT_VERIFY:
-		return cli_parse_long("verify", v, 0, 1000000, &o->verify, err);
+		return parse_int("verify", v, 0, 1000000, &b->write.verify_samples, err);
 	case OPT_BATCH:
-		return cli_parse_long("batch", v, 1, 1000000, &o->batch, err);
+		return cli_parse_size("batch", v, 1, 1000000, &b->write.batch, err);
 	case OPT_BUSY:
-		return cli_parse_long("busy-timeout", v, 0, 86400000, &o->busy_ms, err);
+		return parse_int("busy-timeout", v, 0, 86400000, &b->write.busy_ms, err);
 	case OPT_CACHE:
-		return cli_parse_long("cache-mib", v, 1, 1L << 20, &o->cache_mib, err);
+		return parse_int("cache-mib", v, 1, 1 << 20, &b->write.cache_mib, err);
 	case OPT_TOL:
 		/* half-open, which cli_parse_double does not express: its message is ours */
-		if (cli_parse_double("tol", v, 0, 1, &o->tol, NULL) || o->tol == 1)
+		if (cli_parse_double("tol", v, 0, 1, &b->km.tol, NULL) || b->km.tol == 1)
 			return err_set(err, ERR_INPUT, "--tol: '%s' is not a number in [0, 1)", v);
 		return 0;
 	case OPT_SEED:
 		if (cli_parse_size("seed", v, 0, SIZE_MAX, &seed, err))
 			return ERR_INPUT;
-		o->seed = seed;
+		b->km.seed = seed;
 		return 0;
 	case OPT_INIT:
-		if (km_init_parse(v, &o->init))
+		if (km_init_parse(v, &b->km.init))
 			return err_set(err, ERR_INPUT, "--init: '%s' is not one of %s", v,
 			               names_join(km_init_names, ~0u, ", ", list, sizeof list));
 		return 0;
 	case OPT_ASSIGN:
 		o->assign_given = 1;
-		if (ivf_assign_parse(v, &o->assign))
+		if (ivf_assign_parse(v, &b->write.assign))
 			return err_set(err, ERR_INPUT, "--assign: '%s' is not one of %s", v,
 			               names_join(ivf_assign_names, ~0u, ", ", list, sizeof list));
 		return 0;
@@ -273,20 +328,8 @@ static int parse_opt(int id, const char *v, opts *o, char *err)
 static int parse_args(int argc, char **argv, opts *o, char *err)
 {
 	struct option lo[NDOCS + 1];
-	km_params kp;
-	ivf_write_opts wo;
-	km_defaults(&kp);
-	ivf_write_defaults(&wo);
 	memset(o, 0, sizeof *o);
-	o->niter = kp.niter;
-	o->tol = kp.tol;
-	o->seed = kp.seed;
-	o->init = kp.init;
-	o->threads = kp.nthreads;
-	o->assign = wo.assign;
-	o->verify = wo.verify_samples;
-	o->batch = (long)wo.batch;
-	o->busy_ms = wo.busy_ms;
+	build_defaults(&o->b);
 	cli_longopts(docs, NDOCS, NULL, lo);
 	opterr = 0;
 	int id, rc = 0;
@@ -321,14 +364,14 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		               "--load takes its training rows from DATA.hdf5 and writes: no "
 		               "--from, --dry-run, --check, --repack or --vacuum with it");
 	/* a load has no cells to move: every row is written straight into its cell */
-	if (o->fill && o->assign_given && o->assign != IVF_ASSIGN_BULK)
+	if (o->fill && o->assign_given && o->b.write.assign != IVF_ASSIGN_BULK)
 		return err_set(err, ERR_INPUT,
 		               "--load writes every row straight into its cell (--assign bulk): "
 		               "--assign %s has no meaning with it",
-		               ivf_assign_name(o->assign));
+		               ivf_assign_name(o->b.write.assign));
 	if (o->from && o->load)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
-	if (o->load && o->ntrain)
+	if (o->load && o->b.ntrain)
 		return err_set(err, ERR_INPUT, "--ntrain has no use with --load-centroids");
 	if (o->fill && !o->load)
 		o->from = o->fill;
@@ -343,7 +386,7 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		               "--export-faiss writes no database: no --vacuum "
 		               "or --dry-run with it");
 	if ((o->check || o->repack || o->export_faiss) &&
-	    (o->from || o->load || o->save || o->dry_run || o->nlist || o->ntrain))
+	    (o->from || o->load || o->save || o->dry_run || o->b.nlist || o->b.ntrain))
 		return err_set(err, ERR_INPUT,
 		               "--%s takes no training option (--from, --load-centroids, "
 		               "--save-centroids, --dry-run, --nlist, --ntrain)",
@@ -363,7 +406,7 @@ static int open_table(const opts *o, run *r, char *err)
 	int ro = o->dry_run || o->check || o->export_faiss;
 	int flags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (!rc)
-		rc = vec0_open(o->db, flags, (int)o->busy_ms, &r->ext, &r->db, err);
+		rc = vec0_open(o->db, flags, o->b.write.busy_ms, &r->ext, &r->db, err);
 	if (rc)
 		return rc;
 	if (!r->ext.has_ivf)
@@ -392,58 +435,6 @@ static int open_table(const opts *o, run *r, char *err)
 	return 0;
 }
 
-/* Decides nlist, and ntrain against the avail rows of what there are. */
-static int size_training(const opts *o, run *r, int64_t avail, const char *what, char *err)
-{
-	if (o->nlist)
-		r->nlist = (size_t)o->nlist;
-	else if (r->db && r->t.nlist < 1)
-		return err_set(err, ERR_INPUT, "table %s declares nlist=%d: pass --nlist",
-		               r->t.name, r->t.nlist);
-	else
-		r->nlist = r->db ? (size_t)r->t.nlist : DEFAULT_NLIST;
-	if (r->nlist > IVF_MAX_NLIST)
-		return err_set(err, ERR_INPUT, "nlist %zu > %d", r->nlist, IVF_MAX_NLIST);
-	if ((int64_t)r->nlist > avail)
-		return err_set(err, ERR_INPUT,
-		               "nlist %zu > the %lld rows of %s: k-means needs a row "
-		               "per centroid",
-		               r->nlist, (long long)avail, what);
-	size_t dflt = r->nlist * NTRAIN_PER_CENTROID;
-	r->ntrain = o->ntrain ? (size_t)o->ntrain : dflt;
-	if (o->ntrain && (int64_t)o->ntrain > avail)
-		fprintf(stderr,
-		        PROG ": warning: --ntrain %ld > the %lld rows of %s: training on all "
-		             "of them\n",
-		        o->ntrain, (long long)avail, what);
-	if ((int64_t)r->ntrain > avail)
-		r->ntrain = (size_t)avail;
-	if (r->ntrain < r->nlist)
-		return err_set(err, ERR_INPUT,
-		               "--ntrain %zu < nlist %zu: k-means needs a row per "
-		               "centroid",
-		               r->ntrain, r->nlist);
-	return 0;
-}
-
-/* ntrain rows of --from's train set, uniformly without replacement; all of
- * them are taken over as they are, not copied (half the peak memory). */
-static int sample_dataset(const opts *o, run *r, char *err)
-{
-	uint64_t seed = o->seed;
-	if (r->ntrain == r->ds.n && !o->fill) { /* --load writes the rows after training */
-		r->x = r->ds.train;
-		r->ds.train = NULL;
-		return 0;
-	}
-	float *out = rng_sample_rows(seed, r->ds.train, r->ds.n, r->d, r->ntrain);
-	if (!out)
-		return err_set(err, ERR_NOMEM, "out of memory for %zu x %zu floats", r->ntrain,
-		               r->d);
-	r->x = out;
-	return 0;
-}
-
 /* --from's or --load's train rows, checked against the column. */
 static int read_dataset(const opts *o, run *r, char *err)
 {
@@ -464,6 +455,17 @@ static int read_dataset(const opts *o, run *r, char *err)
 	return 0;
 }
 
+/* The training-size rule (build_size) against the avail rows of what; its
+ * warning goes to stderr now and into --json's warnings. */
+static int size_training(const opts *o, run *r, int64_t avail, const char *what, char *err)
+{
+	int rc = build_size(&o->b, r->db ? r->t.nlist : -1, avail, what, &r->sz, err);
+	if (rc == 0 && r->sz.warn[0])
+		fprintf(stderr, PROG ": warning: --%s\n", r->sz.warn);
+	r->nlist = r->sz.nlist;
+	return rc;
+}
+
 /* The training sample, from --from or the table. */
 static int sample(const opts *o, run *r, prog_t *pg, char *err)
 {
@@ -475,7 +477,8 @@ static int sample(const opts *o, run *r, prog_t *pg, char *err)
 		r->source = "hdf5";
 		if ((rc = size_training(o, r, (int64_t)r->ds.n, o->from, err)) < 0)
 			return rc;
-		rc = sample_dataset(o, r, err);
+		rc = build_sample_matrix(r->ds.train, r->ds.n, r->d, &r->sz, &o->b, &r->x, &r->xown,
+		                         err);
 	} else {
 		char what[VTAB_NAME + 8];
 		snprintf(what, sizeof what, "table %s", r->t.name);
@@ -483,8 +486,9 @@ static int sample(const opts *o, run *r, prog_t *pg, char *err)
 		if ((rc = size_training(o, r, r->rows, what, err)) < 0)
 			return rc;
 		size_t got = 0;
-		rc = vtab_sample(r->db, &r->t, r->ntrain, o->seed, &r->x, &got, pg, err);
-		r->ntrain = got;
+		rc = build_sample_table(r->db, &r->t, &r->sz, &o->b, &r->xown, &got, pg, err);
+		r->x = r->xown;
+		r->sz.ntrain = got;
 	}
 	r->sample_s = tm_now() - t0;
 	if (rc == ERR_INTR)
@@ -495,17 +499,9 @@ static int sample(const opts *o, run *r, prog_t *pg, char *err)
 
 static int train(const opts *o, run *r, prog_t *pg, char *err)
 {
-	km_params p;
-	km_defaults(&p);
-	p.k = r->nlist;
-	p.niter = (int)o->niter;
-	p.tol = o->tol;
-	p.init = o->init;
-	p.seed = o->seed;
-	p.spherical = r->spherical;
-	p.nthreads = (int)o->threads;
 	double t0 = tm_now();
-	int rc = km_train(r->x, r->ntrain, r->d, &p, &r->km, pg, err);
+	int rc = build_train(r->x, r->sz.ntrain, r->d, &r->sz, r->spherical ? VTAB_COSINE : VTAB_L2,
+	                     &o->b, &r->km, pg, err);
 	r->train_s = tm_now() - t0;
 	if (rc == ERR_INTR)
 		return err_set(err, ERR_INTR, "interrupted during training; %s",
@@ -528,11 +524,11 @@ static int load_centroids(const opts *o, run *r, char *err)
 		               "--load-centroids %s: centroids have %zu dimensions, "
 		               "column %s.%s has %zu",
 		               o->load, d, r->t.name, r->t.column, r->d);
-	if (o->nlist && (size_t)o->nlist != k)
+	if (o->b.nlist && o->b.nlist != k)
 		return err_set(err, ERR_INPUT,
 		               "--load-centroids %s holds %zu centroids, --nlist "
-		               "says %ld",
-		               o->load, k, o->nlist);
+		               "says %zu",
+		               o->load, k, o->b.nlist);
 	if (k < 1 || k > IVF_MAX_NLIST)
 		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids, not in [1, %d]",
 		               o->load, k, IVF_MAX_NLIST);
@@ -554,20 +550,10 @@ static const float *centroids(const run *r)
 
 static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 {
-	ivf_write_opts wo;
-	ivf_write_defaults(&wo);
-	wo.assign = o->assign;
-	wo.verify_samples = (int)o->verify;
-	wo.batch = (size_t)o->batch;
-	wo.seed = o->seed;
-	wo.busy_ms = (int)o->busy_ms;
-	wo.cache_mib = (int)o->cache_mib;
 	/* row i gets id i: the ids ann-benchmarks' neighbors name, as vecbench inserts them */
 	ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0};
-	int rc =
-	    o->fill
-	        ? ivf_load(r->db, &r->t, centroids(r), r->nlist, &rows, &wo, &r->ws, pg, err)
-	        : ivf_write_centroids(r->db, &r->t, centroids(r), r->nlist, &wo, &r->ws, pg, err);
+	int rc = build_write(r->db, &r->t, centroids(r), r->nlist, o->fill ? &rows : NULL, &o->b,
+	                     &r->ws, pg, err);
 	if (r->ws.fallback[0] && r->ws.assigned == IVF_ASSIGN_REINSERT)
 		fprintf(stderr, PROG ": note: no bulk write: %s; rows moved by reinsert\n",
 		        r->ws.fallback);
@@ -703,8 +689,14 @@ static int run_all(const opts *o, run *r, char *err)
 	} else {
 		if ((rc = sample(o, r, &pg, err)) < 0 || (rc = train(o, r, &pg, err)) < 0)
 			return rc;
-		free(r->x); /* the sample is done with: the write needs the memory more */
+		/* the sample is done with: the write needs the memory more */
+		free(r->xown);
+		r->xown = NULL;
 		r->x = NULL;
+		if (!o->fill) {
+			free(r->ds.train);
+			r->ds.train = NULL;
+		}
 	}
 	if (o->save &&
 	    (rc = h5_write_matrix(o->save, CENTROIDS_DATASET, centroids(r), r->nlist, r->d,
@@ -776,12 +768,12 @@ static void print_text(const opts *o, const run *r)
 	} else if (r->loaded) {
 		printf("%-9s %zu centroids from %s\n", "load", r->nlist, o->load);
 	} else {
-		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->ntrain,
+		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->sz.ntrain,
 		       o->from ? (long long)r->ds.n : (long long)r->rows,
 		       o->from ? o->from : r->t.name, r->sample_s);
 		printf("%-9s k %zu, %s init%s, %d iterations   %.2f s (init %.2f s)\n", "train",
-		       r->nlist, km_init_name(o->init),
-		       r->spherical ? ", spherical" : "", r->km.niter, r->train_s, r->km.init_s);
+		       r->nlist, km_init_name(o->b.km.init), r->spherical ? ", spherical" : "",
+		       r->km.niter, r->train_s, r->km.init_s);
 		printf("%-9s inertia %.6g, imbalance %.3f\n", "", r->km.inertia, r->km.imbalance);
 	}
 	if (o->save)
@@ -871,21 +863,11 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
 	cJSON *p = cJSON_AddObjectToObject(j, "params");
 	cJSON_AddNumberToObject(p, "nlist", (double)r->nlist);
-	cJSON_AddNumberToObject(p, "ntrain", (double)r->ntrain);
-	cJSON_AddNumberToObject(p, "niter", (double)o->niter);
-	cJSON_AddNumberToObject(p, "tol", o->tol);
-	cJSON_AddNumberToObject(p, "seed", (double)o->seed);
-	cJSON_AddNumberToObject(p, "threads",
-	                        o->threads ? (double)o->threads : (double)omp_get_max_threads());
-	cJSON_AddStringToObject(p, "init", km_init_name(o->init));
-	cJSON_AddBoolToObject(p, "spherical", r->spherical);
-	cJSON_AddStringToObject(p, "assign", ivf_assign_name(o->assign));
+	build_params_json(p, &o->b, &r->sz, r->spherical);
 	if (r->wrote)
 		cJSON_AddStringToObject(j, "assigned", ivf_assign_name(w->assigned));
 	if (r->wrote && w->fallback[0])
 		cJSON_AddStringToObject(j, "bulk_fallback", w->fallback);
-	cJSON_AddNumberToObject(p, "verify", (double)o->verify);
-	cJSON_AddNumberToObject(p, "batch", (double)o->batch);
 	cJSON_AddNumberToObject(j, "sample_s", r->sample_s);
 	cJSON_AddNumberToObject(j, "train_s", r->train_s);
 	if (!r->loaded) {
@@ -941,6 +923,8 @@ static void print_json(const opts *o, const run *r)
 	char warn[512];
 	degenerate_warning(r, warn, sizeof warn);
 	cJSON *wa = cJSON_AddArrayToObject(j, "warnings");
+	if (r->sz.warn[0])
+		cJSON_AddItemToArray(wa, cJSON_CreateString(r->sz.warn));
 	if (warn[0])
 		cJSON_AddItemToArray(wa, cJSON_CreateString(warn));
 	cJSON_AddNumberToObject(j, "total_s", tm_now() - r->t0);
@@ -989,7 +973,7 @@ int main(int argc, char **argv)
 		print_json_error(rc, err);
 	km_result_free(&r.km);
 	h5_free(&r.ds);
-	free(r.x);
+	free(r.xown);
 	free(r.loaded);
 	sqlite3_close(r.db);
 	int status = err_report(PROG, rc, err);

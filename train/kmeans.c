@@ -92,7 +92,7 @@ void km_defaults(km_params *p)
 	p->niter = 20;
 	p->tol = 1e-4;
 	p->init = KM_INIT_KMEANSPP;
-	p->seed = 1234;
+	p->seed = RNG_DEFAULT_SEED;
 	p->spherical = 0;
 	p->nthreads = 0;
 }

@@ -30,7 +30,7 @@ typedef struct km_params {
 	int niter;      /* maximum Lloyd iterations (default 20) */
 	double tol;     /* stop when relative inertia change < tol (default 1e-4; 0 = never) */
 	km_init init;   /* default k-means++ */
-	uint64_t seed;  /* default 1234 */
+	uint64_t seed;  /* default RNG_DEFAULT_SEED */
 	int spherical;  /* unit-norm inputs and centroids (cosine) */
 	int nthreads;   /* OpenMP threads; 0 = all cores (OMP_NUM_THREADS if set) */
 } km_params;

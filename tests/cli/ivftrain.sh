@@ -393,8 +393,8 @@ test_bad_options_exit_2() {
 	expect_refused 2 "--nlist: '0' is not an integer" --nlist 0 "$DB"
 	expect_refused 2 "--nlist: '65537' is not an integer" --nlist 65537 "$DB"
 	expect_refused 2 "nlist 3001 > the 3000 rows of table items" --nlist 3001 "$DB"
-	expect_refused 2 "--ntrain 20 < nlist 32" --ntrain 20 "$DB"
-	expect_refused 2 "--ntrain 100 < nlist 200" --nlist 200 --ntrain 100 "$DB"
+	expect_refused 2 "ntrain 20 < nlist 32" --ntrain 20 "$DB"
+	expect_refused 2 "ntrain 100 < nlist 200" --nlist 200 --ntrain 100 "$DB"
 	expect_refused 2 "--threads: 'many'" --threads many "$DB"
 	expect_refused 2 "--init: 'best'" --init best "$DB"
 	expect_refused 2 "--assign: 'fast'" --assign fast "$DB"
@@ -408,6 +408,8 @@ test_ntrain_above_rows_warns_and_uses_all() {
 	expect_status 0 ivftrain --ntrain 999999 --json "$DB"
 	expect_match "$ERR" "warning: --ntrain 999999 > the 3000 rows of table items" "warning"
 	[ "$(json 'd["params"]["ntrain"]' <<<"$OUT")" = $N ] || fail "ntrain: $OUT"
+	expect_match "$(json 'd["warnings"][0]' <<<"$OUT")" \
+		"^ntrain 999999 > the 3000 rows of table items: training on all of them" "json warning"
 }
 
 test_missing_database_not_created() {

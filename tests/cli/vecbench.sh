@@ -304,6 +304,35 @@ print("ok")' "$E2E/results.json"
 		--baseline "$E2E/results.json"
 }
 
+# vecbench's `trainer = ivftrain` is ivftrain: a kept section's table retrained by
+# ivftrain with the same seed and options gives byte-identical centroids (the
+# sample drawn from the table is the one vecbench drew from the dataset).
+test_run_centroids_are_ivftrain_s() {
+	need_run
+	py 'print(json.load(open(sys.argv[1]))["vec0"]["ivf"])' "$E2E/results.json"
+	[ "$OUT" = True ] || skip_test "vec0 at ${VEC0_PATH:-default} has no IVF"
+	local dir=$RUN/same
+	mkdir -p "$dir"
+	printf '[dataset]\npath = %s\nqueries = 20\n[run]\nresults = %s\ndb_dir = %s\nkeep_db = 1\nseed = 77\n[ivf]\ntype = ivf\nnlist = 16\nnprobe = 4\nntrain = 700\nniter = 6\norder = bulk\n' \
+		"$FM" "$dir/results" "$dir/db" >"$dir/same.ini"
+	expect_status 0 "$VB" run "$dir/same.ini" --name same
+	py 'print(json.load(open(sys.argv[1]))["sections"][0]["params"]["ntrain"])' \
+		"$dir/results/fm/same/results.json"
+	[ "$OUT" = 700 ] || fail "params.ntrain: $OUT"
+	expect_status 0 "$BIN/ivftrain" --dry-run --nlist 16 --ntrain 700 --niter 6 \
+		--seed 77 --save-centroids "$dir/c.h5" "$dir/db/ivf.sqlite"
+	py '
+import sqlite3, h5py, numpy as np
+c = h5py.File(sys.argv[1], "r")["centroids"][:]
+db = sqlite3.connect(sys.argv[2])
+rows = db.execute("SELECT centroid FROM vecbench_ivf_centroids00 ORDER BY centroid_id").fetchall()
+v = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+assert c.shape == v.shape == (16, 784), (c.shape, v.shape)
+assert c.tobytes() == v.tobytes(), np.abs(c - v).max()
+print("identical")' "$dir/c.h5" "$dir/db/ivf.sqlite"
+	expect_match "$OUT" '^identical$' "ivftrain and vecbench centroids"
+}
+
 # ---- bad input -------------------------------------------------------------------
 
 # bad_config NAME TEXT [RUN_KEYS]: a config in $RUN/NAME.ini whose results go to
