@@ -12,15 +12,11 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,19 +24,11 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "machine.h"
+#include "plot.h"
 #include "timing.h"
 
-extern char **environ;
-
-#define REP_PLOT "recall-latency"
 #define MIB (1024.0 * 1024.0)
-
-typedef struct machine {
-	char cpu[256];
-	long cores;
-	double mem_bytes;
-	char os[256];
-} machine;
 
 static const char *const status_names[] = {"pending", "ok", "skipped", "failed"};
 
@@ -115,32 +103,6 @@ int rep_prepare(const bench_run *r, char *dir, size_t len, char *err)
 		               dir);
 	/* the message names the file; not being able to write it is bad input */
 	return write_file(dir, REP_MARKER, "running\n", 8, err) < 0 ? ERR_INPUT : 0;
-}
-
-/* ---- machine ---------------------------------------------------------------- */
-
-static void machine_read(machine *m)
-{
-	memset(m, 0, sizeof *m);
-	snprintf(m->cpu, sizeof m->cpu, "unknown");
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512];
-	while (f && fgets(line, sizeof line, f)) {
-		char *colon = strchr(line, ':');
-		if (strncmp(line, "model name", 10) == 0 && colon) {
-			colon += 1 + (colon[1] == ' ');
-			colon[strcspn(colon, "\n")] = 0;
-			snprintf(m->cpu, sizeof m->cpu, "%s", colon);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-	m->mem_bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-	struct utsname u;
-	if (uname(&u) == 0)
-		snprintf(m->os, sizeof m->os, "%s %s %s", u.sysname, u.release, u.machine);
 }
 
 /* ---- results.json ----------------------------------------------------------- */
@@ -361,11 +323,7 @@ static char *results_json(const bench_run *r, const machine *m, const char *stat
 	cJSON_AddNumberToObject(ds, "max_abs_value", r->max_abs);
 	vec0_json(o, &r->ext);
 	cJSON_AddStringToObject(o, "sqlite_version", sqlite3_libversion());
-	cJSON *mj = cJSON_AddObjectToObject(o, "machine");
-	cJSON_AddStringToObject(mj, "cpu", m->cpu);
-	cJSON_AddNumberToObject(mj, "cores", (double)m->cores);
-	cJSON_AddNumberToObject(mj, "memory_bytes", m->mem_bytes);
-	cJSON_AddStringToObject(mj, "os", m->os);
+	machine_json(o, m);
 	cJSON *pl = cJSON_AddObjectToObject(o, "plot");
 	if (plot)
 		cJSON_AddStringToObject(pl, "file", plot);
@@ -715,91 +673,21 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 
 /* ---- plot --------------------------------------------------------------------- */
 
-/* The plot's data (one block per measured section) into fd and its gnuplot
- * script into fg; returns the number of blocks. */
-static int plot_render(const bench_run *r, FILE *fd, FILE *fg)
-{
-	int blocks = 0;
-	fprintf(fg,
-	        "# Draws " REP_PLOT ".png from " REP_PLOT ".dat: cd here, then gnuplot " REP_PLOT
-	        ".gp\nset terminal pngcairo size 1000,650 noenhanced\n"
-	        "set output '" REP_PLOT ".png'\nset title 'recall@%zu vs mean query "
-	        "latency, %zu queries'\nset xlabel 'recall@%zu'\nset ylabel 'mean query "
-	        "latency (ms)'\nset logscale y\nset grid\nset key outside right\n"
-	        "set xrange [*:1.02]\nplot ",
-	        r->k, r->nq, r->k);
-	for (size_t i = 0; i < r->nsec; i++) {
-		const bench_section *s = &r->sec[i];
-		if (s->status != BENCH_OK)
-			continue;
-		fprintf(fd, "# %s: recall mean_ms nprobe\n", s->cx->name);
-		for (int p = 0; p < s->npts; p++)
-			fprintf(fd, "%.6f %.6f %d\n", s->pts[p].recall, s->pts[p].lat.mean * 1e3,
-			        s->pts[p].nprobe);
-		fprintf(fd, "\n\n");
-		/* explicit line types: the label plots would otherwise use up colours */
-		fprintf(fg,
-		        "%s'" REP_PLOT ".dat' index %d using 1:2 with linespoints lt %d pt %d "
-		        "title '%s'",
-		        blocks ? ", \\\n     " : "", blocks, blocks + 1, blocks + 1, s->cx->name);
-		if (cfg_sweep_name(s->cx->type))
-			fprintf(fg,
-			        ", \\\n     '' index %d using 1:2:3 with labels offset 0,0.8 "
-			        "tc lt %d notitle",
-			        blocks, blocks + 1);
-		blocks++;
-	}
-	fputc('\n', fg);
-	return blocks;
-}
-
-/* Runs gnuplot on the script in dir. *plot is the image's name, or NULL with
- * note saying why there is none (a missing gnuplot is a note, not an error). */
-static void plot_run(const char *dir, const char **plot, char *note, size_t len)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addchdir_np(&fa, dir);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = {"gnuplot", REP_PLOT ".gp", NULL};
-	pid_t pid;
-	int st = 0, e = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (e == 0 && waitpid(pid, &st, 0) < 0)
-		e = errno;
-	*plot = NULL;
-	if (e == ENOENT)
-		snprintf(note, len,
-		         "gnuplot not found (Debian: apt install gnuplot-nox); "
-		         "run `gnuplot " REP_PLOT ".gp` in this folder to draw it");
-	else if (e)
-		snprintf(note, len, "could not run gnuplot: %s", strerror(e));
-	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		snprintf(note, len, "gnuplot failed on " REP_PLOT ".gp (status %d)", st);
-	else
-		*plot = REP_PLOT ".png";
-}
-
-/* recall-latency.dat/.gp, then gnuplot in dir (see plot_run for plot/note). */
+/* recall-latency.dat/.gp, then gnuplot in dir (plot.h: plot_run says what plot and
+ * note get). */
 static int draw_plot(const bench_run *r, const char *dir, const char **plot, char *note, size_t len,
                      char *err)
 {
 	char *dat = NULL, *gp = NULL;
 	size_t dl = 0, gl = 0;
-	FILE *fd = open_memstream(&dat, &dl), *fg = open_memstream(&gp, &gl);
-	int rc = 0, blocks = fd && fg ? plot_render(r, fd, fg) : -1;
-	if (fd)
-		fclose(fd);
-	if (fg)
-		fclose(fg);
+	int rc = 0, blocks = plot_render(r, &dat, &dl, &gp, &gl);
 	*plot = NULL;
-	if (blocks < 0 || !dat || !gp)
+	if (blocks < 0)
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 	else if (blocks == 0)
 		snprintf(note, len, "no section was measured");
-	else if ((rc = write_file(dir, REP_PLOT ".dat", dat, dl, err)) == 0 &&
-	         (rc = write_file(dir, REP_PLOT ".gp", gp, gl, err)) == 0)
+	else if ((rc = write_file(dir, PLOT_NAME ".dat", dat, dl, err)) == 0 &&
+	         (rc = write_file(dir, PLOT_NAME ".gp", gp, gl, err)) == 0)
 		plot_run(dir, plot, note, len);
 	free(dat);
 	free(gp);

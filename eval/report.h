@@ -1,7 +1,8 @@
 /*
  * report.h - vecbench's output folder: results.json (every figure, the config,
  * versions, machine), results.csv, results.md (the sqlite-vec IVF pull request's
- * table, ratios vs flat) and a recall-vs-latency plot drawn by gnuplot.
+ * table, ratios vs flat) and a recall-vs-latency plot (plot.h draws it; the
+ * machine comes from machine.h).
  *
  * A run's folder is <results>/<dataset>/<name or UTC timestamp>/. While a run is
  * not complete the folder holds a file `incomplete` saying why (running,
