@@ -5,6 +5,70 @@
  * detected for each ivf_command, once for a whole write). ivf_write_centroids is
  * the only writer: it holds the write lock for as short as it can and either
  * commits a verified index or rolls back to the database as it was.
+ *
+ * NOTES ON THE DESIGN OF THE WRITE
+ *
+ * The write (ivf_write_centroids, ivf_load) changes sqlite-vec's shadow tables
+ * partly through vec0 and partly directly (bulk.h, load.h), so what vec0 would
+ * keep by itself is kept here. Each rule below is numbered once; the function
+ * named after it keeps it, and check_index (check.h) audits it. DESIGN.md,
+ * "vec0 IVF storage", has the layout these rules are about.
+ *
+ * The index, as committed:
+ *
+ *   (1) The trained flag (T_info ivf_trained_<col>) is '1'. set_centroids sets
+ *       it through vec0's own set-centroid, never by a direct write.
+ *   (2) The centroids are exactly 0..k-1, each blob of the quantized size.
+ *       set_centroids: set-centroid:i for i < k (after bulk_drop_centroids or
+ *       clear-centroids removed any old ones), then bulk_store_centroids
+ *       rewrites each blob at its quantized size (vec0 stores float32 only).
+ *   (3) Every cell's centroid exists and no cell is unassigned (centroid -1).
+ *       bulk: flush writes cells only for centroids < k and write_batch deletes
+ *       each source cell it consumed; reinsert: vec0's insert picks an existing
+ *       centroid and assign-vectors drops the emptied -1 cells. verify refuses
+ *       COMMIT on any unassigned row (unless assign is none).
+ *   (4) A cell's slots are dense from 0 and n_vectors = popcount(validity);
+ *       rowids[slot] is the row's rowid and its validity bit is set. flush
+ *       writes each cell whole (64 slots, blobs full size, zero-padded: vec0's
+ *       later inserts write into them at fixed offsets).
+ *   (5) Exactly one rowid-map row per live row, naming its (cell, slot), and no
+ *       two rows in one (cell, slot). flush (a write) and write_map (a load,
+ *       in rowid order) insert one map row per placed row; verify counts the
+ *       cells' vectors and the map rows against the table's rows.
+ *   (6) One T_rowids row per row and T_chunks rows of the table's chunk_size
+ *       whose validity and rowids mark the row. vec0's inserts keep this; a
+ *       load writes them itself (load_base) and checks them (load_check_base).
+ *   (7) On a quantized column, one _ivf_vectors row (the float32 copy) per row:
+ *       write_batch writes each placed row's copy (read back by read_full from
+ *       the old one, or the loaded row itself).
+ *   (8) The rows' other columns (auxiliary, other vectors) are kept: the bulk
+ *       writer touches only the IVF shadow tables; a reinsert copies every
+ *       declared column (mover_prepare) and compares each row read back
+ *       (check_batch).
+ *
+ * The transaction:
+ *
+ *   (9) Direct writes only on a recognized layout: every shadow schema as
+ *       sqlite-vec writes it and vec_version() in the tested list (bulk_layout;
+ *       load_ready for a load). Anything else falls back to reinsert, with the
+ *       reason in ivf_write_stats.fallback.
+ *  (10) All of it is one BEGIN IMMEDIATE .. COMMIT (write_txn). Only that COMMIT
+ *       commits: a commit hook turns any other into a rollback (refuse_commit,
+ *       commit), and every statement checks the transaction is still open
+ *       (txn_step), since SQLite may end it inside sqlite-vec's statements.
+ *  (11) Nothing commits unverified: (2)-(8) over the whole index with every
+ *       row's vector hash against its source (audit, check_index) after a bulk
+ *       write or load, and the self-queries at nprobe 1 (self_queries); all in
+ *       verify, before COMMIT.
+ *  (12) Other connections see the new index: bump_schema renews the schema
+ *       cookie inside the transaction, so they reconnect the table and drop
+ *       vec0's per-connection "untrained" cache.
+ *  (13) A failure leaves the database as it was: roll_back (the journal played
+ *       back, "disk full" said first when the disk ran out, out_of_disk). A plan
+ *       made before the lock (plan_rows) is used only while PRAGMA data_version
+ *       shows no other commit since, and only up to the first row that differs.
+ *  (14) Waiting is bounded: busy_wait spends one budget of busy_ms over the
+ *       lock, cache spills and COMMIT together.
  */
 #ifndef IVFKIT_IVF_H
 #define IVFKIT_IVF_H
