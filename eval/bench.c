@@ -146,8 +146,9 @@ static int check_groundtruth(const bench_run *r, char *err)
 }
 
 /* kth[q]: the largest true distance among query q's first k ground-truth
- * neighbours, in the units stats_distance uses, so tie recall compares like with
- * like whatever unit the file's distances are in. */
+ * neighbours (filtered: its min(k, matches)), in the units stats_distance uses,
+ * so tie recall compares like with like whatever unit the file's distances are
+ * in. */
 static int compute_kth(bench_run *r, char *err)
 {
 	const h5_dataset *ds = &r->ds;
@@ -156,8 +157,10 @@ static int compute_kth(bench_run *r, char *err)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	for (size_t q = 0; q < r->nq; q++) {
 		double m = 0;
-		for (size_t j = 0; j < r->k; j++) {
-			size_t id = (size_t)ds->neighbors[q * ds->kgt + j];
+		const int32_t *truth = ds->neighbors + q * ds->kgt;
+		size_t kk = r->filtered ? flt_truth(&r->flt, q, &truth) : r->k;
+		for (size_t j = 0; j < kk; j++) {
+			size_t id = (size_t)truth[j];
 			double dist = stats_distance(ds->test + q * ds->d, ds->train + id * ds->d,
 			                             ds->d, r->angular);
 			m = dist > m ? dist : m;
@@ -274,11 +277,17 @@ static int write_centroids(bench_section *s, sqlite3 *db, vtab *t, const float *
 	return 0;
 }
 
+/* Every train row with id = its index; in a filtered run with its label too
+ * (in the table, or in the join mode's side table). */
 static int insert_all(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, char *err)
 {
 	prog_t pg = PROG_INIT;
 	double t0 = tm_now();
-	int rc = vtab_insert(db, t, r->ds.train, r->ds.n, 0, r->c->batch, &pg, err);
+	int in_table = r->filtered && s->cx->filter_mode != FLT_JOIN;
+	int rc = vtab_insert_labeled(db, t, r->ds.train, in_table ? r->flt.gt.labels : NULL,
+	                             FLT_COLUMN, r->ds.n, 0, r->c->batch, &pg, err);
+	if (rc == 0 && r->filtered && !in_table)
+		rc = flt_load_join(db, t, r->flt.gt.labels, r->ds.n, err);
 	s->build.insert_s = tm_now() - t0;
 	return rc;
 }
@@ -365,6 +374,9 @@ static int build(bench_run *r, bench_section *s, char *err)
 	};
 	snprintf(spec.name, sizeof spec.name, "%s", BENCH_TABLE);
 	snprintf(spec.quantizer, sizeof spec.quantizer, "%s", x->quantizer);
+	if (r->filtered)
+		snprintf(spec.label_col, sizeof spec.label_col, "%s",
+		         flt_mode_column((flt_mode)x->filter_mode));
 	double t0 = tm_now();
 	if (x->type_ivf && x->order != CFG_ORDER_INSERT_THEN_TRAIN &&
 	    (rc = train(r, s, &cent, err)) < 0)
@@ -447,27 +459,57 @@ out:
 
 /* ---- query ---------------------------------------------------------------- */
 
-/* Scores one pass: recall by id and with ties, per query then averaged. */
-static void score(const bench_run *r, bench_point *pt, const int64_t *ids, const size_t *got)
+/* Scores one pass: recall by id and with ties, per query then averaged. In a
+ * filtered run recall is out of each query's min(k, matches) (filter.h), a row
+ * of another label is never a tie, and the figures are also kept per
+ * selectivity class. */
+static int score(const bench_run *r, bench_point *pt, const int64_t *ids, const size_t *got,
+                 char *err)
 {
 	const h5_dataset *ds = &r->ds;
 	double dist[r->k], sum = 0, sum_ties = 0;
+	double *rq = r->filtered ? malloc(r->nq * sizeof *rq) : NULL;
+	unsigned char *under = r->filtered ? malloc(r->nq) : NULL;
+	if (r->filtered && (!rq || !under)) {
+		free(rq);
+		free(under);
+		return err_set(err, ERR_NOMEM, "out of memory");
+	}
 	pt->inexact = 0;
 	for (size_t q = 0; q < r->nq; q++) {
 		const int64_t *g = ids + q * r->k;
+		const int32_t *lab = r->filtered ? r->flt.gt.labels : NULL;
 		for (size_t j = 0; j < got[q]; j++)
-			dist[j] = g[j] >= 0 && (size_t)g[j] < ds->n
+			dist[j] = g[j] >= 0 && (size_t)g[j] < ds->n &&
+			                  (!lab || lab[g[j]] == r->flt.gt.qfilter[q])
 			              ? stats_distance(ds->test + q * ds->d,
 			                               ds->train + (size_t)g[j] * ds->d, ds->d,
 			                               r->angular)
 			              : INFINITY;
-		sum += stats_recall_ids(g, got[q], ds->neighbors + q * ds->kgt, r->k);
-		double t = stats_recall_ties(dist, got[q], r->kth[q], r->k, STATS_TIE_EPS);
+		double t;
+		if (r->filtered) {
+			int u;
+			const int32_t *truth;
+			size_t m = flt_truth(&r->flt, q, &truth);
+			rq[q] = flt_recall(&r->flt, q, g, got[q], &u);
+			under[q] = (unsigned char)u;
+			sum += rq[q];
+			t = m ? stats_recall_ties(dist, got[q], r->kth[q], m, STATS_TIE_EPS)
+			      : rq[q];
+		} else {
+			sum += stats_recall_ids(g, got[q], ds->neighbors + q * ds->kgt, r->k);
+			t = stats_recall_ties(dist, got[q], r->kth[q], r->k, STATS_TIE_EPS);
+		}
 		sum_ties += t;
 		pt->inexact += t < 1;
 	}
 	pt->recall = sum / (double)r->nq;
 	pt->recall_ties = sum_ties / (double)r->nq;
+	if (r->filtered)
+		flt_score(&r->flt, rq, under, pt->lat_s, &pt->flt);
+	free(rq);
+	free(under);
+	return 0;
 }
 
 bench_overhead bench_overhead_verdict(double harness_s, double floor_s)
@@ -521,19 +563,24 @@ typedef struct engine_q {
 	int (*set)(void *ctx, int value, char *err);
 	int (*one)(void *ctx, const float *v, size_t k, int64_t *ids, size_t *got, char *err);
 	void *ctx;
+	size_t *qi; /* where the pass writes the index of the query it runs, or NULL */
+	int *over;  /* where the sweep writes the point's oversample, or NULL */
 } engine_q;
 
 /* Warm-up passes, then the timed pass of one swept value into pt. */
 static int query_pass(const bench_run *r, const bench_section *s, const engine_q *e,
                       bench_point *pt, int64_t *ids, size_t *got, char *err)
 {
-	char label[CFG_NAME + 32];
+	char label[CFG_NAME + 64];
 	prog_t pg = PROG_INIT;
 	int passes = r->c->warmup + 1, rc = 0;
 	snprintf(label, sizeof label, "%s query", s->cx->name);
 	if (pt->nprobe)
 		snprintf(label + strlen(label), sizeof label - strlen(label), " %s=%d",
 		         cfg_sweep_name(s->cx->type), pt->nprobe);
+	if (pt->oversample)
+		snprintf(label + strlen(label), sizeof label - strlen(label), " oversample=%d",
+		         pt->oversample);
 	pt->lat_s = malloc(r->nq * sizeof *pt->lat_s);
 	if (!pt->lat_s)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -541,6 +588,8 @@ static int query_pass(const bench_run *r, const bench_section *s, const engine_q
 	for (int pass = 0; pass < passes; pass++) {
 		for (size_t i = 0; i < r->nq; i++) {
 			const float *v = r->ds.test + i * r->ds.d;
+			if (e->qi)
+				*e->qi = i;
 			double t0 = tm_now();
 			rc = e->one(e->ctx, v, r->k, ids + i * r->k, &got[i], err);
 			pt->lat_s[i] = tm_now() - t0;
@@ -557,23 +606,28 @@ static int query_pass(const bench_run *r, const bench_section *s, const engine_q
 }
 
 /* Every point of the section: per swept value (one point when the type sweeps
- * nothing) set it, time the queries, score them. */
+ * nothing; times each over-fetch factor when post-filtering) set it, time the
+ * queries, score them. */
 static int sweep(const bench_run *r, bench_section *s, const engine_q *e, char *err)
 {
 	const cfg_index *x = s->cx;
 	int64_t *ids = malloc(r->nq * r->k * sizeof *ids);
 	size_t *got = malloc(r->nq * sizeof *got);
-	int rc = 0, npts = cfg_sweep_name(x->type) ? x->nnprobe : 1;
+	int nover = e->over ? x->npost_over : 1;
+	int rc = 0, npts = (cfg_sweep_name(x->type) ? x->nnprobe : 1) * nover;
 	if (!ids || !got)
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 	for (int p = 0; p < npts && rc == 0; p++) {
 		bench_point *pt = &s->pts[p];
-		pt->nprobe = cfg_sweep_name(x->type) ? x->nprobe[p] : 0;
+		pt->nprobe = cfg_sweep_name(x->type) ? x->nprobe[p / nover] : 0;
+		pt->oversample = e->over ? x->post_over[p % nover] : 0;
+		if (e->over)
+			*e->over = pt->oversample;
 		if (pt->nprobe && (rc = e->set(e->ctx, pt->nprobe, err)) < 0)
 			break;
 		s->npts = p + 1;
 		if ((rc = query_pass(r, s, e, pt, ids, got, err)) == 0)
-			score(r, pt, ids, got);
+			rc = score(r, pt, ids, got, err);
 	}
 	free(ids);
 	free(got);
@@ -586,6 +640,10 @@ typedef struct vec0_q {
 	vtab t;
 	vtab_query q;
 	float *dists; /* k, vtab_query_run's distances (unused here) */
+	const bench_run *r;
+	flt_query fq;   /* filtered run: the query with its label */
+	size_t qi;      /* filtered run: the query being run */
+	int oversample; /* post-filtering: the point's over-fetch factor */
 } vec0_q;
 
 static int vec0_set(void *ctx, int nprobe, char *err)
@@ -602,10 +660,29 @@ static int vec0_one(void *ctx, const float *q, size_t k, int64_t *ids, size_t *g
 	return vtab_query_run(&v->q, q, ids, v->dists, got, err);
 }
 
+static int vec0_one_filtered(void *ctx, const float *q, size_t k, int64_t *ids, size_t *got,
+                             char *err)
+{
+	vec0_q *v = ctx;
+	return flt_query_run(&v->fq, q, v->r->flt.gt.qfilter[v->qi], v->oversample, ids, got, err);
+}
+
+/* Whether the table honours `key IN` and `distance >` (constraint.h), probed
+ * with the first query; a table too small for the probe is left unprobed. */
+static int probe_constraints(const bench_run *r, bench_section *s, vec0_q *v, char *err)
+{
+	int rc = vcon_probe(v->db, &v->t, r->ds.test, &s->cons, err);
+	s->probed = rc == 0;
+	return rc == ERR_INPUT ? 0 : rc;
+}
+
 static int query(bench_run *r, bench_section *s, char *err)
 {
-	vec0_q v = {.dists = malloc(r->k * sizeof *v.dists)};
-	engine_q e = {vec0_set, vec0_one, &v};
+	vec0_q v = {.dists = malloc(r->k * sizeof *v.dists), .r = r};
+	flt_mode fm = (flt_mode)s->cx->filter_mode;
+	engine_q e = {vec0_set, r->filtered ? vec0_one_filtered : vec0_one, &v,
+	              r->filtered ? &v.qi : NULL,
+	              r->filtered && flt_mode_post(fm) ? &v.oversample : NULL};
 	int rc;
 	if (!v.dists) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
@@ -614,16 +691,18 @@ static int query(bench_run *r, bench_section *s, char *err)
 	if ((rc = vec0_open(s->db_path, SQLITE_OPEN_READWRITE, IVF_BUSY_MS, &r->ext, &v.db, err)) <
 	        0 ||
 	    (rc = vtab_find(v.db, s->table, NULL, 0, &v.t, err)) < 0 ||
-	    (rc = vtab_query_prepare(v.db, &v.t, r->k, &v.q, err)) < 0 ||
-	    (rc = sweep(r, s, &e, err)) < 0)
+	    (rc = r->filtered ? flt_query_prepare(v.db, &v.t, fm, r->k, &v.fq, err)
+	                      : vtab_query_prepare(v.db, &v.t, r->k, &v.q, err)) < 0 ||
+	    (rc = sweep(r, s, &e, err)) < 0 || (rc = probe_constraints(r, s, &v, err)) < 0)
 		goto out;
 	if (s->cx->type == CFG_TYPE_FLAT) {
 		s->exact_pass = s->pts[0].inexact == 0;
-		if (r->c->overhead_check)
+		if (r->c->overhead_check && !r->filtered)
 			rc = floor_loop(r, s, &v.q, err);
 	}
 out:
 	vtab_query_finalize(&v.q);
+	flt_query_finalize(&v.fq);
 	sqlite3_close(v.db);
 	free(v.dists);
 	return rc;
@@ -695,7 +774,7 @@ static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *e
 	if (rc == 0)
 		rc = ops->size(h, &s->build.file_bytes, err);
 	if (rc == 0) {
-		engine_q e = {ops->set_sweep, ops->query, h};
+		engine_q e = {ops->set_sweep, ops->query, h, NULL, NULL};
 		rc = sweep(r, s, &e, err);
 	}
 	ops->close(h);
@@ -777,8 +856,14 @@ int bench_open(bench_run *r, const cfg *c, char *err)
 		r->max_abs = fmax(r->max_abs, fabs((double)r->ds.train[i]));
 	r->k = c->k;
 	r->nq = c->queries ? c->queries : r->ds.nq;
-	if ((rc = check_against_dataset(r, err)) < 0 || (rc = check_groundtruth(r, err)) < 0 ||
-	    (rc = compute_kth(r, err)) < 0)
+	if ((rc = check_against_dataset(r, err)) < 0 || (rc = check_groundtruth(r, err)) < 0)
+		goto fail;
+	if (c->filter[0]) {
+		if ((rc = flt_open(&r->flt, c->dataset, c->filter, &r->ds, r->nq, r->k, err)) < 0)
+			goto fail;
+		r->filtered = 1;
+	}
+	if ((rc = compute_kth(r, err)) < 0)
 		goto fail;
 	if ((rc = vec0_find(c->vec0[0] ? c->vec0 : NULL, &r->ext, err)) < 0)
 		goto fail;
@@ -796,6 +881,20 @@ int bench_open(bench_run *r, const cfg *c, char *err)
 fail:
 	bench_close(r);
 	return rc;
+}
+
+/* Whether this vec0 build takes the section's label column (filter.h); when it
+ * does not, the section is skipped with vec0's refusal. */
+static int filter_supported(bench_run *r, bench_section *s, char *err)
+{
+	sqlite3 *db = NULL;
+	int ok = vec0_open(":memory:", BENCH_OPEN_NEW, IVF_BUSY_MS, &r->ext, &db, err) == 0 &&
+	         flt_mode_supported(db, (flt_mode)s->cx->filter_mode, s->cx->type_ivf, s->reason,
+	                            sizeof s->reason);
+	sqlite3_close(db);
+	if (!ok)
+		s->status = BENCH_SKIPPED;
+	return ok;
 }
 
 int bench_section_run(bench_run *r, size_t i, char *err)
@@ -817,6 +916,8 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 		         r->ext.version, r->ext.path);
 		return 0;
 	}
+	if (r->filtered && !filter_supported(r, s, err))
+		return 0;
 	int rc;
 	if (x->type_ivf)
 		section_opts(r, s);
@@ -850,6 +951,7 @@ void bench_close(bench_run *r)
 	if (r->db_dir_made)
 		(r->c->keep_db ? wd_keep : wd_remove)(r->db_dir);
 	free(r->kth);
+	flt_close(&r->flt);
 	h5_free(&r->ds);
 	memset(r, 0, sizeof *r);
 }

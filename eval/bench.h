@@ -7,7 +7,10 @@
  * rows carry the dataset's 0-based train row index as their id, so returned ids
  * compare directly with the HDF5 `neighbors`. Recall is scored from true
  * distances computed here from the vectors, never from vec0's distance column
- * (whose unit depends on the metric and the build). One vec0 build per process:
+ * (whose unit depends on the metric and the build). A filtered run (filter.h)
+ * gives each query its filter value and scores against the filtered ground
+ * truth. Every vec0 section also records whether its table honours `key IN`
+ * and `distance >` constraints (constraint.h). One vec0 build per process:
  * every connection loads the extension found by bench_open.
  */
 #ifndef IVFKIT_BENCH_H
@@ -19,7 +22,9 @@
 
 #include "build.h"
 #include "config.h"
+#include "constraint.h"
 #include "err.h"
+#include "filter.h"
 #include "h5ds.h"
 #include "stats.h"
 #include "vec0.h"
@@ -47,12 +52,14 @@ const char *bench_overhead_name(bench_overhead v);
 typedef enum { BENCH_PENDING = 0, BENCH_OK, BENCH_SKIPPED, BENCH_FAILED } bench_status;
 
 typedef struct bench_point {
-	int nprobe;    /* 0 for a flat section */
-	double *lat_s; /* stats.n per-query latencies in query order, owned */
+	int nprobe;     /* 0 for a flat section */
+	int oversample; /* post-filtering: k x oversample rows fetched; 0 otherwise */
+	double *lat_s;  /* stats.n per-query latencies in query order, owned */
 	stats_lat lat;
 	double recall;      /* recall@k by id, mean over queries */
 	double recall_ties; /* ann-benchmarks' recall (distance ties count) */
 	size_t inexact;     /* queries whose recall with ties is below 1 */
+	flt_point flt;      /* filtered run: under-k and per-selectivity figures */
 } bench_point;
 
 typedef struct bench_build {
@@ -91,6 +98,8 @@ typedef struct bench_section {
 	int exact_pass;     /* flat: every query's recall with ties is 1 */
 	double loop_mean_s; /* flat: the floor's mean latency (fastest pass); 0 = not run */
 	double loop_pass_s[BENCH_FLOOR_PASSES]; /* each floor pass's mean latency */
+	int probed;                             /* vec0: cons holds the constraint probe */
+	vcon_result cons;
 } bench_section;
 
 typedef struct bench_run {
@@ -101,6 +110,8 @@ typedef struct bench_run {
 	int angular;            /* dataset distance is angular */
 	double max_abs;         /* largest |value| in train: int8 clamps to [-1, 1] */
 	double *kth;            /* nq: k-th true distance of each query, owned */
+	int filtered;           /* [dataset] filter: flt holds the filter, recall is against it */
+	flt_run flt;
 	vec0_ext ext;
 	char db_dir[CFG_PATH];
 	int db_dir_made;    /* a work folder of this run (workdir.h) */

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "err.h"
 #include "names.h"
+#include "filter.h"
 
 /* inih's line buffer (INI_MAX_LINE in the Debian build): longer lines would be
  * split and misparsed, so the reader refuses them. */
@@ -32,19 +33,20 @@
 typedef enum { S_DATASET, S_VEC0, S_RUN, S_GATE, S_PGVECTOR, S_INDEX, S_NKINDS } sec_kind;
 
 typedef enum {
-	V_PATH,      /* char[CFG_PATH]; relative to the config file's folder */
-	V_STRING,    /* char[CFG_PATH], as given */
-	V_MEM,       /* char[PG_SETTING]: a PostgreSQL memory size such as 512MB */
-	V_NAME,      /* char[CFG_NAME]; letters, digits, '-', '_', '.' */
-	V_SIZE,      /* size_t in [min, max] */
-	V_INT,       /* int in [min, max] */
-	V_U64,       /* uint64_t */
-	V_BOOL,      /* int 0/1 */
-	V_DOUBLE,    /* double in [min, max] */
-	V_ENUM,      /* int: index into names */
-	V_ENUMSTR,   /* char[16]: one of names */
-	V_NPROBE,    /* the nprobe list */
-	V_MINRECALL, /* gate threshold, repeatable */
+	V_PATH,       /* char[CFG_PATH]; relative to the config file's folder */
+	V_STRING,     /* char[CFG_PATH], as given */
+	V_MEM,        /* char[PG_SETTING]: a PostgreSQL memory size such as 512MB */
+	V_NAME,       /* char[CFG_NAME]; letters, digits, '-', '_', '.' */
+	V_SIZE,       /* size_t in [min, max] */
+	V_INT,        /* int in [min, max] */
+	V_U64,        /* uint64_t */
+	V_BOOL,       /* int 0/1 */
+	V_DOUBLE,     /* double in [min, max] */
+	V_ENUM,       /* int: index into names */
+	V_ENUMSTR,    /* char[16]: one of names */
+	V_NPROBE,     /* the nprobe list */
+	V_MINRECALL,  /* gate threshold, repeatable */
+	V_OVERSAMPLE, /* the filter_oversample list */
 } val_kind;
 
 /* The section types an index key applies to (0: every type). */
@@ -154,12 +156,10 @@ static const struct enum_key {
 	void (*set)(void *dst, int v);
 	unsigned choices;
 } enum_keys[] = {
-    {type_names, set_type, 0},
-    {trainer_names, set_trainer, 0},
-    {order_names, set_order, 0},
-    {ivf_assign_names, set_assign, ASSIGN_CHOICES},
-    {vtab_metric_names, set_metric, 0},
-    {storage_names, set_int, 0},
+    {type_names, set_type, 0},          {trainer_names, set_trainer, 0},
+    {order_names, set_order, 0},        {ivf_assign_names, set_assign, ASSIGN_CHOICES},
+    {vtab_metric_names, set_metric, 0}, {storage_names, set_int, 0},
+    {flt_mode_names, set_int, 0},
 };
 
 /* The enum_keys entry of names; quant_names (V_ENUMSTR) has none. */
@@ -178,6 +178,7 @@ static const key_def keys[] = {
     {S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0, 0},
     {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0, 0},
     {S_DATASET, "k", V_SIZE, C(k), 1, 10000, NULL, 0, 0},
+    {S_DATASET, "filter", V_NAME, C(filter), 0, 0, NULL, 0, 0},
     {S_VEC0, "path", V_PATH, C(vec0), 0, 0, NULL, 0, 0},
     {S_PGVECTOR, "dsn", V_STRING, C(pg.dsn), 0, 0, NULL, 0, 0},
     {S_PGVECTOR, "bin", V_PATH, C(pg.bin), 0, 0, NULL, 0, 0},
@@ -218,6 +219,8 @@ static const key_def keys[] = {
      T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "ef_search", V_NPROBE, I(nprobe), 1, 1000, NULL, A_ANY, T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "storage", V_ENUM, I(halfvec), 0, 0, storage_names, A_ANY, T_PGV},
+    {S_INDEX, "filter_column", V_ENUM, I(filter_mode), 0, 0, flt_mode_names, A_ANY, T_VEC0},
+    {S_INDEX, "filter_oversample", V_OVERSAMPLE, I(post_over), 1, 100000, NULL, A_ANY, T_VEC0},
 };
 #undef C
 #undef I
@@ -289,6 +292,9 @@ static void index_defaults(cfg_index *x, const char *name, int line)
 	/* pgvector's own defaults, so a section states only what it changes */
 	x->m = 16;
 	x->ef_construction = 64;
+	x->filter_mode = -1; /* the type's default, once the section is read */
+	x->post_over[0] = 1;
+	x->npost_over = 1;
 }
 
 /* A section header seen by the reader: fixed sections are noted, index sections
@@ -368,7 +374,7 @@ static int parse_bool(const char *v, int *out)
 
 /* "1, 2,4" into x->nprobe (the sweep of any type, under its key k); ascending order not required,
  * repeats refused. */
-static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
+static int parse_list(parse *p, const key_def *k, const char *v, int *vals, int *nvals)
 {
 	char buf[CFG_LINE_MAX], *rest = buf, *tok;
 	snprintf(buf, sizeof buf, "%s", v);
@@ -387,11 +393,11 @@ static int parse_nprobe(parse *p, const key_def *k, const char *v, cfg_index *x)
 		if (n == CFG_MAX_NPROBE)
 			return perr(p, p->line, "%s: more than %d values", k->name, CFG_MAX_NPROBE);
 		for (int j = 0; j < n; j++)
-			if (x->nprobe[j] == np)
+			if (vals[j] == np)
 				return perr(p, p->line, "%s: %ld listed twice", k->name, np);
-		x->nprobe[n++] = (int)np;
+		vals[n++] = (int)np;
 	}
-	x->nnprobe = n;
+	*nvals = n;
 	return 0;
 }
 
@@ -487,7 +493,11 @@ static int set_value(parse *p, const key_def *k, const char *v, char *base)
 		            names_join(k->names, choices, " | ", list, sizeof list));
 	}
 	case V_NPROBE:
-		return parse_nprobe(p, k, v, (cfg_index *)base);
+		return parse_list(p, k, v, ((cfg_index *)base)->nprobe,
+		                  &((cfg_index *)base)->nnprobe);
+	case V_OVERSAMPLE:
+		return parse_list(p, k, v, ((cfg_index *)base)->post_over,
+		                  &((cfg_index *)base)->npost_over);
 	case V_MINRECALL: {
 		char e[ERR_LEN];
 		gate_opts *g = dst;
@@ -618,6 +628,64 @@ static int check_pgvector(parse *p, size_t xi)
 	return 0;
 }
 
+/* A filtered run's section: how its table holds the label (filter.h), checked
+ * against what vec0 and the other keys allow; the default is metadata on flat,
+ * aux on ivf. Outside a filtered run the filter keys are refused. */
+static int check_filter(parse *p, size_t xi)
+{
+	cfg_index *x = &p->c->idx[xi];
+	const int *seen = p->seen_idx[xi];
+	int l_mode = seen[key_index(S_INDEX, "filter_column")];
+	int l_over = seen[key_index(S_INDEX, "filter_oversample")];
+	if (!p->c->filter[0]) {
+		if (l_mode || l_over)
+			return perr(p, l_mode ? l_mode : l_over,
+			            "%s applies to a filtered run only ([dataset] filter = NAME)",
+			            l_mode ? "filter_column" : "filter_oversample");
+		return 0;
+	}
+	if (x->peer)
+		return perr(
+		    p, x->line,
+		    "[%s] type = %s: a filtered run measures vec0 sections only (flat, ivf)",
+		    x->name, cfg_type_name(x->type));
+	if (x->filter_mode < 0)
+		x->filter_mode = x->type_ivf ? FLT_AUX : FLT_METADATA;
+	x->filter_mode_line = l_mode;
+	if (x->type_ivf && !flt_mode_post(x->filter_mode))
+		return perr(p, l_mode,
+		            "filter_column = %s: vec0 IVF tables reject metadata columns and "
+		            "partition keys; use aux or join (post-filtering)",
+		            flt_mode_name((flt_mode)x->filter_mode));
+	if (l_over && !flt_mode_post(x->filter_mode))
+		return perr(p, l_over,
+		            "filter_oversample applies to filter_column = aux or join, not %s",
+		            flt_mode_name((flt_mode)x->filter_mode));
+	if (x->type_ivf && x->order != CFG_ORDER_CENTROIDS_FIRST)
+		return perr(p,
+		            seen[key_index(S_INDEX, "order")] ? seen[key_index(S_INDEX, "order")]
+		                                              : x->line,
+		            "[%s] order = %s: a filtered run builds IVF tables centroids-first "
+		            "(its rows arrive with their labels through vec0's insert)",
+		            x->name, cfg_order_name(x->order));
+	if (x->db[0])
+		return perr(
+		    p, seen[key_index(S_INDEX, "db")],
+		    "db = in a filtered run: the table must be built with its label column");
+	for (int j = 0; j < x->npost_over; j++)
+		if ((size_t)x->post_over[j] * p->c->k > FLT_MAX_FETCH)
+			return perr(p, l_over,
+			            "filter_oversample %d: k x %d = %zu rows, more than vec0's KNN "
+			            "limit of %d",
+			            x->post_over[j], x->post_over[j],
+			            (size_t)x->post_over[j] * p->c->k, FLT_MAX_FETCH);
+	int npts = (x->type_ivf ? (x->nnprobe ? x->nnprobe : 1) : 1) * x->npost_over;
+	if (npts > CFG_MAX_NPROBE)
+		return perr(p, l_over, "nprobe x filter_oversample gives %d points, more than %d",
+		            npts, CFG_MAX_NPROBE);
+	return 0;
+}
+
 /* Cross-key checks of one index section once it is fully read. */
 static int check_index(parse *p, size_t xi)
 {
@@ -627,6 +695,8 @@ static int check_index(parse *p, size_t xi)
 		return perr(p, x->line, "[%s] has no type (flat or ivf)", x->name);
 	x->type_ivf = x->type == CFG_TYPE_IVF;
 	x->peer = x->type >= CFG_TYPE_PEER;
+	if (check_filter(p, xi) < 0)
+		return -1;
 	int l_order = seen[key_index(S_INDEX, "order")];
 	/* builtin compute-centroids trains on rows already in the table */
 	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {

@@ -2,7 +2,8 @@
  * config.h - vecbench's config.ini: the dataset, the vec0 build, run settings,
  * gate thresholds and one section per index to build.
  *
- *   [dataset]  path (required), queries (default: every test row), k (default 10)
+ *   [dataset]  path (required), queries (default: every test row), k (default 10),
+ *              filter (a filtered run: every query with its filter value, filter.h)
  *   [vec0]     path (default: found as every ivfkit tool finds it, see vec0.h)
  *   [pgvector] dsn (an existing server), or for the server vecbench starts:
  *              bin, shared_buffers, maintenance_work_mem (pg.h's defaults)
@@ -16,7 +17,10 @@
  *              page_size, db; faiss-ivf: centroids = SECTION (an earlier ivf
  *              section), nprobe; pgvector-ivfflat: lists, probes (a list);
  *              pgvector-hnsw: m, ef_construction, ef_search (a list); both:
- *              storage = vector | halfvec; any type: distance_metric. Each key names the
+ *              storage = vector | halfvec; any type: distance_metric; flat and ivf in a
+ *              filtered run: filter_column (metadata | partition | aux | join;
+ *              ivf: aux or join), filter_oversample (a list, aux and join).
+ *              Each key names the
  *              types it applies to; any other type refuses it with its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
@@ -88,6 +92,11 @@ typedef struct cfg_index {
 	char centroids[CFG_NAME]; /* faiss-ivf: the ivf section whose centroids it uses */
 	int m, ef_construction;   /* pgvector-hnsw (pgvector's defaults 16, 64) */
 	int halfvec;              /* pgvector: storage = halfvec (else vector) */
+	/* filtered runs ([dataset] filter), filter.h */
+	int filter_mode;               /* flt_mode: metadata (flat), aux (ivf) */
+	int filter_mode_line;          /* 0 = the default */
+	int post_over[CFG_MAX_NPROBE]; /* post-filter over-fetch factors swept */
+	int npost_over;                /* 1 (factor 1) unless filter_oversample */
 } cfg_index;
 
 typedef struct cfg {
@@ -98,6 +107,8 @@ typedef struct cfg {
 	int queries_line;
 	size_t k;
 	int k_line;
+	char filter[CFG_NAME]; /* "" = unfiltered; else the filter's name (filtergt.h) */
+	int filter_line;
 	/* [vec0] */
 	char vec0[CFG_PATH]; /* "" = vec0_find's search order */
 	/* [pgvector] */

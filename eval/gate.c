@@ -109,9 +109,21 @@ static int get_ranged(const char *path, const cJSON *obj, const char *where, con
 	return 0;
 }
 
+/* Two points of a section are the same measurement when their nprobe and, for a
+ * filtered run's post-filtering, their filter_oversample agree. */
+static int same_point(const cJSON *a, const cJSON *b)
+{
+	const cJSON *oa = cJSON_GetObjectItemCaseSensitive(a, "filter_oversample");
+	const cJSON *ob = cJSON_GetObjectItemCaseSensitive(b, "filter_oversample");
+	return cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, "nprobe"),
+	                     cJSON_GetObjectItemCaseSensitive(b, "nprobe"), 1) &&
+	       ((!oa && !ob) || (oa && ob && cJSON_Compare(oa, ob, 1)));
+}
+
 /* Every figure the checks read, for every section, before any check runs: names
  * unique (a point must not be answered by whichever copy comes first), recalls
- * in [0, 1], latencies finite and not negative, each nprobe once a section. */
+ * in [0, 1], latencies finite and not negative, each point (nprobe, and
+ * filter_oversample when present) once a section. */
 static int check_sections(const char *path, const cJSON *doc, char *err)
 {
 	const cJSON *s, *t, *secs = cJSON_GetObjectItemCaseSensitive(doc, "sections");
@@ -140,8 +152,7 @@ static int check_sections(const char *path, const cJSON *doc, char *err)
 			if (!cJSON_IsNumber(np) && !cJSON_IsNull(np))
 				return err_set(err, ERR_INPUT, "%s: %s has no nprobe", path, where);
 			for (q = pts->child; q != p; q = q->next)
-				if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(q, "nprobe"), np,
-				                  1))
+				if (same_point(q, p))
 					return err_set(err, ERR_INPUT,
 					               "%s: section %s lists a point twice", path,
 					               name->valuestring);

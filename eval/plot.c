@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "filter_report.h"
+
 extern char **environ;
 
 /* The data (one block per measured section) into fd and the script into fg;
@@ -56,7 +58,9 @@ int plot_render(const bench_run *r, char **dat, size_t *dl, char **gp, size_t *g
 {
 	*dat = *gp = NULL;
 	FILE *fd = open_memstream(dat, dl), *fg = open_memstream(gp, gl);
-	int blocks = fd && fg ? render(r, fd, fg) : -1;
+	int blocks = !fd || !fg    ? -1
+	             : r->filtered ? frep_plot_render(r, fd, fg, PLOT_NAME)
+	                           : render(r, fd, fg);
 	if (fd)
 		fclose(fd);
 	if (fg)

@@ -2,7 +2,8 @@
  * plot.h - vecbench's recall-vs-latency plot: its data and gnuplot script, and
  * running gnuplot on them.
  *
- * The data (PLOT_NAME.dat, one block per measured section) and the script
+ * The data (PLOT_NAME.dat, one block per measured section; a filtered run:
+ * one panel per selectivity class, filter_report.h) and the script
  * (PLOT_NAME.gp) are rendered into memory for the caller to write (report.c
  * writes every file of a run the same way); plot_run then draws PLOT_NAME.png
  * in that folder. A missing gnuplot is a note, not an error: the script stays

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "filter_report.h"
 #include "machine.h"
 #include "plot.h"
 #include "timing.h"
@@ -131,6 +132,8 @@ static cJSON *config_json(const cfg *c)
 	cJSON_AddStringToObject(ds, "path", c->dataset);
 	cJSON_AddNumberToObject(ds, "queries", (double)c->queries);
 	cJSON_AddNumberToObject(ds, "k", (double)c->k);
+	if (c->filter[0])
+		cJSON_AddStringToObject(ds, "filter", c->filter);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "vec0"), "path", c->vec0);
 	cJSON *run = cJSON_AddObjectToObject(o, "run");
 	cJSON_AddStringToObject(run, "name", c->name);
@@ -157,11 +160,12 @@ static cJSON *config_json(const cfg *c)
 }
 
 /* The section's effective parameters (what was built, defaults included). */
-static cJSON *params_json(const bench_section *s)
+static cJSON *params_json(const bench_run *r, const bench_section *s)
 {
 	const cfg_index *x = s->cx;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "distance_metric", vtab_metric_name(s->metric));
+	frep_params_json(o, r, s);
 	if (!x->peer) {
 		cJSON_AddNumberToObject(o, "chunk_size", x->chunk_size);
 		cJSON_AddNumberToObject(o, "page_size", x->page_size);
@@ -235,6 +239,8 @@ static cJSON *point_json(const bench_point *p)
 		cJSON_AddNumberToObject(o, "nprobe", p->nprobe);
 	else
 		cJSON_AddNullToObject(o, "nprobe");
+	if (p->oversample)
+		cJSON_AddNumberToObject(o, "filter_oversample", p->oversample);
 	cJSON_AddNumberToObject(o, "queries", (double)p->lat.n);
 	cJSON_AddNumberToObject(o, "mean_ms", p->lat.mean * 1e3);
 	cJSON_AddNumberToObject(o, "p50_ms", p->lat.p50 * 1e3);
@@ -262,16 +268,23 @@ static cJSON *section_json(const bench_run *r, const bench_section *s)
 	cJSON_AddStringToObject(o, "status", status_names[s->status]);
 	if (s->reason[0])
 		cJSON_AddStringToObject(o, "reason", s->reason);
-	cJSON_AddItemToObject(o, "params", params_json(s));
+	cJSON_AddItemToObject(o, "params", params_json(r, s));
 	if (s->status == BENCH_SKIPPED || s->status == BENCH_PENDING)
 		return o;
 	if (s->cx->db[0] || r->c->keep_db)
 		cJSON_AddStringToObject(o, "db_path", s->db_path);
 	cJSON_AddItemToObject(o, "build", build_json(s));
 	cJSON *pts = cJSON_AddArrayToObject(o, "points");
-	for (int i = 0; i < s->npts; i++)
-		if (s->pts[i].lat.n)
-			cJSON_AddItemToArray(pts, point_json(&s->pts[i]));
+	for (int i = 0; i < s->npts; i++) {
+		if (!s->pts[i].lat.n)
+			continue;
+		cJSON *pj = point_json(&s->pts[i]);
+		if (r->filtered)
+			cJSON_AddItemToObject(pj, "filtered", frep_point_json(r, &s->pts[i]));
+		cJSON_AddItemToArray(pts, pj);
+	}
+	if (s->probed)
+		cJSON_AddItemToObject(o, "constraints", frep_constraints_json(s));
 	if (s->cx->type != CFG_TYPE_FLAT || s->status != BENCH_OK)
 		return o;
 	cJSON *ex = cJSON_AddObjectToObject(o, "exact");
@@ -403,10 +416,14 @@ static void ratio(char *buf, size_t len, double v, double base)
 
 static void point_label(char *buf, size_t len, const bench_section *s, const bench_point *p)
 {
+	int n;
 	if (p && p->nprobe)
-		snprintf(buf, len, "%s %s=%d", s->cx->name, cfg_sweep_name(s->cx->type), p->nprobe);
+		n = snprintf(buf, len, "%s %s=%d", s->cx->name, cfg_sweep_name(s->cx->type),
+		             p->nprobe);
 	else
-		snprintf(buf, len, "%s", s->cx->name);
+		n = snprintf(buf, len, "%s", s->cx->name);
+	if (p && p->oversample && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " oversample=%d", p->oversample);
 }
 
 /* The pull request's table: configuration | insert (s) | size | query (ms) | recall@k. */
@@ -417,7 +434,7 @@ void rep_headline(FILE *f, const bench_run *r)
 	fprintf(f, "|---|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
-		char label[CFG_NAME + 32], rb[48], rq[48];
+		char label[CFG_NAME + 64], rb[48], rq[48];
 		if (s->status != BENCH_OK) {
 			point_label(label, sizeof label, s, NULL);
 			fprintf(f, "| %s | %s%s%s | | | |\n", label, status_names[s->status],
@@ -498,7 +515,7 @@ static void md_query_table(FILE *f, const bench_run *r)
 		const bench_section *s = &r->sec[i];
 		for (int p = 0; p < s->npts; p++) {
 			const bench_point *pt = &s->pts[p];
-			char label[CFG_NAME + 32];
+			char label[CFG_NAME + 64];
 			if (!pt->lat.n)
 				continue;
 			point_label(label, sizeof label, s, pt);
@@ -540,7 +557,7 @@ static void md_engines(FILE *f, const bench_run *r)
 						bp = &s->pts[p];
 					}
 			}
-			char label[CFG_NAME + 32];
+			char label[CFG_NAME + 64];
 			if (!bp) {
 				fprintf(f, "| %s | %.2f | not reached | | | | |\n", eng,
 				        targets[t]);
@@ -663,8 +680,11 @@ static void write_md(FILE *f, const bench_run *r, const machine *m, const char *
 	        "thread for every engine.\n\n## Query latency\n\n",
 	        r->k);
 	md_query_table(f, r);
+	if (r->filtered)
+		frep_md(f, r);
 	fprintf(f, "\n## Checks and notes\n\n");
 	md_checks(f, r);
+	frep_constraints_md(f, r);
 	if (plot)
 		fprintf(f, "\n![recall vs latency](%s)\n", plot);
 	else if (plot_note)

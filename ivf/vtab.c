@@ -316,9 +316,9 @@ int vtab_create_sql(const vtab_spec *spec, char *sql, size_t len, char *err)
 	if (spec->chunk_size > 0)
 		snprintf(chunk, sizeof chunk, ", chunk_size=%d", spec->chunk_size);
 	char *s = sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING vec0(id integer primary key, "
-	                          "emb float[%lld] distance_metric=%s%s%s)",
+	                          "emb float[%lld] distance_metric=%s%s%s%s%s)",
 	                          spec->name, (long long)spec->d, vtab_metric_name(spec->metric),
-	                          ivf, chunk);
+	                          ivf, spec->label_col[0] ? ", " : "", spec->label_col, chunk);
 	if (!s)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	int rc = 0;
@@ -359,13 +359,24 @@ static int maybe_exec(sqlite3 *db, int own, const char *sql, char *err)
 int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t first_id,
                 size_t batch, prog_t *prog, char *err)
 {
+	return vtab_insert_labeled(db, t, x, NULL, NULL, n, first_id, batch, prog, err);
+}
+
+int vtab_insert_labeled(sqlite3 *db, const vtab *t, const float *x, const int32_t *labels,
+                        const char *col, size_t n, int64_t first_id, size_t batch, prog_t *prog,
+                        char *err)
+{
 	sqlite3_stmt *st = NULL;
 	int own = sqlite3_get_autocommit(db), in_txn = 0;
 	char row[VTAB_NAME + 48];
-	int rc = sql_prepare(db,
-	                     sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)",
-	                                     t->name, vtab_key(t), t->column),
-	                     &st, err);
+	int rc = sql_prepare(
+	    db,
+	    labels
+	        ? sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\", \"%w\") VALUES (?1, ?2, ?3)",
+	                          t->name, vtab_key(t), t->column, col)
+	        : sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\") VALUES (?1, ?2)", t->name,
+	                          vtab_key(t), t->column),
+	    &st, err);
 	if (rc < 0)
 		return rc;
 	if (batch < 1)
@@ -385,6 +396,8 @@ int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t fi
 		}
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_blob(st, 2, v, (int)(t->d * sizeof(float)), SQLITE_STATIC);
+		if (labels)
+			sqlite3_bind_int(st, 3, labels[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			snprintf(row, sizeof row, "%s %lld", vtab_key(t), (long long)id);
 			rc = err_set(err, ERR_FAIL, "insert into %s, %s: %s", t->name, row,

@@ -31,6 +31,8 @@ typedef struct vtab_spec {
 	char quantizer[16]; /* "" or "none" = full float vectors */
 	int oversample;     /* 0 = default */
 	int chunk_size;     /* 0 = default */
+	char label_col[64]; /* "" or one more column definition, e.g. "label integer
+	                     * partition key" (a filtered benchmark's label) */
 } vtab_spec;
 
 /* Reads the schema of `table` (NULL: the only vec0 table having an IVF column,
@@ -82,6 +84,10 @@ int vtab_create(sqlite3 *db, const vtab_spec *spec, vtab *t, char *err);
  * VTAB_BATCH). */
 int vtab_insert(sqlite3 *db, const vtab *t, const float *x, size_t n, int64_t first_id,
                 size_t batch, prog_t *prog, char *err);
+/* vtab_insert with an integer per row (labels, n) into column col as well. */
+int vtab_insert_labeled(sqlite3 *db, const vtab *t, const float *x, const int32_t *labels,
+                        const char *col, size_t n, int64_t first_id, size_t batch, prog_t *prog,
+                        char *err);
 
 /* A prepared KNN query: `WHERE col MATCH ? AND k = ?`. */
 typedef struct vtab_query {

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "filter.h"
 
 static char *dir;
 
@@ -227,7 +228,56 @@ static const struct bad_case {
     {"[dataset]\npath = d.hdf5\n[i]\ntype = ivf\nnlist = 8\nquantizer = int8\norder = "
      "insert-then-train\n",
      7, "quantizer = int8 with trainer = ivftrain needs order = centroids-first or bulk"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
+     "filter_column = metadata\n",
+     7, "vec0 IVF tables reject metadata columns and partition keys"},
+    {"[dataset]\npath = d.hdf5\n[f]\ntype = flat\nfilter_column = partition\n", 5,
+     "filter_column applies to a filtered run only"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[f]\ntype = flat\nfilter_oversample = 4\n", 6,
+     "filter_oversample applies to filter_column = aux or join, not metadata"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
+     "order = insert-then-train\n",
+     7, "a filtered run builds IVF tables centroids-first"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
+     "nprobe = 1,2,3,4,5,6,7,8\nfilter_oversample = 1,2,3,4,5\n",
+     8, "gives 40 points, more than 32"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[f]\ntype = flat\ndb = x.sqlite\n", 6,
+     "db = in a filtered run"},
+    {"[dataset]\npath = d.hdf5\nfilter = a b\n[f]\ntype = flat\n", 3, "filter: use up to"},
+    {"[dataset]\npath = d.hdf5\nk = 100\nfilter = t\n[i]\ntype = ivf\nnlist = 8\n"
+     "filter_oversample = 41\n",
+     8, "k x 41 = 4100 rows, more than vec0's KNN limit of 4096"},
 };
+
+/* A filtered run: the filter name, each section's label column (metadata on
+ * flat, aux on ivf by default) and the over-fetch list. */
+static void test_config__filtered_defaults(void **state)
+{
+	const char *p =
+	    write_file("filt.ini", "[dataset]\npath = d.hdf5\nfilter = tags\n"
+	                           "[f]\ntype = flat\n"
+	                           "[part]\ntype = flat\nfilter_column = partition\n"
+	                           "[i]\ntype = ivf\nnlist = 8\nnprobe = 2,8\n"
+	                           "filter_oversample = 1,10,100\n"
+	                           "[j]\ntype = ivf\nnlist = 8\nfilter_column = join\n");
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	if (cfg_load(p, c, err))
+		fail_msg("%s", err);
+	assert_string_equal(c->filter, "tags");
+	assert_int_equal(cfg_find(c, "f")->filter_mode, FLT_METADATA);
+	assert_int_equal(cfg_find(c, "part")->filter_mode, FLT_PARTITION);
+	const cfg_index *x = cfg_find(c, "i");
+	assert_int_equal(x->filter_mode, FLT_AUX);
+	assert_int_equal(x->npost_over, 3);
+	assert_int_equal(x->post_over[2], 100);
+	x = cfg_find(c, "j");
+	assert_int_equal(x->filter_mode, FLT_JOIN);
+	assert_int_equal(x->npost_over, 1);
+	assert_int_equal(x->post_over[0], 1);
+	free(c);
+}
 
 static void test_config__errors_name_file_and_line(void **state)
 {
@@ -311,6 +361,12 @@ static void test_config__bundled_configs_parse(void **state)
 	assert_int_equal(c->nidx, 5);
 	assert_int_equal(c->gate.nmin, 6);
 	assert_int_equal(cfg_find(c, "ivf-bulk")->order, CFG_ORDER_BULK);
+	snprintf(path, sizeof path, "%s/configs/filtered.ini", root);
+	cfg_defaults(c);
+	if (cfg_load(path, c, err))
+		fail_msg("%s", err);
+	assert_string_equal(c->filter, "tags");
+	assert_int_equal(cfg_find(c, "flat-partition")->filter_mode, FLT_PARTITION);
 	free(c);
 }
 
@@ -319,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config__full_file_read_back),
 	    cmocka_unit_test(test_config__defaults),
+	    cmocka_unit_test(test_config__filtered_defaults),
 	    cmocka_unit_test(test_config__errors_name_file_and_line),
 	    cmocka_unit_test(test_config__long_line_refused),
 	    cmocka_unit_test(test_config__missing_file),
