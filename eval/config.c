@@ -553,24 +553,22 @@ static int key_index(sec_kind sk, const char *name)
 	return -1;
 }
 
-/* Why key k does not apply to section x ("type = flat"), or NULL when it does;
- * buf holds the reason when it names the type. */
+/* Why key k does not apply to section x ("type = flat") in buf, or NULL when
+ * it does. */
 static const char *not_applicable(const cfg_index *x, const key_def *k, char *buf, size_t len)
 {
 	unsigned rules = k->rules;
-	if (k->types && !(k->types & T(x->type))) {
+	if (k->types && !(k->types & T(x->type)))
 		snprintf(buf, len, "type = %s", type_names[x->type]);
-		return buf;
-	}
-	if ((rules & A_IVFTRAIN) && x->trainer != CFG_TRAINER_IVFTRAIN)
-		return "trainer = builtin";
-	if ((rules & A_ITT) && x->order == CFG_ORDER_CENTROIDS_FIRST)
-		return "order = centroids-first";
-	if ((rules & A_ITT) && x->order == CFG_ORDER_BULK)
-		return "order = bulk";
-	if ((rules & A_QUANT) && strcmp(x->quantizer, "none") == 0)
-		return "quantizer = none";
-	return NULL;
+	else if ((rules & A_IVFTRAIN) && x->trainer != CFG_TRAINER_IVFTRAIN)
+		snprintf(buf, len, "trainer = %s", trainer_names[x->trainer]);
+	else if ((rules & A_ITT) && x->order != CFG_ORDER_INSERT_THEN_TRAIN)
+		snprintf(buf, len, "order = %s", order_names[x->order]);
+	else if ((rules & A_QUANT) && strcmp(x->quantizer, "none") == 0)
+		snprintf(buf, len, "quantizer = none");
+	else
+		return NULL;
+	return buf;
 }
 
 /* centroids = SECTION of section xi: an earlier ivf section whose table's
@@ -702,9 +700,9 @@ static int check_index(parse *p, size_t xi)
 	if (x->type_ivf && x->trainer == CFG_TRAINER_BUILTIN) {
 		if (l_order && x->order != CFG_ORDER_INSERT_THEN_TRAIN)
 			return perr(p, l_order,
-			            "order = %s needs trainer = ivftrain: the builtin "
+			            "order = %s needs trainer = %s: the builtin "
 			            "trainer runs on rows already inserted",
-			            cfg_order_name(x->order));
+			            cfg_order_name(x->order), trainer_names[CFG_TRAINER_IVFTRAIN]);
 		x->order = CFG_ORDER_INSERT_THEN_TRAIN;
 	}
 	/* ivftrain stores quantized centroids, but only its bulk write can move
@@ -714,9 +712,11 @@ static int check_index(parse *p, size_t xi)
 	    x->trainer == CFG_TRAINER_IVFTRAIN && x->order == CFG_ORDER_INSERT_THEN_TRAIN)
 		return perr(
 		    p, l_order ? l_order : l_quant,
-		    "quantizer = %s with trainer = ivftrain needs order = centroids-first "
-		    "or bulk: the reinsert and native assignments cannot move quantized rows",
-		    x->quantizer);
+		    "quantizer = %s with trainer = %s needs order = %s or %s: the %s and %s "
+		    "assignments cannot move quantized rows",
+		    x->quantizer, trainer_names[CFG_TRAINER_IVFTRAIN],
+		    order_names[CFG_ORDER_CENTROIDS_FIRST], order_names[CFG_ORDER_BULK],
+		    ivf_assign_name(IVF_ASSIGN_REINSERT), ivf_assign_name(IVF_ASSIGN_NATIVE));
 	for (size_t ki = 0; ki < NKEYS; ki++) {
 		const char *why;
 		char buf[64];
@@ -747,7 +747,7 @@ static int check_index(parse *p, size_t xi)
 	}
 	if (!l_nprobe) {
 		/* vec0's own default, capped as vec0 caps it */
-		x->nprobe[0] = x->nlist < 10 ? x->nlist : 10;
+		x->nprobe[0] = x->nlist < VTAB_IVF_NPROBE ? x->nlist : VTAB_IVF_NPROBE;
 		x->nnprobe = 1;
 	}
 	for (int j = 0; j < x->nnprobe; j++)

@@ -20,8 +20,6 @@
 #include "names.h"
 
 #define VTAB_MAX_TOKENS 64 /* far more than the longest vec0 column definition */
-#define VTAB_IVF_NLIST 128 /* sqlite-vec's defaults for ivf() */
-#define VTAB_IVF_NPROBE 10
 
 /* ---- schema parsing ---------------------------------------------------- */
 

@@ -17,6 +17,8 @@
 #define VTAB_MAX_VEC 16      /* vector columns a vec0 table may have */
 #define VTAB_MAX_DIM 8192    /* sqlite-vec's SQLITE_VEC_VEC0_MAX_DIMENSIONS */
 #define VTAB_CHUNK_SIZE 1024 /* sqlite-vec's default chunk_size */
+#define VTAB_IVF_NLIST 128   /* sqlite-vec's defaults for ivf(): nlist, */
+#define VTAB_IVF_NPROBE 10   /* nprobe (capped at nlist) */
 
 typedef enum { VTAB_L2 = 0, VTAB_COSINE = 1, VTAB_L1 = 2 } vtab_metric;
 

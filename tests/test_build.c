@@ -114,6 +114,47 @@ static void test_build__training_size_rule(void **state)
 	}
 }
 
+/* Centroids from elsewhere must fit the table; another metric is a warning. */
+static void test_build__given_centroids_checked_against_the_table(void **state)
+{
+	(void)state;
+	vtab t = {.name = "items", .column = "emb", .d = 8, .metric = VTAB_COSINE};
+	static const struct {
+		size_t nlist, k, d;
+		const char *distance;
+		int64_t rows;
+		int rc;
+		const char *msg;
+	} cases[] = {
+	    {0, 16, 8, "angular", 100, 0, ""},
+	    {16, 16, 8, "", 100, 0, ""},
+	    {0, 16, 8, "euclidean", 100, 0,
+	     "c.h5 was trained for euclidean distance, table items uses cosine"},
+	    {0, 16, 9, "angular", 100, ERR_INPUT,
+	     "c.h5: centroids have 9 dimensions, column items.emb has 8"},
+	    {12, 16, 8, "angular", 100, ERR_INPUT, "c.h5 holds 16 centroids, nlist says 12"},
+	    {0, 0, 8, "angular", 100, ERR_INPUT, "c.h5: 0 centroids, not in [1, 65536]"},
+	    {0, 16, 8, "angular", 15, ERR_INPUT, "c.h5: 16 centroids for the 15 rows of items"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		build_opts o;
+		build_sizes s = {.nlist = 7};
+		char err[ERR_LEN] = "";
+		build_defaults(&o);
+		o.nlist = cases[i].nlist;
+		int rc = build_centroids(&o, cases[i].k, cases[i].d, cases[i].distance, &t,
+		                         cases[i].rows, "c.h5", &s, err);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0) {
+			assert_int_equal(s.nlist, cases[i].k);
+			assert_string_equal(s.warn, cases[i].msg);
+		} else {
+			assert_string_equal(err, cases[i].msg);
+			assert_int_equal(s.nlist, 7);
+		}
+	}
+}
+
 /* vecbench trains on the dataset's rows as a matrix, ivftrain on the table's
  * rows: with row i stored under id i, the same options sample the same rows
  * and train byte-identical centroids, spherical (cosine) and not. */
@@ -188,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_build__defaults_leave_the_sizes_to_the_rule),
 	    cmocka_unit_test(test_build__training_size_rule),
+	    cmocka_unit_test(test_build__given_centroids_checked_against_the_table),
 	    cmocka_unit_test(test_build__table_and_matrix_give_identical_centroids),
 	};
 	return cmocka_run_group_tests_name("build", tests, setup, teardown);

@@ -86,6 +86,33 @@ int build_train(const float *x, size_t n, size_t d, const build_sizes *s, vtab_m
 	return km_train(x, n, d, &p, res, prog, err);
 }
 
+int build_centroids(const build_opts *o, size_t k, size_t d, const char *distance, const vtab *t,
+                    int64_t rows, const char *what, build_sizes *s, char *err)
+{
+	const char *want = t->metric == VTAB_COSINE ? "angular" : "euclidean";
+	if (d != t->d)
+		return err_set(err, ERR_INPUT,
+		               "%s: centroids have %zu dimensions, column %s.%s has %zu", what, d,
+		               t->name, t->column, t->d);
+	if (o->nlist && o->nlist != k)
+		return err_set(err, ERR_INPUT, "%s holds %zu centroids, nlist says %zu", what, k,
+		               o->nlist);
+	if (k < 1 || k > IVF_MAX_NLIST)
+		return err_set(err, ERR_INPUT, "%s: %zu centroids, not in [1, %d]", what, k,
+		               IVF_MAX_NLIST);
+	if ((int64_t)k > rows)
+		return err_set(err, ERR_INPUT, "%s: %zu centroids for the %lld rows of %s", what, k,
+		               (long long)rows, t->name);
+	s->warn[0] = 0;
+	if (distance[0] && strcmp(distance, want) != 0)
+		snprintf(s->warn, sizeof s->warn,
+		         "%s was trained for %s distance, table %s uses %s", what, distance,
+		         t->name, vtab_metric_name(t->metric));
+	s->nlist = k;
+	s->ntrain = 0;
+	return 0;
+}
+
 int build_write(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
                 const build_opts *o, ivf_write_stats *ws, prog_t *prog, char *err)
 {

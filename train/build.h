@@ -13,8 +13,11 @@
  * centroids from either (k-means is deterministic for a seed and thread count).
  * Like every library here: errors as ERR_* with a caller-owned message, no
  * printing; a warning comes back as text for the caller to show.
+ * Centroids trained elsewhere (ivftrain --load-centroids) replace the middle
+ * steps: build_centroids checks them against the table instead of build_size.
  * Public API: build_defaults, build_size, build_sample_table,
- * build_sample_matrix, build_train, build_write, build_params_json.
+ * build_sample_matrix, build_train, build_centroids, build_write,
+ * build_params_json.
  */
 #ifndef IVFKIT_BUILD_H
 #define IVFKIT_BUILD_H
@@ -35,7 +38,7 @@
  * time and ntrain x d x 4 bytes. */
 #define BUILD_NTRAIN_PER_CENTROID 256
 /* nlist when neither the caller nor a table says: sqlite-vec's own default. */
-#define BUILD_NLIST 128
+#define BUILD_NLIST VTAB_IVF_NLIST
 
 typedef struct build_opts {
 	size_t nlist;         /* centroids; 0: the table's declared nlist, BUILD_NLIST
@@ -86,6 +89,14 @@ int build_sample_matrix(const float *x, size_t n, size_t d, const build_sizes *s
  * (unit vectors, cosine) when metric is VTAB_COSINE. res as km_train fills it. */
 int build_train(const float *x, size_t n, size_t d, const build_sizes *s, vtab_metric metric,
                 const build_opts *o, km_result *res, prog_t *prog, char *err);
+
+/* Given k x d centroids (read from what, trained for distance: "angular",
+ * "euclidean" or "" when unknown) checked against table t of rows rows: d must
+ * be t's, k in [1, IVF_MAX_NLIST], at most rows and o->nlist when that is
+ * given (ERR_INPUT naming what). s->nlist = k and s->ntrain = 0; a distance
+ * other than t's in s->warn. */
+int build_centroids(const build_opts *o, size_t k, size_t d, const char *distance, const vtab *t,
+                    int64_t rows, const char *what, build_sizes *s, char *err);
 
 /* The k x d centroids c into t in one transaction with o->write (its seed
  * o->km.seed): ivf_write_centroids, or ivf_load of rows into the empty table

@@ -519,28 +519,11 @@ static int load_centroids(const opts *o, run *r, char *err)
 	if (rc < 0)
 		return rc;
 	r->source = "centroids";
-	if (d != r->d)
-		return err_set(err, ERR_INPUT,
-		               "--load-centroids %s: centroids have %zu dimensions, "
-		               "column %s.%s has %zu",
-		               o->load, d, r->t.name, r->t.column, r->d);
-	if (o->b.nlist && o->b.nlist != k)
-		return err_set(err, ERR_INPUT,
-		               "--load-centroids %s holds %zu centroids, --nlist "
-		               "says %zu",
-		               o->load, k, o->b.nlist);
-	if (k < 1 || k > IVF_MAX_NLIST)
-		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids, not in [1, %d]",
-		               o->load, k, IVF_MAX_NLIST);
-	if ((int64_t)k > r->rows)
-		return err_set(err, ERR_INPUT, "--load-centroids %s: %zu centroids for %lld rows",
-		               o->load, k, (long long)r->rows);
-	if (distance[0] && strcmp(distance, r->spherical ? "angular" : "euclidean") != 0)
-		fprintf(stderr,
-		        PROG ": warning: %s was trained for %s distance, table %s uses %s\n",
-		        o->load, distance, r->t.name, r->spherical ? "cosine" : "l2/l1");
-	r->nlist = k;
-	return 0;
+	rc = build_centroids(&o->b, k, d, distance, &r->t, r->rows, o->load, &r->sz, err);
+	if (rc == 0 && r->sz.warn[0])
+		fprintf(stderr, PROG ": warning: %s\n", r->sz.warn);
+	r->nlist = r->sz.nlist;
+	return rc;
 }
 
 static const float *centroids(const run *r)
