@@ -191,6 +191,7 @@ typedef struct open_cell {
 	int n;
 	unsigned char validity[BULK_VALIDITY];
 	int64_t rowids[BULK_CELL];
+	size_t at[BULK_CELL];   /* a load: each slot's row, by its index in the rows */
 	unsigned char *vectors; /* BULK_CELL x vs, allocated on the first row */
 } open_cell;
 
@@ -218,12 +219,13 @@ typedef struct bulk {
 	bulk_plan *plan; /* centroids worked out before the lock, or NULL */
 	size_t seen;     /* rows read before this batch */
 	int unlocked;    /* reading for a plan, outside any transaction */
-	/* rows to load instead of the cells' (bulk_load): n x d, rowids first_id.. */
+	/* rows to load instead of the cells' (bulk_load): n x d with their rowids */
 	const float *from;
-	size_t nfrom, next;
-	int64_t first_id;
-	int64_t *map_cell;       /* a load's rowid map, by rowid - first_id: written in */
-	unsigned char *map_slot; /* rowid order once every cell is in (see bulk_load) */
+	size_t nfrom, next, first; /* rows; the next to take; the batch's first */
+	const int64_t *rowid;
+	size_t *order;           /* the rows in rowid order, NULL when they are in it */
+	int64_t *map_cell;       /* a load's rowid map, by row: written in rowid */
+	unsigned char *map_slot; /* order once every cell is in (see bulk_load) */
 	float *unit;             /* the centroids normalised, on cosine tables */
 	bulk_stats *s;
 	char *err;
@@ -283,9 +285,8 @@ static int flush(bulk *b, size_t cid)
 		return rc;
 	int64_t cell = sqlite3_last_insert_rowid(b->db);
 	for (int s = 0; b->map_cell && s < o->n; s++) {
-		size_t i = (size_t)(o->rowids[s] - b->first_id);
-		b->map_cell[i] = cell;
-		b->map_slot[i] = (unsigned char)s;
+		b->map_cell[o->at[s]] = cell;
+		b->map_slot[o->at[s]] = (unsigned char)s;
 	}
 	for (int s = 0; !b->map_cell && s < o->n && !rc; s++) {
 		sqlite3_bind_int64(b->map, 1, o->rowids[s]);
@@ -391,7 +392,7 @@ static int take_rows(bulk *b, int *done)
 	b->m = b->nsrc = 0;
 	memcpy(b->x, b->from + b->next * b->d, m * b->fs);
 	for (size_t i = 0; i < m; i++) {
-		b->ids[i] = b->first_id + (int64_t)(b->next + i);
+		b->ids[i] = b->rowid[b->next + i];
 		if (b->hashes) {
 			int rc =
 			    check_rows_add(b->hashes, b->ids[i], b->x + i * b->d, b->fs, b->err);
@@ -400,6 +401,7 @@ static int take_rows(bulk *b, int *done)
 		}
 	}
 	b->m = m;
+	b->first = b->next;
 	b->next += m;
 	*done = b->next == b->nfrom;
 	return 0;
@@ -455,6 +457,7 @@ static int place_batch(bulk *b)
 		int s = o->n++;
 		o->validity[s / 8] |= (unsigned char)(1u << (s % 8));
 		o->rowids[s] = b->ids[i];
+		o->at[s] = b->first + i;
 		memcpy(o->vectors + (size_t)s * b->vs,
 		       b->q == QUANT_NONE ? (const void *)(b->x + i * b->d) : b->xq + i * b->vs,
 		       b->vs);
@@ -492,8 +495,9 @@ static int write_batch(bulk *b)
 static int write_map(bulk *b)
 {
 	int rc = 0;
-	for (size_t i = 0; i < b->nfrom && !rc; i++) {
-		sqlite3_bind_int64(b->map, 1, b->first_id + (int64_t)i);
+	for (size_t j = 0; j < b->nfrom && !rc; j++) {
+		size_t i = b->order ? b->order[j] : j;
+		sqlite3_bind_int64(b->map, 1, b->rowid[i]);
 		sqlite3_bind_int64(b->map, 2, b->map_cell[i]);
 		sqlite3_bind_int(b->map, 3, b->map_slot[i]);
 		rc = bulk_run_stmt(b->db, b->map, "writing the rowid map", b->t, b->err);
@@ -517,7 +521,7 @@ static int alloc_batch(bulk *b)
 	                !(b->map_slot = malloc(b->nfrom))))
 		return err_set(b->err, ERR_NOMEM, "out of memory for the rowid map of %zu rows",
 		               b->nfrom);
-	return 0;
+	return b->from ? bulk_rowid_order(b->rowid, b->nfrom, &b->order, b->err) : 0;
 }
 
 static void bulk_free(bulk *b)
@@ -539,6 +543,7 @@ static void bulk_free(bulk *b)
 	free(b->srcs);
 	free(b->map_cell);
 	free(b->map_slot);
+	free(b->order);
 	free(b->unit);
 }
 
@@ -703,8 +708,46 @@ void bulk_plan_free(bulk_plan *p)
 	p->n = p->used = 0;
 }
 
+/* Orders rows (i, rowid) by rowid. */
+typedef struct keyed {
+	int64_t rowid;
+	size_t i;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	int64_t x = ((const keyed *)a)->rowid, y = ((const keyed *)b)->rowid;
+	return (x > y) - (x < y);
+}
+
+int bulk_rowid_order(const int64_t *rowid, size_t n, size_t **order, char *err)
+{
+	size_t i = 1;
+	*order = NULL;
+	while (i < n && rowid[i - 1] < rowid[i])
+		i++;
+	if (i >= n)
+		return 0;
+	keyed *k = malloc(n * sizeof *k);
+	size_t *o = malloc(n * sizeof *o);
+	if (!k || !o) {
+		free(k);
+		free(o);
+		return err_set(err, ERR_NOMEM, "out of memory to sort %zu rowids", n);
+	}
+	for (i = 0; i < n; i++)
+		k[i] = (keyed){rowid[i], i};
+	qsort(k, n, sizeof *k, cmp_keyed);
+	for (i = 0; i < n; i++)
+		o[i] = k[i].i;
+	free(k);
+	*order = o;
+	return 0;
+}
+
 int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
-              size_t n, int64_t first_id, check_rows *src, bulk_stats *s, prog_t *prog, char *err)
+              size_t n, const int64_t *rowid, check_rows *src, bulk_stats *s, prog_t *prog,
+              char *err)
 {
 	bulk b = {.db = db,
 	          .t = t,
@@ -714,7 +757,7 @@ int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch
 	          .hashes = src,
 	          .from = x,
 	          .nfrom = n,
-	          .first_id = first_id,
+	          .rowid = rowid,
 	          .s = s,
 	          .err = err};
 	return bulk_run(&b, t, (int64_t)n, prog);

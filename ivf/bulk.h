@@ -100,16 +100,23 @@ int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 void bulk_plan_free(bulk_plan *p);
 
 /* The same writer fed from rows in memory instead of the table's cells, for a
- * load into an empty table: rows x (n x d) get rowids first_id .. first_id+n-1
- * and are assigned and written as above (the base tables are the caller's),
- * except the rowid map: kept in memory (9 bytes a row) and written in rowid
- * order after the last cell: rows leave in cell order, and inserts scattered
- * over the map's b-tree cost a page read and write each once it outgrows the
- * page cache (1,000,000 x 384 rows, nlist 1024, the same run: the cell write
- * took 12.1 and 10.3 s with them, 9.1 and 7.4 s in rowid order). src (may be
- * NULL) receives each row's hash as given. */
+ * load into an empty table: rows x (n x d) get rowids rowid[0..n-1] (unique,
+ * any order) and are assigned and written as above (the base tables are the
+ * caller's), except the rowid map: kept in memory (9 bytes a row) and written
+ * in rowid order after the last cell: rows leave in cell order, and inserts
+ * scattered over the map's b-tree cost a page read and write each once it
+ * outgrows the page cache (1,000,000 x 384 rows, nlist 1024, the same run: the
+ * cell write took 12.1 and 10.3 s with them, 9.1 and 7.4 s in rowid order).
+ * Rowids given out of order are sorted first (bulk_rowid_order); ascending
+ * ones, the usual case, cost one pass. src (may be NULL) receives each row's
+ * hash as given. */
 int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
-              size_t n, int64_t first_id, check_rows *src, bulk_stats *s, prog_t *prog, char *err);
+              size_t n, const int64_t *rowid, check_rows *src, bulk_stats *s, prog_t *prog,
+              char *err);
+
+/* The indexes of rowid[0..n-1] in ascending rowid order (allocated: caller
+ * frees); *order NULL when they already ascend. */
+int bulk_rowid_order(const int64_t *rowid, size_t n, size_t **order, char *err);
 
 /* The k centroids t holds now (k x d floats, allocated: caller frees), for a
  * repack; ERR_INPUT when there are none or they are not ids 0..k-1 of the

@@ -699,9 +699,11 @@ static int load_locked(sqlite3 *db, const vtab *t, const float *c, size_t k, con
 	vtab_ids ids = {0};
 	check_rows src = {0};
 	bulk_stats b = {0};
-	int64_t nc = 0, un = 0;
+	int64_t nc = 0, un = 0, *rowid = NULL;
 	double t0 = tm_now();
 	int rc = load_ready(db, t, err);
+	if (!rc)
+		rc = load_check_rows(t, rows, "the rows to load", err);
 	if (!rc)
 		rc = ivf_state(db, t, &nc, &un, err);
 	s->assigned = IVF_ASSIGN_BULK;
@@ -714,23 +716,26 @@ static int load_locked(sqlite3 *db, const vtab *t, const float *c, size_t k, con
 		rc = set_centroids(db, t, c, k, s, prog, err);
 	t0 = tm_now();
 	if (!rc)
-		rc = load_base(db, t, rows->n, rows->first_id, err);
+		rc = load_rowids(db, t, rows, &rowid, err);
+	if (!rc)
+		rc = load_base(db, t, rows, rowid, err);
 	s->base_s = tm_now() - t0;
 	if (!rc)
-		rc = bulk_load(db, t, c, k, o->bulk_batch, rows->x, rows->n, rows->first_id, &src,
-		               &b, prog, err);
+		rc = bulk_load(db, t, c, k, o->bulk_batch, rows->x, rows->n, rowid, &src, &b, prog,
+		               err);
 	s->rows_moved = b.rows;
 	s->bulk_nearest_s = b.assign_s;
 	s->bulk_write_s = b.write_s;
 	s->assign_s = tm_now() - t0;
 	t0 = tm_now();
 	if (!rc)
-		rc = load_check_base(db, t, rows->n, rows->first_id, err);
+		rc = load_check_base(db, t, rows, rowid, err);
 	if (!rc)
 		rc = vtab_ids_read(db, t, &ids, err);
 	if (!rc)
 		rc = verify(db, t, k, &ids, o, &src, s, err);
 	s->verify_s = tm_now() - t0;
+	free(rowid);
 	check_rows_free(&src);
 	vtab_ids_free(&ids);
 	return rc;

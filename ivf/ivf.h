@@ -77,6 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "load.h"
 #include "progress.h"
 #include "vtab.h"
 
@@ -193,19 +194,16 @@ int ivf_write_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k,
  * when another writer holds the lock it cannot tell and returns 0. For a check
  * before the slow work that precedes a write. */
 int ivf_check_writable(sqlite3 *db, char *err);
-/* Rows to load: n x d floats, given rowids first_id .. first_id+n-1. */
-typedef struct ivf_rows {
-	const float *x;
-	size_t n;
-	int64_t first_id;
-} ivf_rows;
+/* Rows to load, with their keys and auxiliary values (load.h). */
+typedef load_rows ivf_rows;
 
 /* Fills an empty table with rows in the same one transaction, without vec0's
  * per-row insert (load.h, bulk.h): set-centroid x k, the base tables and the
  * assigned cells written directly, then verified before COMMIT (the base
- * tables, check_index over the whole index with every row's hash against its
- * source row's, the self-queries). ERR_INPUT (one line naming the table) when
- * load_ready refuses the table. What ivf_write_centroids says about rollback
+ * tables with every key and auxiliary value, check_index over the whole index
+ * with every row's hash against its source row's, the self-queries). ERR_INPUT
+ * (one line naming the table) when load_ready refuses the table or
+ * load_check_rows the rows. What ivf_write_centroids says about rollback
  * holds here too. */
 int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
              const ivf_write_opts *opts, ivf_write_stats *stats, prog_t *prog, char *err);

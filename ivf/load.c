@@ -1,11 +1,11 @@
 /*
  * load.c - the base tables of a bulk load (see load.h).
  *
- * The layout is what sqlite-vec v0.1.10-alpha.1 .. alpha.3 create for an
- * integer-key table without partition keys (sqlite-vec.c, VEC0_SHADOW_CHUNKS_CREATE
- * and VEC0_SHADOW_ROWIDS_CREATE_BASIC): read from sqlite_master and compared
- * byte for byte. Chunk rowids are native int64, as vec0 writes them through
- * sqlite3_blob_write.
+ * The layout is what sqlite-vec v0.1.10-alpha.1 .. alpha.3 create for a table
+ * without partition keys (sqlite-vec.c: VEC0_SHADOW_CHUNKS_CREATE,
+ * VEC0_SHADOW_ROWIDS_CREATE_BASIC / _PK_TEXT and the _auxiliary table of
+ * vec0_init), read from sqlite_master and compared byte for byte. Chunk rowids
+ * are native int64, as vec0 writes them through sqlite3_blob_write.
  */
 #include "load.h"
 
@@ -20,6 +20,9 @@
 static const char *const rowids_sql =
     "CREATE TABLE \"%w_rowids\"(rowid INTEGER PRIMARY KEY AUTOINCREMENT,id,chunk_id "
     "INTEGER,chunk_offset INTEGER)";
+static const char *const text_rowids_sql =
+    "CREATE TABLE \"%w_rowids\"(rowid INTEGER PRIMARY KEY AUTOINCREMENT,id TEXT UNIQUE NOT "
+    "NULL,chunk_id INTEGER,chunk_offset INTEGER)";
 static const char *const chunks_sql =
     "CREATE TABLE \"%w_chunks\"(chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,size INTEGER NOT "
     "NULL,validity BLOB NOT NULL,rowids BLOB NOT NULL)";
@@ -59,6 +62,36 @@ static int empty(sqlite3 *db, const vtab *t, char *err)
 	return rc;
 }
 
+/* The _auxiliary table's CREATE statement for t's naux columns, as a format
+ * taking the table name (sqlite3_free it). */
+static char *aux_sql(const vtab *t)
+{
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	sqlite3_str_appendall(s, "CREATE TABLE \"%w_auxiliary\"( rowid integer PRIMARY KEY ");
+	for (int i = 0; i < t->naux; i++)
+		sqlite3_str_appendf(s, ", value%02d", i);
+	sqlite3_str_appendall(s, ")");
+	return sqlite3_str_finish(s);
+}
+
+/* bulk_layout and the base tables' schemas: 1 known, 0 not (why), < 0 error. */
+static int base_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
+{
+	int rc = bulk_layout(db, t, why, len, err);
+	if (rc == 1)
+		rc = base_schema(db, t, "rowids", t->pk_text ? text_rowids_sql : rowids_sql, why,
+		                 len, err);
+	if (rc == 1)
+		rc = base_schema(db, t, "chunks", chunks_sql, why, len, err);
+	if (rc == 1 && t->naux) {
+		char *sql = aux_sql(t);
+		rc = sql ? base_schema(db, t, "auxiliary", sql, why, len, err)
+		         : err_set(err, ERR_NOMEM, "out of memory");
+		sqlite3_free(sql);
+	}
+	return rc;
+}
+
 int load_ready(sqlite3 *db, const vtab *t, char *err)
 {
 	char why[200] = "";
@@ -66,10 +99,6 @@ int load_ready(sqlite3 *db, const vtab *t, char *err)
 	if (!t->is_ivf)
 		return err_set(err, ERR_INPUT, "column %s.%s is not indexed by ivf(...)", t->name,
 		               t->column);
-	if (t->pk_text)
-		return err_set(err, ERR_INPUT,
-		               "table %s has a text primary key: a load writes integer keys only",
-		               t->name);
 	int rc = sql_scalar(db,
 	                    sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q) WHERE "
 	                                    "hidden = 0",
@@ -77,31 +106,178 @@ int load_ready(sqlite3 *db, const vtab *t, char *err)
 	                    &cols, err);
 	if (rc < 0)
 		return rc;
-	if (cols != (t->pk[0] ? 2 : 1))
+	if (cols != (t->pk[0] ? 2 : 1) + t->naux)
 		return err_set(err, ERR_INPUT,
-		               "table %s has columns besides its key and %s (auxiliary, metadata, "
-		               "partition or vector): a load writes only those two",
+		               "table %s has columns besides its key, %s and auxiliary columns "
+		               "(metadata, partition or vector): a load writes only those",
 		               t->name, t->column);
+	for (int i = 0; i < t->naux; i++)
+		if (!t->aux_type[i])
+			return err_set(
+			    err, ERR_INPUT,
+			    "table %s: auxiliary column %s has a type vec0 does not know", t->name,
+			    t->aux[i]);
 	if (t->chunk_size < 8 || t->chunk_size % 8)
 		return err_set(err, ERR_INPUT, "table %s: chunk_size %d is not a multiple of 8",
 		               t->name, t->chunk_size);
-	rc = bulk_layout(db, t, why, sizeof why, err);
-	if (rc == 1)
-		rc = base_schema(db, t, "rowids", rowids_sql, why, sizeof why, err);
-	if (rc == 1)
-		rc = base_schema(db, t, "chunks", chunks_sql, why, sizeof why, err);
+	rc = base_layout(db, t, why, sizeof why, err);
 	if (rc == 0)
 		return err_set(err, ERR_INPUT, "table %s cannot be loaded directly: %s", t->name,
 		               why);
 	return rc < 0 ? rc : empty(db, t, err);
 }
 
+/* ---- the rows -------------------------------------------------------------------- */
+
+/* Row i's key for messages: "id 42", "id 'abc'". */
+static void key_label(const load_rows *r, size_t i, char *buf, size_t len)
+{
+	if (r->text)
+		snprintf(buf, len, "id '%.60s'", r->text[i] ? r->text[i] : "");
+	else
+		snprintf(buf, len, "id %lld",
+		         (long long)(r->ids ? r->ids[i] : r->first_id + (int64_t)i));
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* ERR_INPUT naming a key r holds twice. */
+static int unique_keys(const load_rows *r, const char *label, char *err)
+{
+	size_t n = r->n, sz = r->text ? sizeof *r->text : sizeof *r->ids;
+	if (!r->text && !r->ids)
+		return 0;
+	void *v = malloc(n * sz);
+	if (!v)
+		return err_set(err, ERR_NOMEM, "out of memory for %zu keys", n);
+	memcpy(v, r->text ? (const void *)r->text : (const void *)r->ids, n * sz);
+	qsort(v, n, sz, r->text ? cmp_text : cmp_id);
+	int rc = 0;
+	for (size_t i = 1; i < n && !rc; i++) {
+		if (r->text && !strcmp(((char **)v)[i - 1], ((char **)v)[i]))
+			rc = err_set(err, ERR_INPUT, "%s: key '%.60s' appears twice", label,
+			             ((char **)v)[i]);
+		else if (!r->text && ((int64_t *)v)[i - 1] == ((int64_t *)v)[i])
+			rc = err_set(err, ERR_INPUT, "%s: key %lld appears twice", label,
+			             (long long)((int64_t *)v)[i]);
+	}
+	free(v);
+	return rc;
+}
+
+static const char *type_name(int type)
+{
+	static const char *const names[] = {"NULL", "integer", "float", "text", "blob", "NULL"};
+	return type >= 0 && type <= 5 ? names[type] : "unknown";
+}
+
+int load_check_rows(const vtab *t, const load_rows *r, const char *label, char *err)
+{
+	char key[96];
+	if (t->pk_text && !r->text)
+		return err_set(err, ERR_INPUT,
+		               "table %s has a text primary key: %s gives integer keys", t->name,
+		               label);
+	if (!t->pk_text && r->text)
+		return err_set(err, ERR_INPUT, "table %s has integer keys: %s gives text keys",
+		               t->name, label);
+	for (size_t i = 0; r->text && i < r->n; i++)
+		if (!r->text[i])
+			return err_set(err, ERR_INPUT, "%s: row %zu has no key", label, i);
+	for (size_t i = 0; r->aux && i < r->n; i++)
+		for (int a = 0; a < t->naux; a++) {
+			sqlite3_value *v = r->aux[i * (size_t)t->naux + (size_t)a];
+			int type = v ? sqlite3_value_type(v) : SQLITE_NULL;
+			if (type == SQLITE_NULL || type == t->aux_type[a])
+				continue;
+			key_label(r, i, key, sizeof key);
+			return err_set(err, ERR_INPUT,
+			               "%s, %s: %s is %s, but %s.%s is declared %s (vec0 refuses "
+			               "it)",
+			               label, key, t->aux[a], type_name(type), t->name, t->aux[a],
+			               type_name(t->aux_type[a]));
+		}
+	return unique_keys(r, label, err);
+}
+
+int load_rowids(sqlite3 *db, const vtab *t, const load_rows *r, int64_t **rowid, char *err)
+{
+	int64_t base = r->first_id;
+	int rc = 0;
+	/* what vec0's AUTOINCREMENT hands out next: past every rowid the table had */
+	if (r->text)
+		rc = sql_scalar(db,
+		                sqlite3_mprintf("SELECT max(coalesce((SELECT seq FROM "
+		                                "sqlite_sequence WHERE name = '%q_rowids'), 0), "
+		                                "coalesce((SELECT max(rowid) FROM \"%w_rowids\"), "
+		                                "0)) + 1",
+		                                t->name, t->name),
+		                &base, err);
+	if (rc < 0)
+		return rc;
+	int64_t *v = malloc((r->n ? r->n : 1) * sizeof *v);
+	if (!v)
+		return err_set(err, ERR_NOMEM, "out of memory for %zu rowids", r->n);
+	for (size_t i = 0; i < r->n; i++)
+		v[i] = r->ids && !r->text ? r->ids[i] : base + (int64_t)i;
+	*rowid = v;
+	return 0;
+}
+
 /* ---- writing ------------------------------------------------------------------- */
 
-int load_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char *err)
+/* The statement inserting a row's auxiliary values. */
+static int prepare_aux(sqlite3 *db, const vtab *t, sqlite3_stmt **st, char *err)
 {
-	sqlite3_stmt *chunk = NULL, *row = NULL;
-	size_t cs = (size_t)t->chunk_size;
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	sqlite3_str_appendf(s, "INSERT INTO \"%w_auxiliary\"(rowid", t->name);
+	for (int i = 0; i < t->naux; i++)
+		sqlite3_str_appendf(s, ", value%02d", i);
+	sqlite3_str_appendall(s, ") VALUES (?1");
+	for (int i = 0; i < t->naux; i++)
+		sqlite3_str_appendf(s, ", ?%d", i + 2);
+	sqlite3_str_appendall(s, ")");
+	return sql_prepare(db, sqlite3_str_finish(s), st, err);
+}
+
+/* Row i's _rowids row (and its auxiliary values) at chunk offset off. */
+static int write_row(sqlite3 *db, const vtab *t, const load_rows *r, size_t i, int64_t rowid,
+                     int64_t chunk, size_t off, sqlite3_stmt *row, sqlite3_stmt *aux, char *err)
+{
+	sqlite3_bind_int64(row, 1, rowid);
+	if (r->text)
+		sqlite3_bind_text(row, 2, r->text[i], -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(row, 2);
+	sqlite3_bind_int64(row, 3, chunk);
+	sqlite3_bind_int64(row, 4, (int64_t)off);
+	int rc = bulk_run_stmt(db, row, "writing the rowids", t, err);
+	if (rc || !aux)
+		return rc;
+	sqlite3_bind_int64(aux, 1, rowid);
+	for (int a = 0; a < t->naux; a++) {
+		sqlite3_value *v = r->aux ? r->aux[i * (size_t)t->naux + (size_t)a] : NULL;
+		if (v)
+			sqlite3_bind_value(aux, a + 2, v);
+		else
+			sqlite3_bind_null(aux, a + 2);
+	}
+	return bulk_run_stmt(db, aux, "writing the auxiliary values", t, err);
+}
+
+int load_base(sqlite3 *db, const vtab *t, const load_rows *r, const int64_t *rowid, char *err)
+{
+	sqlite3_stmt *chunk = NULL, *row = NULL, *aux = NULL;
+	size_t cs = (size_t)t->chunk_size, n = r->n;
 	unsigned char *validity = malloc(cs / 8);
 	int64_t *rowids = malloc(cs * sizeof *rowids);
 	int rc = validity && rowids ? 0 : err_set(err, ERR_NOMEM, "out of memory for a chunk");
@@ -115,16 +291,18 @@ int load_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char *err)
 	if (!rc)
 		rc = sql_prepare(db,
 		                 sqlite3_mprintf("INSERT INTO \"%w_rowids\"(rowid, id, chunk_id, "
-		                                 "chunk_offset) VALUES (?1, NULL, ?2, ?3)",
+		                                 "chunk_offset) VALUES (?1, ?2, ?3, ?4)",
 		                                 t->name),
 		                 &row, err);
+	if (!rc && t->naux)
+		rc = prepare_aux(db, t, &aux, err);
 	for (size_t i0 = 0; i0 < n && !rc; i0 += cs) {
 		size_t m = n - i0 < cs ? n - i0 : cs;
 		memset(validity, 0, cs / 8);
 		memset(rowids, 0, cs * sizeof *rowids);
 		for (size_t j = 0; j < m; j++) {
 			validity[j / 8] |= (unsigned char)(1u << (j % 8));
-			rowids[j] = first_id + (int64_t)(i0 + j);
+			rowids[j] = rowid[i0 + j];
 		}
 		sqlite3_bind_int64(chunk, 1, (int64_t)cs);
 		sqlite3_bind_blob(chunk, 2, validity, (int)(cs / 8), SQLITE_STATIC);
@@ -132,15 +310,12 @@ int load_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char *err)
 		if ((rc = bulk_run_stmt(db, chunk, "writing a chunk", t, err)) < 0)
 			break;
 		int64_t id = sqlite3_last_insert_rowid(db);
-		for (size_t j = 0; j < m && !rc; j++) {
-			sqlite3_bind_int64(row, 1, rowids[j]);
-			sqlite3_bind_int64(row, 2, id);
-			sqlite3_bind_int64(row, 3, (int64_t)j);
-			rc = bulk_run_stmt(db, row, "writing the rowids", t, err);
-		}
+		for (size_t j = 0; j < m && !rc; j++)
+			rc = write_row(db, t, r, i0 + j, rowids[j], id, j, row, aux, err);
 	}
 	sqlite3_finalize(chunk);
 	sqlite3_finalize(row);
+	sqlite3_finalize(aux);
 	free(validity);
 	free(rowids);
 	return rc;
@@ -243,43 +418,107 @@ static int row_in_chunk(const chunks *c, int64_t rowid, int64_t chunk, int64_t o
 	return (v[off / 8] >> (off % 8) & 1) && c->rowids[(size_t)i * c->cs + (size_t)off] == rowid;
 }
 
-int load_check_base(sqlite3 *db, const vtab *t, size_t n, int64_t first_id, char *err)
+/* 1 when column col of st holds value v exactly (type and bytes). */
+static int same_value(sqlite3_stmt *st, int col, sqlite3_value *v)
 {
-	chunks c = {.cs = (size_t)t->chunk_size};
+	int type = v ? sqlite3_value_type(v) : SQLITE_NULL;
+	if (sqlite3_column_type(st, col) != type)
+		return 0;
+	switch (type) {
+	case SQLITE_INTEGER:
+		return sqlite3_column_int64(st, col) == sqlite3_value_int64(v);
+	case SQLITE_FLOAT: {
+		double x = sqlite3_column_double(st, col), y = sqlite3_value_double(v);
+		return !memcmp(&x, &y, sizeof x);
+	}
+	case SQLITE_TEXT:
+	case SQLITE_BLOB: {
+		const void *x = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, col)
+		                                    : sqlite3_column_blob(st, col);
+		const void *y = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v)
+		                                    : sqlite3_value_blob(v);
+		int nx = sqlite3_column_bytes(st, col), ny = sqlite3_value_bytes(v);
+		return nx == ny && (!nx || !memcmp(x, y, (size_t)nx));
+	}
+	}
+	return 1;
+}
+
+/* Row p of r as its _rowids row reads (st: rowid, id, chunk_id, chunk_offset). */
+static int rowids_row_ok(const chunks *c, const load_rows *r, size_t p, int64_t rowid,
+                         sqlite3_stmt *st)
+{
+	int id_ok = r->text ? sqlite3_column_type(st, 1) == SQLITE_TEXT &&
+	                          !strcmp((const char *)sqlite3_column_text(st, 1), r->text[p])
+	                    : sqlite3_column_type(st, 1) == SQLITE_NULL;
+	return sqlite3_column_int64(st, 0) == rowid && id_ok &&
+	       row_in_chunk(c, rowid, sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+}
+
+/* Row p of r as its _auxiliary row reads (st: rowid, value00, ...). */
+static int aux_row_ok(const vtab *t, const load_rows *r, size_t p, int64_t rowid, sqlite3_stmt *st)
+{
+	if (sqlite3_column_int64(st, 0) != rowid)
+		return 0;
+	for (int a = 0; a < t->naux; a++)
+		if (!same_value(st, a + 1, r->aux ? r->aux[p * (size_t)t->naux + (size_t)a] : NULL))
+			return 0;
+	return 1;
+}
+
+/* Walks base table <t>_<what> in rowid order against r's rows in the same
+ * order (by order, NULL: as given): each must pass aux ? aux_row_ok :
+ * rowids_row_ok, and there must be exactly n. */
+static int walk_rows(sqlite3 *db, const vtab *t, const load_rows *r, const int64_t *rowid,
+                     const size_t *order, const chunks *c, int aux, char *err)
+{
 	sqlite3_stmt *st = NULL;
+	const char *what = aux ? "auxiliary" : "rowids";
+	sqlite3_str *q = sqlite3_str_new(NULL);
+	sqlite3_str_appendall(q, aux ? "SELECT rowid" : "SELECT rowid, id, chunk_id, chunk_offset");
+	for (int a = 0; aux && a < t->naux; a++)
+		sqlite3_str_appendf(q, ", value%02d", a);
+	sqlite3_str_appendf(q, " FROM \"%w_%s\" ORDER BY rowid", t->name, what);
+	int rc = sql_prepare(db, sqlite3_str_finish(q), &st, err);
 	size_t i = 0;
-	int rc = chunks_read(db, t, &c, err);
-	if (!rc && c.live != (int64_t)n)
-		rc = err_set(err, ERR_FAIL,
-		             "verification failed: the chunks of %s mark %lld rows, expected %zu",
-		             t->name, (long long)c.live, n);
-	if (!rc)
-		rc = sql_prepare(db,
-		                 sqlite3_mprintf("SELECT rowid, id IS NULL, chunk_id, chunk_offset "
-		                                 "FROM \"%w_rowids\" ORDER BY rowid",
-		                                 t->name),
-		                 &st, err);
-	int r = SQLITE_DONE;
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t rowid = sqlite3_column_int64(st, 0);
-		if (i >= n || rowid != first_id + (int64_t)i || !sqlite3_column_int(st, 1) ||
-		    !row_in_chunk(&c, rowid, sqlite3_column_int64(st, 2),
-		                  sqlite3_column_int64(st, 3)))
-			rc =
-			    err_set(err, ERR_FAIL,
-			            "verification failed: %s_rowids row %lld is not row %zu of the "
-			            "load in the chunk slot it names",
-			            t->name, (long long)rowid, i);
+	int s = SQLITE_DONE;
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t p = order ? order[i] : i;
+		if (i >= r->n || !(aux ? aux_row_ok(t, r, p, rowid[p], st)
+		                       : rowids_row_ok(c, r, p, rowid[p], st)))
+			rc = err_set(err, ERR_FAIL,
+			             "verification failed: %s_%s row %lld is not the row the load "
+			             "wrote there",
+			             t->name, what, (long long)sqlite3_column_int64(st, 0));
 		i++;
 	}
-	if (!rc && r != SQLITE_DONE)
-		rc = err_set(err, ERR_FAIL, "cannot read %s_rowids: %s", t->name,
+	if (!rc && s != SQLITE_DONE)
+		rc = err_set(err, ERR_FAIL, "cannot read %s_%s: %s", t->name, what,
 		             sqlite3_errmsg(db));
-	if (!rc && i != n)
+	if (!rc && i != r->n)
 		rc = err_set(err, ERR_FAIL,
-		             "verification failed: %s_rowids holds %zu rows, expected %zu", t->name,
-		             i, n);
+		             "verification failed: %s_%s holds %zu rows, expected %zu", t->name,
+		             what, i, r->n);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int load_check_base(sqlite3 *db, const vtab *t, const load_rows *r, const int64_t *rowid, char *err)
+{
+	chunks c = {.cs = (size_t)t->chunk_size};
+	size_t *order = NULL;
+	int rc = chunks_read(db, t, &c, err);
+	if (!rc && c.live != (int64_t)r->n)
+		rc = err_set(err, ERR_FAIL,
+		             "verification failed: the chunks of %s mark %lld rows, expected %zu",
+		             t->name, (long long)c.live, r->n);
+	if (!rc)
+		rc = bulk_rowid_order(rowid, r->n, &order, err);
+	if (!rc)
+		rc = walk_rows(db, t, r, rowid, order, &c, 0, err);
+	if (!rc && t->naux)
+		rc = walk_rows(db, t, r, rowid, order, &c, 1, err);
+	free(order);
 	chunks_free(&c);
 	return rc;
 }

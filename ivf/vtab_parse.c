@@ -46,6 +46,7 @@ typedef struct decl {
 	int nvec, naux;
 	vcol vec[VTAB_MAX_VEC];
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
+	int aux_type[VTAB_MAX_AUX];
 	int chunk_size; /* as declared, VTAB_CHUNK_SIZE when not */
 } decl;
 
@@ -193,6 +194,22 @@ static int parse_vector(const tok *tk, size_t n, vcol *c)
 	return !c->is_ivf || (c->nlist >= 0 && c->nprobe >= 1 && c->oversample >= 1);
 }
 
+/* An auxiliary column's type as sqlite-vec reads it: the word may be any prefix
+ * of text, int/integer, float/double or blob (it compares the word's length
+ * only); SQLite's type codes, 0 for none of them. */
+static int aux_type(const tok *t)
+{
+	static const struct {
+		const char *word;
+		int type;
+	} types[] = {{"text", 3},  {"int", 1},    {"integer", 1},
+	             {"float", 2}, {"double", 2}, {"blob", 4}};
+	for (size_t i = 0; t->kind == 'a' && i < sizeof types / sizeof *types; i++)
+		if (t->n <= strlen(types[i].word) && strncasecmp(t->s, types[i].word, t->n) == 0)
+			return types[i].type;
+	return 0;
+}
+
 /* One constructor argument, classified in vec0's order: vector column,
  * partition key, primary key, auxiliary column, metadata column, table option. */
 static void parse_arg(const char *p, const char *end, decl *dc)
@@ -207,6 +224,7 @@ static void parse_arg(const char *p, const char *end, decl *dc)
 		tok_copy(&tk[0], dc->pk, sizeof dc->pk);
 		dc->pk_text = tok_is(&tk[1], "text");
 	} else if (n >= 2 && tk[0].kind == '+' && dc->naux < VTAB_MAX_AUX) {
+		dc->aux_type[dc->naux] = n >= 3 ? aux_type(&tk[2]) : 0;
 		tok_copy(&tk[1], dc->aux[dc->naux++], VTAB_NAME);
 	} else if (n == 3 && tok_is(&tk[0], "chunk_size") && tk[1].kind == '=' &&
 	           tk[2].kind == '0') {
@@ -321,6 +339,7 @@ static int pick_column(const char *name, const decl *dc, const char *column, int
 	t->naux = dc->naux;
 	t->chunk_size = dc->chunk_size;
 	memcpy(t->aux, dc->aux, sizeof t->aux);
+	memcpy(t->aux_type, dc->aux_type, sizeof t->aux_type);
 	snprintf(t->elem, sizeof t->elem, "%s", c->elem);
 	t->vec_index = pick;
 	t->nvec = dc->nvec;

@@ -42,6 +42,9 @@ typedef struct vtab {
 	int oversample;
 	int naux; /* auxiliary (+name) columns, kept on a move */
 	char aux[VTAB_MAX_AUX][VTAB_NAME];
+	/* each auxiliary column's type as vec0 reads it: SQLite's type codes (1
+	 * integer, 2 float, 3 text, 4 blob), 0 when vec0 would not know it */
+	int aux_type[VTAB_MAX_AUX];
 	int chunk_size; /* rows per _chunks row, as declared (default 1024) */
 	char elem[8];   /* element type of the column: "float", "int8", "bit" */
 	int vec_index;  /* the column's position among the vector columns:

@@ -44,10 +44,37 @@ static void test_vtab_parse__refuses_what_vec0_could_not_create(void **state)
 	}
 }
 
+/* An auxiliary column's type, read as sqlite-vec reads it: any prefix of text,
+ * int/integer, float/double or blob, any case (a load refuses values of another
+ * type, as vec0's insert does). */
+static void test_vtab_parse__auxiliary_types_as_vec0_reads_them(void **state)
+{
+	static const struct {
+		const char *decl;
+		int type; /* SQLite's type code, 0: none vec0 knows */
+	} cases[] = {
+	    {"+a text", 3},  {"+a TEXT", 3},  {"+a t", 3},        {"+a int", 1}, {"+a integer", 1},
+	    {"+a in", 1},    {"+a float", 2}, {"+a double", 2},   {"+a d", 2},   {"+a blob", 4},
+	    {"+a texts", 0}, {"+a real", 0},  {"+a integers", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char sql[256], err[ERR_LEN] = "";
+		snprintf(sql, sizeof sql, "CREATE VIRTUAL TABLE s USING vec0(emb float[4], %s)",
+		         cases[i].decl);
+		vtab t;
+		assert_int_equal(vtab_parse("s", sql, NULL, 0, &t, err), 0);
+		assert_int_equal(t.naux, 1);
+		if (t.aux_type[0] != cases[i].type)
+			fail_msg("%s: type %d, expected %d", cases[i].decl, t.aux_type[0],
+			         cases[i].type);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vtab_parse__refuses_what_vec0_could_not_create),
+	    cmocka_unit_test(test_vtab_parse__auxiliary_types_as_vec0_reads_them),
 	};
 	return cmocka_run_group_tests_name("vtab_parse", tests, NULL, NULL);
 }

@@ -7,8 +7,10 @@
  *   ivftrain --check DB.sqlite                        audit the index, read-only
  *   ivftrain --repack DB.sqlite                       rewrite the cells, no training
  *   ivftrain --export-faiss FILE DB.sqlite            the index as a faiss sidecar
- *   ivftrain --load DATA.hdf5 [options] DB.sqlite     fill an empty table: train on
+ *   ivftrain --load SOURCE [options] DB.sqlite        fill an empty table: train on
  *                                                     a sample of the rows, write all
+ *                                                     (SOURCE: DATA.hdf5, TABLE[.COLUMN]
+ *                                                     or FILE:TABLE[.COLUMN]; source.h)
  *
  * A thin main over ivf/ (vec0, tables, the write) and train/kmeans: options come
  * from one table that also prints --help. Everything that can be checked is
@@ -38,6 +40,7 @@
 #include "names.h"
 #include "progress.h"
 #include "sidecar.h"
+#include "source.h"
 #include "timing.h"
 #include "vec0.h"
 #include "vtab.h"
@@ -106,10 +109,13 @@ static const cli_opt docs[] = {
      "also write the centroids to FILE (HDF5, dataset 'centroids')"},
     {"load-centroids", OPT_LOAD, "FILE", "write these centroids instead of training"},
     {"from", OPT_FROM, "DATA.hdf5", "train on a dataset's train rows instead of the table's"},
-    {"load", OPT_FILL, "DATA.hdf5",
-     "fill the empty table with the dataset's train rows (row i gets id i), trained on a "
-     "sample of them, without vec0's per-row insert (cells written as --assign bulk; no "
-     "other --assign)"},
+    {"load", OPT_FILL, "SOURCE",
+     "fill the empty table with SOURCE's rows, trained on a sample of them, without vec0's "
+     "per-row insert (cells written as --assign bulk; no other --assign). SOURCE: "
+     "DATA.hdf5 (its train rows, row i gets id i), TABLE[.COLUMN] (a vec0 or plain table of "
+     "DB.sqlite) or FILE:TABLE[.COLUMN] (one of another SQLite file); table rows keep their "
+     "rowids (text keys on a text primary key), auxiliary columns take the source's "
+     "columns of the same names, a plain table's vectors are float32 BLOBs or JSON text"},
     {"json", OPT_JSON, NULL, "print the summary as JSON on stdout"},
     {"check", OPT_CHECK, NULL,
      "audit the IVF index read-only against every invariant; exit 0 clean, 1 problems "
@@ -128,7 +134,7 @@ static const cli_opt docs[] = {
 typedef struct opts {
 	const char *db, *table, *column, *vec0, *from, *save, *load;
 	const char *export_faiss; /* --export-faiss FILE */
-	const char *fill;         /* --load: the rows are also what is trained on (from) */
+	const char *fill;         /* --load SOURCE: the rows are also what is trained on */
 	build_opts b;             /* the pipeline's options: build_defaults, then ours */
 	int assign_given;         /* --assign on the command line, not the default */
 	int vacuum, dry_run, json, check, repack;
@@ -139,8 +145,10 @@ typedef struct run {
 	vec0_ext ext;
 	sqlite3 *db;
 	vtab t;
-	int64_t rows;  /* rows in the table */
-	h5_dataset ds; /* --from */
+	int64_t rows;   /* rows in the table */
+	h5_dataset ds;  /* --from */
+	src_rows src;   /* --load */
+	double read_s;  /* --load: reading SOURCE's rows */
 	const float *x; /* ntrain x d training sample: xown, or the dataset's rows */
 	float *xown;
 	build_sizes sz; /* nlist and ntrain as build_size decided */
@@ -213,7 +221,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: " PROG " [options] DB.sqlite\n"
 	           "       " PROG " --from DATA.hdf5 --dry-run [options]\n"
 	           "       " PROG " --check | --repack [options] DB.sqlite\n"
-	           "       " PROG " --load DATA.hdf5 [options] DB.sqlite\n"
+	           "       " PROG " --load DATA.hdf5|TABLE[.COLUMN]|FILE:TABLE[.COLUMN] [options] "
+	           "DB.sqlite\n"
 	           "Trains IVF centroids for a vec0 table with multithreaded k-means, then writes "
 	           "them and\nassigns every row in one verified transaction.\n\noptions:\n");
 	cli_help(f, d, NDOCS, NULL, HELP_COL);
@@ -361,7 +370,7 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		               "runs without one; see " PROG " --help)");
 	if (o->fill && (o->from || o->dry_run || o->check || o->repack || o->vacuum))
 		return err_set(err, ERR_INPUT,
-		               "--load takes its training rows from DATA.hdf5 and writes: no "
+		               "--load takes its training rows from SOURCE and writes: no "
 		               "--from, --dry-run, --check, --repack or --vacuum with it");
 	/* a load has no cells to move: every row is written straight into its cell */
 	if (o->fill && o->assign_given && o->b.write.assign != IVF_ASSIGN_BULK)
@@ -373,8 +382,6 @@ static int parse_args(int argc, char **argv, opts *o, char *err)
 		return err_set(err, ERR_INPUT, "--from and --load-centroids exclude each other");
 	if (o->load && o->b.ntrain)
 		return err_set(err, ERR_INPUT, "--ntrain has no use with --load-centroids");
-	if (o->fill && !o->load)
-		o->from = o->fill;
 	if (o->check && o->repack)
 		return err_set(err, ERR_INPUT, "--check and --repack exclude each other");
 	if (o->export_faiss && (o->check || o->repack || o->fill))
@@ -435,23 +442,19 @@ static int open_table(const opts *o, run *r, char *err)
 	return 0;
 }
 
-/* --from's or --load's train rows, checked against the column. */
+/* --from's train rows, checked against the column. */
 static int read_dataset(const opts *o, run *r, char *err)
 {
-	const char *path = o->fill ? o->fill : o->from;
-	int rc = h5_read(path, 0, &r->ds, err);
+	int rc = h5_read(o->from, 0, &r->ds, err);
 	if (rc < 0)
 		return rc;
 	if (r->db && r->ds.d != r->d)
-		return err_set(err, ERR_INPUT, "--%s %s: %zu dimensions, column %s.%s has %zu",
-		               o->fill ? "load" : "from", path, r->ds.d, r->t.name, r->t.column,
-		               r->d);
+		return err_set(err, ERR_INPUT, "--from %s: %zu dimensions, column %s.%s has %zu",
+		               o->from, r->ds.d, r->t.name, r->t.column, r->d);
 	if (!r->db) {
 		r->d = r->ds.d;
 		r->spherical = !strcmp(r->ds.distance, "angular");
 	}
-	if (o->fill)
-		r->rows = (int64_t)r->ds.n;
 	return 0;
 }
 
@@ -466,12 +469,18 @@ static int size_training(const opts *o, run *r, int64_t avail, const char *what,
 	return rc;
 }
 
-/* The training sample, from --from or the table. */
+/* The training sample, from --load's rows, --from or the table. */
 static int sample(const opts *o, run *r, prog_t *pg, char *err)
 {
 	double t0 = tm_now();
 	int rc;
-	if (o->from) {
+	if (o->fill) {
+		r->source = src_kind_name(r->src.kind);
+		if ((rc = size_training(o, r, r->rows, r->src.label, err)) < 0)
+			return rc;
+		rc = build_sample_matrix(r->src.x, r->src.rows.n, r->d, &r->sz, &o->b, &r->x,
+		                         &r->xown, err);
+	} else if (o->from) {
 		if (!r->ds.train && (rc = read_dataset(o, r, err)) < 0)
 			return rc;
 		r->source = "hdf5";
@@ -533,10 +542,8 @@ static const float *centroids(const run *r)
 
 static int write_index(const opts *o, run *r, prog_t *pg, char *err)
 {
-	/* row i gets id i: the ids ann-benchmarks' neighbors name, as vecbench inserts them */
-	ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0};
-	int rc = build_write(r->db, &r->t, centroids(r), r->nlist, o->fill ? &rows : NULL, &o->b,
-	                     &r->ws, pg, err);
+	int rc = build_write(r->db, &r->t, centroids(r), r->nlist, o->fill ? &r->src.rows : NULL,
+	                     &o->b, &r->ws, pg, err);
 	if (r->ws.fallback[0] && r->ws.assigned == IVF_ASSIGN_REINSERT)
 		fprintf(stderr, PROG ": note: no bulk write: %s; rows moved by reinsert\n",
 		        r->ws.fallback);
@@ -664,8 +671,13 @@ static int run_all(const opts *o, run *r, char *err)
 	/* a bad output path should not cost a training run */
 	if (o->save && (rc = h5_check_output(o->save, err)) < 0)
 		return rc;
-	if (o->fill && (rc = read_dataset(o, r, err)) < 0)
-		return rc;
+	if (o->fill) {
+		double t0 = tm_now();
+		if ((rc = src_read(o->fill, r->db, &r->t, &r->ext, &r->src, &pg, err)) < 0)
+			return rc;
+		r->rows = (int64_t)r->src.rows.n;
+		r->read_s = tm_now() - t0;
+	}
 	if (o->load) {
 		if ((rc = load_centroids(o, r, err)) < 0)
 			return rc;
@@ -746,6 +758,9 @@ static void print_text(const opts *o, const run *r)
 		       "table", r->t.name, r->t.column, o->db, r->d, metric_name(r),
 		       (long long)r->rows, r->t.nlist, r->t.nprobe);
 	}
+	if (o->fill)
+		printf("%-9s %zu rows of %s (%s)   %.2f s\n", "read", r->src.rows.n, r->src.label,
+		       src_kind_name(r->src.kind), r->read_s);
 	if (o->repack) {
 		printf("%-9s %zu centroids of the table, no training\n", "repack", r->nlist);
 	} else if (r->loaded) {
@@ -753,7 +768,10 @@ static void print_text(const opts *o, const run *r)
 	} else {
 		printf("%-9s %zu of %lld rows of %s   %.2f s\n", "sample", r->sz.ntrain,
 		       o->from ? (long long)r->ds.n : (long long)r->rows,
-		       o->from ? o->from : r->t.name, r->sample_s);
+		       o->fill   ? r->src.label
+		       : o->from ? o->from
+		                 : r->t.name,
+		       r->sample_s);
 		printf("%-9s k %zu, %s init%s, %d iterations   %.2f s (init %.2f s)\n", "train",
 		       r->nlist, km_init_name(o->b.km.init), r->spherical ? ", spherical" : "",
 		       r->km.niter, r->train_s, r->km.init_s);
@@ -768,9 +786,12 @@ static void print_text(const opts *o, const run *r)
 		       w->was_trained ? "cleared old centroids, set " : "set ", r->nlist,
 		       ivf_syntax_name(r->ws.syntax), w->clear_s + w->set_s);
 		if (o->fill)
-			printf("%-9s %lld rows of %s into %s_rowids and %s_chunks   %.2f s\n",
-			       "load", (long long)r->rows, o->fill, r->t.name, r->t.name,
-			       w->base_s);
+			printf("%-9s %lld rows of %s into %s_rowids and %s_chunks%s   %.2f s\n",
+			       "load", (long long)r->rows, r->src.label, r->t.name, r->t.name,
+			       r->t.naux ? " and _auxiliary" : "", w->base_s);
+		if (o->fill && r->src.aux_missing[0])
+			printf("%-9s %s has no column %s: left NULL\n", "", r->src.label,
+			       r->src.aux_missing);
 		if (w->assigned == IVF_ASSIGN_BULK && w->planned_rows)
 			printf("%-9s %lld rows' nearest centroids before the lock   %.2f s\n",
 			       "plan", (long long)w->planned_rows, w->plan_s);
@@ -841,8 +862,11 @@ static void print_json(const opts *o, const run *r)
 	cJSON_AddStringToObject(j, "source", r->source ? r->source : "");
 	if (o->from)
 		cJSON_AddStringToObject(j, "from", o->from);
-	if (o->fill)
+	if (o->fill) {
 		cJSON_AddStringToObject(j, "load", o->fill);
+		cJSON_AddStringToObject(j, "load_source", src_kind_name(r->src.kind));
+		cJSON_AddNumberToObject(j, "load_read_s", r->read_s);
+	}
 	cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
 	cJSON *p = cJSON_AddObjectToObject(j, "params");
 	cJSON_AddNumberToObject(p, "nlist", (double)r->nlist);
@@ -956,6 +980,7 @@ int main(int argc, char **argv)
 		print_json_error(rc, err);
 	km_result_free(&r.km);
 	h5_free(&r.ds);
+	src_free(&r.src);
 	free(r.xown);
 	free(r.loaded);
 	sqlite3_close(r.db);
