@@ -40,6 +40,10 @@ enum {
 	OPT_HELP
 };
 
+/* A macro's value as text: --help shows a default where it is defined. */
+#define VB_STR_(x) #x
+#define VB_STR(x) VB_STR_(x)
+
 static const cli_opt vb_opts[] = {
     {"name", OPT_NAME, "NAME", "results folder name (default: [run] name, else a UTC time)"},
     {"results", OPT_RESULTS, "DIR", "results root (default: [run] results, else ./results)"},
@@ -54,7 +58,7 @@ static const cli_opt vb_opts[] = {
      "nprobe)"},
     {"max-recall-drop", OPT_MAX_DROP, "X",
      "with --baseline: largest recall drop allowed per "
-     "point (default 0.005)"},
+     "point (default " VB_STR(GATE_DEFAULT_DROP) ")"},
     {"max-latency-ratio", OPT_MAX_RATIO, "X",
      "with --baseline: largest mean latency ratio "
      "allowed per point (default: not checked)"},
