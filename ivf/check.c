@@ -586,7 +586,8 @@ static int merge_full(audit *a)
 static void merge_expect(audit *a, check_rows *e)
 {
 	size_t j = 0;
-	qsort(e->v, e->n, sizeof *e->v, row_by_rowid);
+	if (e->n)
+		qsort(e->v, e->n, sizeof *e->v, row_by_rowid);
 	for (size_t i = 0; i < e->n; i++) {
 		for (; j < a->nlive && a->live[j].rowid < e->v[i].rowid; j++)
 			note(a->r, CHECK_VECTOR, 1, "rowid %lld was not in the source",
@@ -636,8 +637,10 @@ int check_index(sqlite3 *db, const vtab *t, check_rows *expect, check_report *r,
 		rc = err_set(err, ERR_NOMEM, "out of memory for %zu slots", a.nlive);
 	if (!rc) {
 		/* cells were read in rowid order, slots in order: sorted by position */
-		memcpy(bypos, a.live, a.nlive * sizeof *bypos);
-		qsort(a.live, a.nlive, sizeof *a.live, by_rowid);
+		if (a.nlive) { /* an empty index has no slot array at all */
+			memcpy(bypos, a.live, a.nlive * sizeof *bypos);
+			qsort(a.live, a.nlive, sizeof *a.live, by_rowid);
+		}
 		rc = merge_map(&a, bypos, &map, &nmap);
 	}
 	if (!rc) {
