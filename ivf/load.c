@@ -74,15 +74,21 @@ static char *aux_sql(const vtab *t)
 	return sqlite3_str_finish(s);
 }
 
+int load_base_known(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
+{
+	int rc =
+	    base_schema(db, t, "rowids", t->pk_text ? text_rowids_sql : rowids_sql, why, len, err);
+	if (rc == 1)
+		rc = base_schema(db, t, "chunks", chunks_sql, why, len, err);
+	return rc;
+}
+
 /* bulk_layout and the base tables' schemas: 1 known, 0 not (why), < 0 error. */
 static int base_layout(sqlite3 *db, const vtab *t, char *why, size_t len, char *err)
 {
 	int rc = bulk_layout(db, t, why, len, err);
 	if (rc == 1)
-		rc = base_schema(db, t, "rowids", t->pk_text ? text_rowids_sql : rowids_sql, why,
-		                 len, err);
-	if (rc == 1)
-		rc = base_schema(db, t, "chunks", chunks_sql, why, len, err);
+		rc = load_base_known(db, t, why, len, err);
 	if (rc == 1 && t->naux) {
 		char *sql = aux_sql(t);
 		rc = sql ? base_schema(db, t, "auxiliary", sql, why, len, err)

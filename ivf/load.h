@@ -16,8 +16,8 @@
  * auxiliary columns and nothing else, the base tables' exact schemas, and
  * bulk_layout's. Every write runs inside the caller's transaction; the first
  * failure is returned and the caller rolls back.
- * Public API: load_rows, load_ready, load_check_rows, load_rowids, load_base,
- * load_check_base.
+ * Public API: load_rows, load_ready, load_base_known, load_check_rows,
+ * load_rowids, load_base, load_check_base.
  */
 #ifndef IVFKIT_LOAD_H
 #define IVFKIT_LOAD_H
@@ -46,6 +46,11 @@ typedef struct load_rows {
 /* 0 when t can be loaded into, ERR_INPUT with one line naming the table and
  * what stands in the way (its layout, its columns, rows it already holds). */
 int load_ready(sqlite3 *db, const vtab *t, char *err);
+
+/* 1 when t's _rowids and _chunks have the schemas vec0 gives them (the
+ * tested releases), 0 if not (why says which), negative on error. A source
+ * reader trusts a vec0 table's chunks only then. */
+int load_base_known(sqlite3 *db, const vtab *t, char *why, size_t len, char *err);
 
 /* ERR_INPUT naming the table and the row when r does not fit t: keys of the
  * wrong kind, a key given twice, an auxiliary value vec0 would refuse. label
