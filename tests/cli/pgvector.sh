@@ -138,8 +138,8 @@ test_pgvector_dsn_refused_one_line_exit_1() {
 		head_ini "$FM"
 		printf '[pgvector]\ndsn = host=%s port=1 connect_timeout=5\n' "$TMP/nobody-here"
 		printf '[pg]\ntype = pgvector-hnsw\n'
-	} >"$TMP/dsn.ini"
-	expect_status 1 "$VB" run "$TMP/dsn.ini" --results "$TMP/res" --name dsn
+	} >"$TMP/refused.ini"
+	expect_status 1 "$VB" run "$TMP/refused.ini" --results "$TMP/res" --name refused
 	expect_one_line "$ERR" "refused dsn"
 	expect_match "$ERR" '^vecbench: error: cannot connect to PostgreSQL: .*nobody-here' "refused dsn"
 }
