@@ -13,4 +13,8 @@ plot 'recall-latency.dat' index 0 using 1:2 with linespoints lt 1 pt 1 title 'fl
      '' index 1 using 1:2:3 with labels offset 0,0.8 tc lt 2 notitle, \
      'recall-latency.dat' index 2 using 1:2 with linespoints lt 3 pt 3 title 'faiss-flat', \
      'recall-latency.dat' index 3 using 1:2 with linespoints lt 4 pt 4 title 'faiss-ivf', \
-     '' index 3 using 1:2:3 with labels offset 0,0.8 tc lt 4 notitle
+     '' index 3 using 1:2:3 with labels offset 0,0.8 tc lt 4 notitle, \
+     'recall-latency.dat' index 4 using 1:2 with linespoints lt 5 pt 5 title 'pg-ivfflat', \
+     '' index 4 using 1:2:3 with labels offset 0,0.8 tc lt 5 notitle, \
+     'recall-latency.dat' index 5 using 1:2 with linespoints lt 6 pt 6 title 'pg-hnsw', \
+     '' index 5 using 1:2:3 with labels offset 0,0.8 tc lt 6 notitle
