@@ -75,13 +75,14 @@ static int is_sqlite(const char *path)
 	return got == sizeof head && !memcmp(head, "SQLite format 3", 16);
 }
 
-/* 1 when db has a table or view called name, 0 if not, < 0 on error. */
+/* 1 when db has a table called name, 0 if not, < 0 on error (a view has no
+ * rowid to key its rows by). */
 static int has_table(sqlite3 *db, const char *name, char *err)
 {
 	int64_t n = 0;
 	int rc = sql_scalar(db,
-	                    sqlite3_mprintf("SELECT count(*) FROM sqlite_master WHERE type IN "
-	                                    "('table', 'view') AND name = %Q COLLATE NOCASE",
+	                    sqlite3_mprintf("SELECT count(*) FROM sqlite_master WHERE type = "
+	                                    "'table' AND name = %Q COLLATE NOCASE",
 	                                    name),
 	                    &n, err);
 	return rc < 0 ? rc : n > 0;

@@ -1,7 +1,7 @@
 /*
  * source.h - the rows of a load, read from what `ivftrain --load SOURCE` names:
  * an ann-benchmarks HDF5 file's train rows, another vec0 table (flat or IVF), or
- * a plain SQLite table (or view), in the target's database or in another file.
+ * a plain SQLite table, in the target's database or in another file.
  *
  * SOURCE is one of
  *   DATA.hdf5                  the train rows, row i with id i;

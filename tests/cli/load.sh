@@ -117,8 +117,8 @@ def rw_text(vec0, h5, path):
 
 def badsource(vec0, h5, path):
     """Tables with one bad row each (dim16, nullvec, short, nan, badjson, number), one
-    with text keys (textsrc), two candidate vector columns (two), no rows (none) and
-    an integer where the target's label is text (auxtype)."""
+    with text keys (textsrc), two candidate vector columns (two), no rows (none), a
+    view (vw: no rowids) and an integer where the target's label is text (auxtype)."""
     x = rows(h5)[:6]
     d = x.shape[1]
     nan = x[4].copy()
@@ -136,6 +136,7 @@ def badsource(vec0, h5, path):
     db.execute("create table two(a, b)")
     db.execute("insert into two values (?, ?)", (x[0].tobytes(), x[1].tobytes()))
     db.execute("create table none(id integer primary key, vec blob)")
+    db.execute("create view vw as select * from short")
     db.execute("create table auxtype(id integer primary key, vec blob, label integer)")
     db.execute("insert into auxtype values (1, ?, 5)", (x[0].tobytes(),))
 
@@ -516,6 +517,7 @@ test_bad_sources_refused() {
 	expect_refused "table none of $S has no rows to load" --load "$S:none" "$DB"
 	expect_refused "table two of $S has no column c" --load "$S:two.c" "$DB"
 	expect_refused "--load $S:nosuch: no table nosuch in $S" --load "$S:nosuch" "$DB"
+	expect_refused "--load $S:vw: no table vw in $S" --load "$S:vw" "$DB"
 	expect_refused "--load $TMP/nofile.db:src: no file $TMP/nofile.db" --load "$TMP/nofile.db:src" "$DB"
 	expect_refused "--load $S is an SQLite database: name a table in it, $S:TABLE" --load "$S" "$DB"
 	expect_refused "--load nosuch: no table nosuch in $DB" --load nosuch "$DB"
