@@ -3,7 +3,8 @@
  *
  * A table is read with one SELECT of its key, vector and matching auxiliary
  * columns, through vec0 itself for a vec0 table (flat or IVF: its scan returns
- * each row's float32 vector). Except a flat vec0 column's vectors, on a layout
+ * each row's float32 vector). Except a quantized IVF column, whose scan returns
+ * the quantized bytes: its rows' float32 copies come from _ivf_vectors. And a flat vec0 column's vectors, on a layout
  * recognized (load_base_known and the _vector_chunks schema): vec0's scan reads
  * each row's vector through a blob open on its chunk, about 2 ms a row at 784
  * dimensions (60,000 rows: 136 s), so they are read one chunk at a time in the
@@ -35,6 +36,8 @@ typedef struct reader {
 	sqlite3_stmt *json; /* vec_f32(?1): JSON text as vec0 reads it */
 	sqlite3_stmt *pos;  /* a flat vec0 source's rows in scan order (or NULL) ... */
 	sqlite3_stmt *vecs; /* ... and a chunk's vectors blob */
+	sqlite3_stmt *copy; /* a quantized IVF source's float32 copy of a row (vtab_vector_sql):
+	                       vec0's scan gives only its quantized bytes */
 	int64_t chunk;      /* the chunk vecs is stepped on, -1 for none */
 	char *err;
 } reader;
@@ -195,6 +198,14 @@ static int take_vector(reader *r, sqlite3_stmt *st, int col, size_t i)
 		int rc = chunk_vector(r, i, row, &blob, &bytes);
 		if (rc < 0)
 			return rc;
+	} else if (r->copy) {
+		sqlite3_reset(r->copy);
+		sqlite3_bind_value(r->copy, 1, sqlite3_column_value(st, 0));
+		if (sqlite3_step(r->copy) != SQLITE_ROW)
+			return err_set(r->err, ERR_FAIL, "%s: no float32 copy of %s in its _ivf_vectors "
+			               "table (%s)", row, r->s->column, sqlite3_errmsg(r->db));
+		blob = sqlite3_column_blob(r->copy, 0);
+		bytes = (size_t)sqlite3_column_bytes(r->copy, 0);
 	} else if (type == SQLITE_BLOB) {
 		blob = sqlite3_column_blob(st, col);
 		bytes = (size_t)sqlite3_column_bytes(st, col);
@@ -287,6 +298,7 @@ static int read_rows(reader *r, char *sql, const int *aux, prog_t *prog)
 	sqlite3_finalize(r->json);
 	sqlite3_finalize(r->pos);
 	sqlite3_finalize(r->vecs);
+	sqlite3_finalize(r->copy);
 	return rc;
 }
 
@@ -479,11 +491,14 @@ static int read_table(sqlite3 *db, const char *table, const char *column, const 
 	s->naux = t->naux;
 	if (s->kind == SRC_VEC0 && (rc = open_chunks(&r, &src)) < 0)
 		return rc;
+	if (s->kind == SRC_VEC0 && src.is_ivf && strcmp(src.quantizer, "none") != 0 &&
+	    (rc = sql_prepare(db, vtab_vector_sql(&src), &r.copy, err)) < 0)
+		return rc;
 	sqlite3_str *q = sqlite3_str_new(NULL);
 	/* rowid unquoted: "rowid" would be a string wherever no column has that name;
 	 * no vector column when the chunks give it */
 	sqlite3_str_appendf(q, strcmp(key, "rowid") ? "SELECT \"%w\", " : "SELECT %s, ", key);
-	if (r.pos)
+	if (r.pos || r.copy)
 		sqlite3_str_appendall(q, "NULL");
 	else
 		sqlite3_str_appendf(q, "\"%w\"", s->column);

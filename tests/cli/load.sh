@@ -47,7 +47,7 @@ def insert(vec0, h5, path):
 
 def source(vec0, h5, path, kind, n):
     """Table src of the first n train rows. vec0 / ivf: a flat / untrained IVF vec0
-    table; plain: a plain table, vectors as BLOBs, every third as JSON text; text: a
+    table; ivf8: an untrained int8 IVF vec0 table; plain: a plain table, vectors as BLOBs, every third as JSON text; text: a
     vec0 table with a text key; plaintext: a plain table with a text primary key.
     Integer keys are sparse (7 + 3i, as rowids), rows go in shuffled (vec0: then
     every 50th deleted), and the auxiliary values label (text) and score (float,
@@ -58,6 +58,7 @@ def source(vec0, h5, path, kind, n):
     db.execute("begin")
     ddl = {"vec0": f"create virtual table src using vec0(id integer primary key, emb float[{d}], +label text, +score float)",
            "ivf": f"create virtual table src using vec0(id integer primary key, emb float[{d}] indexed by ivf(nlist=8))",
+           "ivf8": f"create virtual table src using vec0(id integer primary key, emb float[{d}] indexed by ivf(nlist=8, quantizer=int8))",
            "plain": "create table src(id integer primary key, vec, label text, score real)",
            "text": f"create virtual table src using vec0(id text primary key, emb float[{d}], +label text, +score float)",
            "plaintext": "create table src(key text primary key, vec blob, label text, score real)"}[kind]
@@ -69,7 +70,7 @@ def source(vec0, h5, path, kind, n):
         if kind == "plain" and i % 3 == 0:
             v = "[" + ",".join(repr(float(f)) for f in x[i]) + "]"
         aux = (f"label {i % 7}", None if i % 5 == 0 else i / 4)
-        if kind == "ivf":
+        if kind in ("ivf", "ivf8"):
             db.execute("insert into src(id, emb) values (?, ?)", (key, v))
         else:
             db.execute(f"insert into src values (?, ?, ?, ?)", (key, v) + aux)
@@ -199,6 +200,16 @@ def modify(vec0, h5, path, op, rid):
                                     (v.tobytes(),))]
     assert (rid in got) == (op == "insert"), f"{op} {rid}: KNN gives {got}"
 
+def same_rows(vec0, h5, path, n):
+    """Each of the first n train rows reads back from items by its source key (7 + 3i)
+    with its float32 bytes."""
+    x = rows(h5)[:int(n)]
+    db = connect(vec0, path)
+    assert db.execute("select count(*) from items").fetchone()[0] == len(x)
+    for i in range(len(x)):
+        got = db.execute("select emb from items where id = ?", (7 + 3 * i,)).fetchone()
+        assert got and got[0] == x[i].tobytes(), f"row {7 + 3 * i} reads back differently"
+
 def count(vec0, path):
     print(connect(vec0, path).execute("select count(*) from items").fetchone()[0])
 
@@ -319,6 +330,18 @@ test_load_from_ivf_table_and_plain_table() {
 	local spec=$TMP/psrc.db:src
 	[ -n "$cols" ] || spec=$spec.vec
 	same_as_inserted plain "$spec" "$cols" "$TMP/psrc.db" "$sel"
+}
+
+# vec0's scan of a quantized column gives its quantized bytes: the rows' float32
+# copies are what a load must take
+test_load_from_quantized_ivf_table() {
+	need_ivf
+	h source "$VEC0" "$TMP/fm.hdf5" "$TMP/q8src.db" ivf8 $M || fail "int8 source"
+	empty q8
+	expect_status 0 ivftrain --load "$TMP/q8src.db:src" --load-centroids "$TMP/c.h5" "$DB"
+	h same_rows "$VEC0" "$TMP/fm.hdf5" "$DB" $M || fail "rows loaded from the int8 table differ"
+	expect_status 0 ivftrain --check "$DB"
+	expect_match "$OUT" "verdict +clean" "--check after the load"
 }
 
 test_load_text_keys_with_aux() {
