@@ -17,6 +17,9 @@
 #include <stdio.h>
 
 #define CLI_HELP_WIDTH 100 /* --help lines wrap here, as the tree's code does */
+/* A numeric default macro as --help text, so the number is spelled only where it is defined. */
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
 
 typedef struct cli_opt {
 	const char *name; /* long option, without the leading "--" */

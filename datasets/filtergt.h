@@ -27,7 +27,6 @@
 #define FGT_NAME 48           /* a filter's name: letters, digits, '_', '-' */
 #define FGT_NONE (-1)         /* the id padding a row with fewer than k matches */
 #define FGT_MAX_TAGS 16       /* selectivities one `vecdata tags` can make */
-#define FGT_DEFAULT_SEED 1234 /* `vecdata tags` without --seed */
 
 /* Exact filtered top-k: for query q, the k nearest train rows i with
  * labels[i] == qfilter[q], padded (see above). neighbors, distances: nq * k.

@@ -24,7 +24,7 @@ void synth_defaults(synth_params *p)
 	p->clusters = 4096;
 	p->spread = 1.0;
 	p->metric = GT_ANGULAR;
-	p->seed = 1234;
+	p->seed = RNG_DEFAULT_SEED;
 }
 
 /* The generator of one row of one stream. */

@@ -28,7 +28,7 @@ typedef struct synth_params {
 	                     these rows gets recall@10 0.944 / 0.956 / 0.970 at nprobe 8 / 16 / 32,
 	                     close to real 384-d embeddings) */
 	gt_metric metric; /* GT_ANGULAR (default: unit rows) or GT_EUCLIDEAN (raw) */
-	uint64_t seed;    /* default 1234 */
+	uint64_t seed;    /* default RNG_DEFAULT_SEED */
 } synth_params;
 
 void synth_defaults(synth_params *p);

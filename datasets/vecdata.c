@@ -32,7 +32,6 @@
 
 #define VD_PROG "vecdata"
 #define VD_DEFAULT_K 100 /* ann-benchmarks' ground-truth depth */
-#define VD_DEFAULT_SEED 1234
 #define VD_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define VD_MAX_ROWS ((long)INT32_MAX)
 #define VD_HELP_COL 19 /* --help: where the options' help text starts */
@@ -93,7 +92,7 @@ static const cli_opt vd_opts[] = {
     {"clusters", OPT_CLUSTERS, "C", "synth: mixture components"},
     {"spread", OPT_SPREAD, "X", "synth: noise norm over centre norm"},
     {"random", OPT_RANDOM, NULL, "subset: N train rows uniformly at random (default the first N)"},
-    {"seed", OPT_SEED, "S", "subset --random, tags, synth: seed (default 1234)"},
+    {"seed", OPT_SEED, "S", "subset --random, tags, synth: seed (default " CLI_STR(RNG_DEFAULT_SEED) ")"},
     {"spot", OPT_SPOT, "N", "info: queries to recompute by brute force (default 10)"},
     {"filter", OPT_FILTER, "NAME",
      "groundtruth: top-k among train rows whose train_NAME equals the query's test_NAME"},
@@ -674,7 +673,7 @@ static const vd_cmd vd_cmds[] = {
      "seeded clustered data (synth.h): --clusters centres on the unit sphere plus Gaussian\n"
      "noise, angular rows normalised; labels are the cluster ids; exact ground truth.\n"
      "Defaults: 1,000,000 train, 1,000 test, 384-d, 4096 clusters, spread 1.0, angular,\n"
-     "seed 1234 (the scale benchmark's data)",
+     "seed " CLI_STR(RNG_DEFAULT_SEED) " (the scale benchmark's data)",
      {OPT_TRAIN, OPT_TEST, OPT_DIM, OPT_CLUSTERS, OPT_SPREAD, OPT_METRIC, OPT_SEED, OPT_K,
       OPT_THREADS, OPT_HELP},
      vd_synth},
@@ -854,7 +853,7 @@ int main(int argc, char **argv)
 		                  err_set(err, ERR_INPUT,
 		                          "unknown command '%s' (see " VD_PROG " --help)", argv[1]),
 		                  err);
-	vd_args a = {.seed = VD_DEFAULT_SEED, .spread = -1};
+	vd_args a = {.seed = RNG_DEFAULT_SEED, .spread = -1};
 	int rc = vd_parse(c, argc - 1, argv + 1, &a, err);
 	if (rc == 1)
 		return 0;

@@ -173,7 +173,7 @@ static const struct enum_key *enum_key_of(const char *const *names)
 
 #define C(f) offsetof(cfg, f)
 #define I(f) offsetof(cfg_index, f)
-/* vec0's own limits: nlist and nprobe up to 65536 (VEC0_IVF_MAX_NLIST) */
+/* vec0's own limits: nlist and nprobe up to IVF_MAX_NLIST */
 static const key_def keys[] = {
     {S_DATASET, "path", V_PATH, C(dataset), 0, 0, NULL, 0, 0},
     {S_DATASET, "queries", V_SIZE, C(queries), 1, 1e9, NULL, 0, 0},
@@ -197,8 +197,8 @@ static const key_def keys[] = {
     {S_GATE, "max_recall_drop", V_DOUBLE, C(gate.max_recall_drop), 0, 1, NULL, 0, 0},
     {S_GATE, "max_latency_ratio", V_DOUBLE, C(gate.max_latency_ratio), 1e-9, 1e9, NULL, 0, 0},
     {S_INDEX, "type", V_ENUM, I(type), 0, 0, type_names, A_ANY, 0},
-    {S_INDEX, "nlist", V_INT, I(nlist), 1, 65536, NULL, A_ANY, T_IVF},
-    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, 65536, NULL, A_ANY, T_IVF | T(CFG_TYPE_FAISS_IVF)},
+    {S_INDEX, "nlist", V_INT, I(nlist), 1, IVF_MAX_NLIST, NULL, A_ANY, T_IVF},
+    {S_INDEX, "nprobe", V_NPROBE, I(nprobe), 1, IVF_MAX_NLIST, NULL, A_ANY, T_IVF | T(CFG_TYPE_FAISS_IVF)},
     {S_INDEX, "ntrain", V_SIZE, I(ntrain), 1, 1e12, NULL, A_IVFTRAIN, T_IVF},
     {S_INDEX, "niter", V_INT, I(niter), 1, 10000, NULL, A_IVFTRAIN, T_IVF},
     {S_INDEX, "trainer", V_ENUM, I(trainer), 0, 0, trainer_names, A_ANY, T_IVF},

@@ -83,7 +83,7 @@ enum {
 };
 
 static const cli_opt docs[] = {
-    {"nlist", OPT_NLIST, "N", "centroids, 1..65536"},
+    {"nlist", OPT_NLIST, "N", "centroids, 1.." CLI_STR(IVF_MAX_NLIST)},
     {"ntrain", OPT_NTRAIN, "N", "rows sampled for training"},
     {"niter", OPT_NITER, "N", "k-means iterations at most"},
     {"tol", OPT_TOL, "X", "stop when inertia improves by less than X; 0: never"},
