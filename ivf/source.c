@@ -3,8 +3,9 @@
  *
  * A table is read with one SELECT of its key, vector and matching auxiliary
  * columns, through vec0 itself for a vec0 table (flat or IVF: its scan returns
- * each row's float32 vector). Except a quantized IVF column, whose scan returns
- * the quantized bytes: its rows' float32 copies come from _ivf_vectors. And a flat vec0 column's vectors, on a layout
+ * each row's float32 vector). Two exceptions. A quantized IVF column's scan
+ * returns the quantized bytes: its rows' float32 copies come from _ivf_vectors.
+ * A flat vec0 column's vectors, on a layout
  * recognized (load_base_known and the _vector_chunks schema): vec0's scan reads
  * each row's vector through a blob open on its chunk, about 2 ms a row at 784
  * dimensions (60,000 rows: 136 s), so they are read one chunk at a time in the
