@@ -721,8 +721,31 @@ static peer_input peer_input_of(const bench_run *r, const cfg_index *x)
 	    .k = r->k,
 	    .metric = section_metric(r, x),
 	    .workdir = r->db_dir,
+	    .labels = r->filtered ? r->flt.gt.labels : NULL,
 	};
 	return in;
+}
+
+/* A peer's side of engine_q in a filtered run: its handle, and the query being
+ * run for its filter value, as vec0_q has them. */
+typedef struct peer_q {
+	const peer_ops *ops;
+	void *h;
+	const bench_run *r;
+	size_t qi;
+} peer_q;
+
+static int peer_set(void *ctx, int value, char *err)
+{
+	peer_q *p = ctx;
+	return p->ops->set_sweep(p->h, value, err);
+}
+
+static int peer_one_filtered(void *ctx, const float *q, size_t k, int64_t *ids, size_t *got,
+                             char *err)
+{
+	peer_q *p = ctx;
+	return p->ops->query_filtered(p->h, q, p->r->flt.gt.qfilter[p->qi], k, ids, got, err);
 }
 
 /* The centroids of the vec0 section a peer names with `centroids =`, read from
@@ -774,7 +797,10 @@ static int peer_run(bench_run *r, bench_section *s, const peer_ops *ops, char *e
 	if (rc == 0)
 		rc = ops->size(h, &s->build.file_bytes, err);
 	if (rc == 0) {
-		engine_q e = {ops->set_sweep, ops->query, h, NULL, NULL};
+		peer_q pq = {ops, h, r, 0};
+		engine_q e = r->filtered
+		                 ? (engine_q){peer_set, peer_one_filtered, &pq, &pq.qi, NULL}
+		                 : (engine_q){ops->set_sweep, ops->query, h, NULL, NULL};
 		rc = sweep(r, s, &e, err);
 	}
 	ops->close(h);
@@ -916,7 +942,7 @@ int bench_section_run(bench_run *r, size_t i, char *err)
 		         r->ext.version, r->ext.path);
 		return 0;
 	}
-	if (r->filtered && !filter_supported(r, s, err))
+	if (r->filtered && !ops && !filter_supported(r, s, err))
 		return 0;
 	int rc;
 	if (x->type_ivf)

@@ -23,8 +23,9 @@
 #include "build.h"
 #include "cli.h"
 #include "err.h"
-#include "names.h"
 #include "filter.h"
+#include "names.h"
+#include "peer.h"
 
 /* inih's line buffer (INI_MAX_LINE in the Debian build): longer lines would be
  * split and misparsed, so the reader refuses them. */
@@ -626,6 +627,26 @@ static int check_pgvector(parse *p, size_t xi)
 	return 0;
 }
 
+/* A peer section of a filtered run: its engine filters its own way (peer.h's
+ * query_filtered), so vec0's label-column keys (on lines l_mode, l_over; 0:
+ * absent) mean nothing to it, and an engine that cannot filter has nothing to
+ * measure. */
+static int check_filter_peer(parse *p, const cfg_index *x, int l_mode, int l_over)
+{
+	if (l_mode || l_over)
+		return perr(p, l_mode ? l_mode : l_over,
+		            "%s does not apply to [%s] (type = %s): it says how a vec0 table "
+		            "holds the label; %s filters with its own search",
+		            l_mode ? "filter_column" : "filter_oversample", x->name,
+		            type_names[x->type], engine_names[x->type]);
+	if (!peer_find(x->type)->query_filtered)
+		return perr(p, x->line,
+		            "[%s] type = %s: this engine cannot run filtered queries; a filtered "
+		            "run measures vec0 sections and peers that filter",
+		            x->name, type_names[x->type]);
+	return 0;
+}
+
 /* A filtered run's section: how its table holds the label (filter.h), checked
  * against what vec0 and the other keys allow; the default is metadata on flat,
  * aux on ivf. Outside a filtered run the filter keys are refused. */
@@ -643,10 +664,7 @@ static int check_filter(parse *p, size_t xi)
 		return 0;
 	}
 	if (x->peer)
-		return perr(
-		    p, x->line,
-		    "[%s] type = %s: a filtered run measures vec0 sections only (flat, ivf)",
-		    x->name, cfg_type_name(x->type));
+		return check_filter_peer(p, x, l_mode, l_over);
 	if (x->filter_mode < 0)
 		x->filter_mode = x->type_ivf ? FLT_AUX : FLT_METADATA;
 	x->filter_mode_line = l_mode;

@@ -19,9 +19,10 @@
  *              pgvector-hnsw: m, ef_construction, ef_search (a list); both:
  *              storage = vector | halfvec; any type: distance_metric; flat and ivf in a
  *              filtered run: filter_column (metadata | partition | aux | join;
- *              ivf: aux or join), filter_oversample (a list, aux and join).
- *              Each key names the
- *              types it applies to; any other type refuses it with its line.
+ *              ivf: aux or join), filter_oversample (a list, aux and join);
+ *              a peer in a filtered run: an engine that filters (peer.h), and
+ *              neither filter key. Each key names the types it applies to; any
+ *              other type refuses it with its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
  * unknown sections or keys, bad values, keys given twice, keys that do not apply

@@ -9,12 +9,22 @@
 
 #define FREP_WAY 48
 
-/* How section s filters: "flat + partition key", "ivf + aux post-filter", ... */
+/* How section s filters: "flat + partition key", "ivf + aux post-filter", a
+ * peer's index and its engine's filter ("faiss IVF + ID selector"). */
 static const char *frep_way(const bench_section *s, char *buf, size_t len)
 {
 	static const char *const how[FLT_NMODES] = {"metadata", "partition key", "aux post-filter",
 	                                            "join post-filter"};
-	snprintf(buf, len, "%s + %s", cfg_type_name(s->cx->type), how[s->cx->filter_mode]);
+	static const char *const peer_way[CFG_TYPE_NTYPES] = {
+	    [CFG_TYPE_FAISS_FLAT] = "faiss flat + ID selector",
+	    [CFG_TYPE_FAISS_IVF] = "faiss IVF + ID selector",
+	    [CFG_TYPE_PGV_IVFFLAT] = "pgvector IVFFlat + WHERE",
+	    [CFG_TYPE_PGV_HNSW] = "pgvector HNSW + WHERE",
+	};
+	if (s->cx->peer)
+		snprintf(buf, len, "%s", peer_way[s->cx->type]);
+	else
+		snprintf(buf, len, "%s + %s", cfg_type_name(s->cx->type), how[s->cx->filter_mode]);
 	return buf;
 }
 
@@ -61,7 +71,11 @@ cJSON *frep_constraints_json(const bench_section *s)
 
 void frep_params_json(cJSON *o, const bench_run *r, const bench_section *s)
 {
-	if (!r->filtered || s->cx->peer)
+	char way[FREP_WAY];
+	if (!r->filtered)
+		return;
+	cJSON_AddStringToObject(o, "filtering", frep_way(s, way, sizeof way));
+	if (s->cx->peer)
 		return;
 	cJSON_AddStringToObject(o, "filter_column", flt_mode_name((flt_mode)s->cx->filter_mode));
 	if (flt_mode_post((flt_mode)s->cx->filter_mode))
@@ -92,10 +106,13 @@ static void frep_class_table(FILE *f, const bench_run *r, size_t c)
 	}
 }
 
-/* The fastest point in class c, over the sections filtering the way `way`
- * (NULL: every IVF section), whose recall reaches the target; *bs gets its
- * section. NULL when none does. */
-static const bench_point *frep_best(const bench_run *r, size_t c, const char *way, int ivf,
+/* The sections frep_best looks at, beyond a way of filtering. */
+typedef enum { FREP_ALL = 0, FREP_VEC0, FREP_VEC0_IVF } frep_among;
+
+/* The fastest point in class c, over the sections `among` that filter the way
+ * `way` (NULL: any), whose recall reaches the target; *bs gets its section.
+ * NULL when none does. */
+static const bench_point *frep_best(const bench_run *r, size_t c, const char *way, frep_among among,
                                     const bench_section **bs)
 {
 	const bench_point *bp = NULL;
@@ -103,7 +120,8 @@ static const bench_point *frep_best(const bench_run *r, size_t c, const char *wa
 	for (size_t i = 0; i < r->nsec; i++) {
 		const bench_section *s = &r->sec[i];
 		if (s->status != BENCH_OK || (way && strcmp(frep_way(s, w, sizeof w), way)) ||
-		    (ivf && !s->cx->type_ivf))
+		    (among == FREP_VEC0 && s->cx->peer) ||
+		    (among == FREP_VEC0_IVF && !s->cx->type_ivf))
 			continue;
 		for (int p = 0; p < s->npts; p++) {
 			const flt_class_pt *cp = &s->pts[p].flt.c[c];
@@ -158,7 +176,7 @@ static void frep_fastest(FILE *f, const bench_run *r)
 			if (first != i || r->sec[i].status != BENCH_OK)
 				continue; /* one row per way, at its first section */
 			const bench_section *bs = NULL;
-			const bench_point *bp = frep_best(r, c, way, 0, &bs);
+			const bench_point *bp = frep_best(r, c, way, FREP_ALL, &bs);
 			if (!bp) {
 				fprintf(f, "| %s | %s | not reached | | | | |\n", flt_class_name(c),
 				        way);
@@ -174,16 +192,39 @@ static void frep_fastest(FILE *f, const bench_run *r)
 	}
 }
 
+/* After frep_answer's vec0 comparison of class c: the fastest point of all at
+ * the target when a peer's, against vec0's fastest. */
+static void frep_answer_peer(FILE *f, const bench_run *r, size_t c)
+{
+	const bench_section *as = NULL, *vs = NULL;
+	const bench_point *ap = frep_best(r, c, NULL, FREP_ALL, &as);
+	char al[CFG_NAME + 64], way[FREP_WAY], vl[CFG_NAME + 64];
+	if (!ap || !as->cx->peer)
+		return;
+	const bench_point *vp = frep_best(r, c, NULL, FREP_VEC0, &vs);
+	frep_label(al, sizeof al, as, ap);
+	fprintf(f, " Fastest of all at %.2f: %s (%s) %.3f ms", FREP_TARGET, al,
+	        frep_way(as, way, sizeof way), frep_mean_ms(ap, c));
+	if (vp) {
+		frep_label(vl, sizeof vl, vs, vp);
+		fprintf(f, ", %.1fx faster than vec0's fastest (%s, %.3f ms).",
+		        frep_mean_ms(vp, c) / frep_mean_ms(ap, c), vl, frep_mean_ms(vp, c));
+	} else {
+		fprintf(f, "; no vec0 section reaches %.2f.", FREP_TARGET);
+	}
+}
+
 /* The question the filtered benchmark answers: per class, the partition key's
- * fastest point at the target against IVF post-filtering's. */
+ * fastest point at the target against IVF post-filtering's, then a peer where
+ * one is faster than both. */
 static void frep_answer(FILE *f, const bench_run *r)
 {
 	for (size_t c = 0; c < FLT_NCLASS; c++) {
 		if (!r->flt.class_nq[c])
 			continue;
 		const bench_section *ps = NULL, *is = NULL, *ts = NULL;
-		const bench_point *pp = frep_best(r, c, "flat + partition key", 0, &ps);
-		const bench_point *ip = frep_best(r, c, NULL, 1, &is);
+		const bench_point *pp = frep_best(r, c, "flat + partition key", FREP_VEC0, &ps);
+		const bench_point *ip = frep_best(r, c, NULL, FREP_VEC0_IVF, &is);
 		char pl[CFG_NAME + 64], il[CFG_NAME + 64];
 		fprintf(f, "- **%s** (%zu queries): ", flt_class_name(c), r->flt.class_nq[c]);
 		if (pp)
@@ -194,7 +235,7 @@ static void frep_answer(FILE *f, const bench_run *r)
 			double a = frep_mean_ms(pp, c), b = frep_mean_ms(ip, c);
 			fprintf(f,
 			        "partition key %.3f ms (%s) vs IVF post-filtering %.3f ms (%s, "
-			        "under-k %.1f%%): %s %.1fx faster.\n",
+			        "under-k %.1f%%): %s %.1fx faster.",
 			        a, pl, b, il,
 			        100.0 * (double)ip->flt.c[c].under_k / (double)ip->flt.c[c].nq,
 			        a <= b ? "the partition key" : "IVF post-filtering",
@@ -204,24 +245,26 @@ static void frep_answer(FILE *f, const bench_run *r)
 			fprintf(f, "partition key %.3f ms (%s); ", frep_mean_ms(pp, c), pl);
 			if (tp) {
 				frep_label(il, sizeof il, ts, tp);
-				fprintf(
-				    f,
-				    "IVF post-filtering never reaches %.2f (best %.4f at %.3f "
-				    "ms, %s, under-k %.1f%%): the partition key wins outright.\n",
-				    FREP_TARGET, tp->flt.c[c].recall, frep_mean_ms(tp, c), il,
-				    100.0 * (double)tp->flt.c[c].under_k / (double)tp->flt.c[c].nq);
+				fprintf(f,
+				        "IVF post-filtering never reaches %.2f (best %.4f at %.3f "
+				        "ms, %s, under-k %.1f%%): the partition key wins outright.",
+				        FREP_TARGET, tp->flt.c[c].recall, frep_mean_ms(tp, c), il,
+				        100.0 * (double)tp->flt.c[c].under_k /
+				            (double)tp->flt.c[c].nq);
 			} else {
-				fprintf(f, "no IVF section was measured.\n");
+				fprintf(f, "no IVF section was measured.");
 			}
 		} else if (ip) {
 			fprintf(f,
 			        "IVF post-filtering %.3f ms (%s); no partition-key section reaches "
-			        "%.2f.\n",
+			        "%.2f.",
 			        frep_mean_ms(ip, c), il, FREP_TARGET);
 		} else {
-			fprintf(f, "neither a partition key nor IVF post-filtering reaches %.2f.\n",
+			fprintf(f, "neither a partition key nor IVF post-filtering reaches %.2f.",
 			        FREP_TARGET);
 		}
+		frep_answer_peer(f, r, c);
+		fputc('\n', f);
 	}
 }
 
@@ -232,7 +275,8 @@ void frep_md(FILE *f, const bench_run *r)
 	        "among those whose `train_%s` equals its `test_%s`. Recall is against the "
 	        "filtered ground truth, out of min(k, matching rows); **under-k**: queries "
 	        "that got fewer rows than that (post-filtering whose over-fetch of k x "
-	        "oversample rows held too few matches). Queries by selectivity (matching "
+	        "oversample rows held too few matches, or an index whose probed part held "
+	        "too few). Queries by selectivity (matching "
 	        "fraction of the train rows):",
 	        r->flt.gt.name, r->k, r->flt.gt.name, r->flt.gt.name);
 	for (size_t c = 0; c < FLT_NCLASS; c++)

@@ -22,12 +22,14 @@
 cJSON *frep_point_json(const bench_run *r, const bench_point *p);
 /* A probed section's constraint results ({"key_in": bool, "distance_gt": bool}). */
 cJSON *frep_constraints_json(const bench_section *s);
-/* The section's filter parameters (filter_column, filter_oversample) into o. */
+/* The section's filter parameters into o: how it filters ("filtering"), and
+ * for vec0 filter_column and filter_oversample. */
 void frep_params_json(cJSON *o, const bench_run *r, const bench_section *s);
 
 /* results.md: the filtered run's sections (classes, per-class table, fastest
  * setting per way of filtering at FREP_TARGET with its under-k rate, partition
- * key vs IVF post-filtering). */
+ * key vs IVF post-filtering, and a peer where it is the fastest of all). Peers
+ * filter with their engine's own filter (peer.h) and appear like vec0's ways. */
 void frep_md(FILE *f, const bench_run *r);
 /* results.md: one line per probed vec0 section saying whether it honours
  * `key IN` and `distance >`. */

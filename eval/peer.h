@@ -7,7 +7,11 @@
  * build as the section's
  * build, records size, then per swept value (cfg_sweep_name) sets it and times
  * each query alone after the warm-up passes, exactly as it times vec0, and scores
- * the returned ids (0-based train row indexes, as vec0's ids) itself. An engine
+ * the returned ids (0-based train row indexes, as vec0's ids) itself. In a
+ * filtered run (filter.h) the engine builds with each row's label and every
+ * query goes through query_filtered with its filter value, timed and scored as
+ * vec0's filtered queries are; a filtered run accepts only engines that have
+ * it (config.h). An engine
  * owns its handle: close frees it and everything the engine made (files,
  * servers), on every exit path; close(NULL) does nothing. Operations return 0
  * or a negative ERR_* code with err filled (ERR_LEN), like every library here.
@@ -33,7 +37,8 @@ typedef struct peer_input {
 	vtab_metric metric; /* l2 or cosine (the dataset's) */
 	const float *cent;  /* ncent x d, or NULL */
 	size_t ncent;
-	const char *workdir; /* the run's work folder, for files the engine needs */
+	const char *workdir;   /* the run's work folder, for files the engine needs */
+	const int32_t *labels; /* n: each train row's filter value in a filtered run, else NULL */
 } peer_input;
 
 typedef struct peer_ops {
@@ -51,6 +56,12 @@ typedef struct peer_ops {
 	int (*set_sweep)(void *h, int value, char *err);
 	/* The k nearest ids of q into ids, *got of them (<= k), nearest first. */
 	int (*query)(void *h, const float *q, size_t k, int64_t *ids, size_t *got, char *err);
+	/* The k nearest rows whose label equals label, as query gives them (fewer
+	 * when fewer match or the engine's search finds fewer); NULL when the
+	 * engine cannot filter. Work that depends only on the labels belongs in
+	 * build, not here: this call is what is timed. */
+	int (*query_filtered)(void *h, const float *q, int32_t label, size_t k, int64_t *ids,
+	                      size_t *got, char *err);
 	/* The index's size in bytes (serialized, or on disk). */
 	int (*size)(void *h, int64_t *bytes, char *err);
 	void (*close)(void *h);

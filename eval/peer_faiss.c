@@ -77,7 +77,7 @@ static int available(const peer_input *in, char *why, size_t len)
 #define close_index NULL
 #endif
 
-const peer_ops peer_faiss_flat = {CFG_TYPE_FAISS_FLAT, available, NULL, build,
-                                  set_sweep,           query,     size, close_index};
-const peer_ops peer_faiss_ivf = {CFG_TYPE_FAISS_IVF, available, NULL, build,
-                                 set_sweep,          query,     size, close_index};
+const peer_ops peer_faiss_flat = {
+    CFG_TYPE_FAISS_FLAT, available, NULL, build, set_sweep, query, NULL, size, close_index};
+const peer_ops peer_faiss_ivf = {
+    CFG_TYPE_FAISS_IVF, available, NULL, build, set_sweep, query, NULL, size, close_index};

@@ -397,6 +397,6 @@ static void close_index(void *h)
 }
 
 const peer_ops peer_pgvector_ivfflat = {
-    CFG_TYPE_PGV_IVFFLAT, available, start, build, set_sweep, query, size, close_index};
-const peer_ops peer_pgvector_hnsw = {CFG_TYPE_PGV_HNSW, available, start, build,
-                                     set_sweep,         query,     size,  close_index};
+    CFG_TYPE_PGV_IVFFLAT, available, start, build, set_sweep, query, NULL, size, close_index};
+const peer_ops peer_pgvector_hnsw = {
+    CFG_TYPE_PGV_HNSW, available, start, build, set_sweep, query, NULL, size, close_index};

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "err.h"
 #include "filter.h"
+#include "peer.h"
 
 static char *dir;
 
@@ -247,6 +248,12 @@ static const struct bad_case {
     {"[dataset]\npath = d.hdf5\nk = 100\nfilter = t\n[i]\ntype = ivf\nnlist = 8\n"
      "filter_oversample = 41\n",
      8, "k x 41 = 4100 rows, more than vec0's KNN limit of 4096"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[p]\ntype = faiss-flat\n"
+     "filter_column = metadata\n",
+     6, "filter_column does not apply to [p] (type = faiss-flat): it says how a vec0 table"},
+    {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
+     "[p]\ntype = faiss-ivf\ncentroids = i\nfilter_oversample = 4\n",
+     10, "filter_oversample does not apply to [p] (type = faiss-ivf)"},
 };
 
 /* A filtered run: the filter name, each section's label column (metadata on
@@ -276,6 +283,35 @@ static void test_config__filtered_defaults(void **state)
 	assert_int_equal(x->filter_mode, FLT_JOIN);
 	assert_int_equal(x->npost_over, 1);
 	assert_int_equal(x->post_over[0], 1);
+	free(c);
+}
+
+/* A filtered run takes a peer section exactly when its engine can filter
+ * (peer.h's query_filtered), and otherwise says so at the section's line. */
+static void test_config__filtered_peer_needs_an_engine_that_filters(void **state)
+{
+	cfg *c = malloc(sizeof *c);
+	for (int t = CFG_TYPE_PEER; t < CFG_TYPE_NTYPES; t++) {
+		char text[256], err[ERR_LEN] = "", want[CFG_PATH + 64];
+		snprintf(text, sizeof text,
+		         "[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
+		         "[p]\ntype = %s\n%s",
+		         cfg_type_name((cfg_type)t),
+		         t == CFG_TYPE_FAISS_IVF ? "centroids = i\n" : "");
+		const char *p = write_file("peer.ini", text);
+		cfg_defaults(c);
+		int rc = cfg_load(p, c, err);
+		if (peer_find((cfg_type)t)->query_filtered) {
+			if (rc)
+				fail_msg("%s: %s", cfg_type_name((cfg_type)t), err);
+			assert_int_equal(cfg_find(c, "p")->type, t);
+			continue;
+		}
+		snprintf(want, sizeof want, "%s:7: [p] type = %s: this engine cannot run filtered",
+		         p, cfg_type_name((cfg_type)t));
+		if (rc != ERR_INPUT || strncmp(err, want, strlen(want)) != 0)
+			fail_msg("%s: rc %d, \"%s\"", cfg_type_name((cfg_type)t), rc, err);
+	}
 	free(c);
 }
 
@@ -376,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_config__full_file_read_back),
 	    cmocka_unit_test(test_config__defaults),
 	    cmocka_unit_test(test_config__filtered_defaults),
+	    cmocka_unit_test(test_config__filtered_peer_needs_an_engine_that_filters),
 	    cmocka_unit_test(test_config__errors_name_file_and_line),
 	    cmocka_unit_test(test_config__long_line_refused),
 	    cmocka_unit_test(test_config__missing_file),

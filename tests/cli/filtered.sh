@@ -196,8 +196,8 @@ test_bad_filtered_configs_exit_2() {
 		"[i]" "type = ivf" "nlist = 8" "order = bulk"
 	expect_match "$ERR" 'order = bulk: a filtered run builds IVF tables centroids-first' "bulk"
 	bad_cfg "[dataset]" "path = $FM" "filter = tags" "[run]" "results = $TMP/badres" \
-		"[p]" "type = faiss-flat"
-	expect_match "$ERR" 'a filtered run measures vec0 sections only' "peer"
+		"[p]" "type = faiss-flat" "filter_oversample = 4"
+	expect_match "$ERR" 'bad7.ini:8: filter_oversample does not apply to \[p\] \(type = faiss-flat\)' "vec0's filter key on a peer"
 }
 
 run_tests
