@@ -14,10 +14,12 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <unordered_map>
 #include <vector>
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
@@ -27,6 +29,12 @@ extern "C" {
 
 typedef faiss::Index::idx_t fidx; /* faiss 1.7.3 keeps its id type in Index */
 
+/* The selector of one label's rows; an IDSelectorBitmap points into bits. */
+struct fp_label {
+	std::vector<uint8_t> bits;
+	std::unique_ptr<faiss::IDSelector> sel;
+};
+
 struct fp_index {
 	std::unique_ptr<faiss::Index> index;
 	faiss::IndexIVF *ivf; /* index as an IVF one, or nullptr */
@@ -34,6 +42,8 @@ struct fp_index {
 	std::vector<float> q; /* one normalized query */
 	std::vector<float> dist;
 	std::vector<fidx> lab;
+	std::unordered_map<int32_t, fp_label> labels; /* fp_set_labels */
+	std::unique_ptr<faiss::IDSelector> none;      /* no row: a label absent from labels */
 };
 
 /* The message of the exception being handled, as an error code. */
@@ -134,7 +144,10 @@ void fp_set_nprobe(fp_index *h, int nprobe)
 		h->ivf->nprobe = (size_t)nprobe;
 }
 
-int fp_search(fp_index *h, const float *q, size_t k, int64_t *ids, size_t *got, char *err)
+/* One query through faiss's search with params (nullptr: the index's own
+ * settings) on one OpenMP thread. */
+static int search(fp_index *h, const float *q, size_t k, const faiss::SearchParameters *params,
+                  int64_t *ids, size_t *got, char *err)
 {
 	int threads = omp_get_max_threads();
 	try {
@@ -145,7 +158,7 @@ int fp_search(fp_index *h, const float *q, size_t k, int64_t *ids, size_t *got, 
 		h->dist.resize(k);
 		h->lab.resize(k);
 		omp_set_num_threads(1);
-		h->index->search(1, q, (fidx)k, h->dist.data(), h->lab.data());
+		h->index->search(1, q, (fidx)k, h->dist.data(), h->lab.data(), params);
 		omp_set_num_threads(threads);
 		size_t n = 0;
 		while (n < k && h->lab[n] >= 0) {
@@ -158,6 +171,60 @@ int fp_search(fp_index *h, const float *q, size_t k, int64_t *ids, size_t *got, 
 		omp_set_num_threads(threads);
 		return fail(err, "search");
 	}
+}
+
+int fp_search(fp_index *h, const float *q, size_t k, int64_t *ids, size_t *got, char *err)
+{
+	return search(h, q, k, nullptr, ids, got, err);
+}
+
+int fp_set_labels(fp_index *h, const int32_t *labels, size_t n, size_t *nbitmap, size_t *nbatch,
+                  char *err)
+{
+	try {
+		std::unordered_map<int32_t, std::vector<fidx>> rows;
+		for (size_t i = 0; i < n; i++)
+			rows[labels[i]].push_back((fidx)i);
+		std::unordered_map<int32_t, fp_label> sels;
+		size_t nbits = 0;
+		for (auto &r : rows) {
+			fp_label &l = sels[r.first];
+			if (r.second.size() * FP_DENSE >= n) {
+				l.bits.assign((n + 7) / 8, 0);
+				for (fidx id : r.second)
+					l.bits[(size_t)id / 8] |= (uint8_t)(1u << (id % 8));
+				l.sel.reset(
+				    new faiss::IDSelectorBitmap(l.bits.size(), l.bits.data()));
+				nbits++;
+			} else {
+				l.sel.reset(
+				    new faiss::IDSelectorBatch(r.second.size(), r.second.data()));
+			}
+		}
+		h->none.reset(new faiss::IDSelectorBatch(0, nullptr));
+		h->labels.swap(sels);
+		*nbitmap = nbits;
+		*nbatch = h->labels.size() - nbits;
+		return 0;
+	} catch (...) {
+		return fail(err, "ID selectors");
+	}
+}
+
+int fp_search_label(fp_index *h, const float *q, int32_t label, size_t k, int64_t *ids, size_t *got,
+                    char *err)
+{
+	auto it = h->labels.find(label);
+	faiss::IDSelector *sel = it == h->labels.end() ? h->none.get() : it->second.sel.get();
+	if (!h->ivf) {
+		faiss::SearchParameters p;
+		p.sel = sel;
+		return search(h, q, k, &p, ids, got, err);
+	}
+	faiss::SearchParametersIVF p;
+	p.sel = sel;
+	p.nprobe = h->ivf->nprobe;
+	return search(h, q, k, &p, ids, got, err);
 }
 
 int fp_size(fp_index *h, int64_t *bytes, char *err)

@@ -403,6 +403,8 @@ static void test_config__bundled_configs_parse(void **state)
 		fail_msg("%s", err);
 	assert_string_equal(c->filter, "tags");
 	assert_int_equal(cfg_find(c, "flat-partition")->filter_mode, FLT_PARTITION);
+	assert_int_equal(cfg_find(c, "faiss-ivf")->nlist, cfg_find(c, "ivf-postfilter")->nlist);
+	assert_int_equal(cfg_find(c, "faiss-flat")->type, CFG_TYPE_FAISS_FLAT);
 	free(c);
 }
 

@@ -6,8 +6,10 @@
 # truth; one run measures flat vec0 with a metadata column and with a partition
 # key, and IVF post-filtering through an aux column and through a join, with
 # nprobe = nlist so that vec0's answer is the exact top k x oversample: numpy then
-# predicts each point's under-k count and recall independently. The constraint
-# probe's verdicts, the report's sections and the bad configurations follow.
+# predicts each point's under-k count and recall independently. The peers filter
+# their own way: faiss flat and faiss IVF (on the join section's centroids) with
+# an ID selector per tag, exact at nprobe = nlist. The constraint probe's
+# verdicts, the report's sections and the bad configurations follow.
 . "$(dirname "$0")/lib.sh"
 
 VB=$BIN/vecbench
@@ -56,6 +58,14 @@ nlist = 8
 nprobe = 8
 filter_column = join
 filter_oversample = 1,20
+
+[faiss-flat]
+type = faiss-flat
+
+[faiss-ivf]
+type = faiss-ivf
+centroids = ivf-join
+nprobe = 1,8
 EOF
 RES=$TMP/results/fm/f
 if [ "$FM_RC" -eq 0 ]; then
@@ -63,6 +73,7 @@ if [ "$FM_RC" -eq 0 ]; then
 	RUN_RC=$?
 fi
 HAS_IVF=$(has_ivf "${VEC0_PATH:-}" "$PY" 2>/dev/null || echo 0)
+HAS_FAISS=$([ -e /usr/include/faiss/IndexIVFFlat.h ] && echo 1 || echo 0)
 
 need_run() {
 	[ "$FM_RC" -eq 0 ] || { fail "fixture failed: $(cat "$TMP/fm.err")"; exit 1; }
@@ -142,6 +153,47 @@ print("ok")' "$RES/results.json"
 		py "$UNDERK" "$RES/results.json" "$FM" ivf-join
 		expect_match "$OUT" '^ok$' "join post-filtering vs numpy"
 		expect_match "$(grep -A0 ivf-aux "$TMP/run.out")" 'skipped: vec0 refuses filter_column = aux on IVF tables' "aux skipped"
+	fi
+}
+
+# faiss searches only the tag's rows (an ID selector): exact on flat and at
+# nprobe = nlist, never short there; at nprobe 1 the one probed list of 8 misses
+# some of the tag's nearest rows.
+test_faiss_filters_with_an_id_selector() {
+	need_run
+	[ "$HAS_FAISS" = 1 ] || skip_test "no libfaiss-dev: faiss sections not built"
+	py '
+r = json.load(open(sys.argv[1])); has_ivf = sys.argv[2] == "1"
+s = {x["name"]: x for x in r["sections"]}
+def exact(p, what):
+    f = p["filtered"]
+    assert p["recall"] == 1.0 and p["recall_ties"] == 1.0 and f["under_k"] == 0, (what, p["recall"], f)
+    cls = {c["selectivity_class"]: c for c in f["classes"]}
+    assert sorted(cls) == ["1%", "10%"], (what, cls)
+    assert all(c["queries"] == 30 and c["recall"] == 1.0 and c["under_k"] == 0 for c in cls.values()), (what, cls)
+ff = s["faiss-flat"]
+assert ff["status"] == "ok" and ff["params"]["filtering"] == "faiss flat + ID selector", ff
+assert "constraints" not in ff and "filter_column" not in ff["params"]
+assert "3 IDSelectorBitmap" in ff["build"]["engine"] and "0 IDSelectorBatch" in ff["build"]["engine"], ff["build"]
+exact(ff["points"][0], "faiss-flat")
+fi = s["faiss-ivf"]
+if has_ivf:
+    assert fi["status"] == "ok" and fi["params"]["filtering"] == "faiss IVF + ID selector", fi
+    p1, p8 = fi["points"]
+    assert (p1["nprobe"], p8["nprobe"]) == (1, 8), fi["points"]
+    exact(p8, "faiss-ivf nprobe 8")
+    assert p1["recall"] < 1.0, p1["recall"]
+else:
+    assert fi["status"] == "skipped" and "centroids = ivf-join" in fi["reason"], fi
+print("ok")' "$RES/results.json" "$HAS_IVF"
+	expect_match "$OUT" '^ok$' "faiss with an ID selector"
+	local md
+	md=$(cat "$RES/results.md")
+	expect_match "$md" '^\| faiss-flat \| faiss flat \+ ID selector \| [0-9.]+ \| [0-9.]+ \| 1\.0000 \| 0\.0% \|$' "faiss-flat in the per-class tables"
+	expect_match "$md" '^\| 1% \| faiss flat \+ ID selector \| faiss-flat \| [0-9.]+ \| [0-9.]+ \| 1\.0000 \| 0\.0% \|$' "faiss-flat in the fastest table"
+	if [ "$HAS_IVF" = 1 ]; then
+		expect_match "$md" '^\| faiss-ivf nprobe=8 \| faiss IVF \+ ID selector \| [0-9.]+ \| [0-9.]+ \| 1\.0000 \| 0\.0% \|$' "faiss-ivf in the per-class tables"
+		expect_match "$md" '^\| 10% \| faiss IVF \+ ID selector \| faiss-ivf nprobe=(1|8) \|' "faiss-ivf in the fastest table"
 	fi
 }
 
