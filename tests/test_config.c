@@ -372,6 +372,7 @@ static void test_config__bundled_configs_parse(void **state)
 	if (cfg_load(path, c, err))
 		fail_msg("%s", err);
 	assert_int_equal(c->nidx, 3);
+	assert_int_equal(cfg_find(c, "ivf-bulk")->order, CFG_ORDER_BULK);
 	assert_int_equal(cfg_find(c, "ivf-insert-then-train")->order, CFG_ORDER_INSERT_THEN_TRAIN);
 	snprintf(path, sizeof path, "%s/configs/fashion-mnist-full.ini", root);
 	cfg_defaults(c);
