@@ -292,15 +292,60 @@ static int insert_all(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, char
 	return rc;
 }
 
+/* The labels as a load's values of t's one auxiliary column (the filter's aux
+ * mode): *vals gets n values (caller frees each, then the array). */
+static int label_values(sqlite3 *db, const vtab *t, const int32_t *labels, size_t n,
+                        sqlite3_value ***vals, char *err)
+{
+	if (t->naux != 1)
+		return err_set(err, ERR_FAIL, "table %s: %d auxiliary columns, not the label alone",
+		               t->name, t->naux);
+	sqlite3_stmt *st = NULL;
+	sqlite3_value **v = calloc(n ? n : 1, sizeof *v);
+	int rc = v ? sql_prepare(db, sqlite3_mprintf("SELECT ?1"), &st, err)
+	           : err_set(err, ERR_NOMEM, "out of memory for %zu labels", n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		sqlite3_bind_int(st, 1, labels[i]);
+		if (sqlite3_step(st) != SQLITE_ROW || !(v[i] = sqlite3_value_dup(sqlite3_column_value(st, 0))))
+			rc = err_set(err, ERR_NOMEM, "out of memory for %zu labels", n);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	*vals = v;
+	return rc;
+}
+
+/* ivftrain --load's write of every train row (id = its index, as insert_all);
+ * in a filtered run with its label, as an auxiliary value or in the join
+ * mode's side table. */
+static int load_all(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, const float *cent,
+                    char *err)
+{
+	ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0};
+	sqlite3_value **aux = NULL;
+	int in_table = r->filtered && s->cx->filter_mode != FLT_JOIN;
+	int rc = in_table ? label_values(db, t, r->flt.gt.labels, r->ds.n, &aux, err) : 0;
+	rows.aux = aux;
+	if (rc == 0)
+		rc = write_centroids(s, db, t, cent, &rows, err);
+	for (size_t i = 0; aux && i < r->ds.n; i++)
+		sqlite3_value_free(aux[i]);
+	free(aux);
+	if (rc == 0 && r->filtered && !in_table) {
+		double t0 = tm_now();
+		rc = flt_load_join(db, t, r->flt.gt.labels, r->ds.n, err);
+		s->build.insert_s += tm_now() - t0;
+	}
+	return rc;
+}
+
 /* The build steps of an IVF section after table creation, in its order. */
 static int build_ivf(bench_run *r, bench_section *s, sqlite3 *db, vtab *t, float *cent, char *err)
 {
 	const cfg_index *x = s->cx;
 	int rc;
-	if (x->order == CFG_ORDER_BULK) {
-		ivf_rows rows = {.x = r->ds.train, .n = r->ds.n, .first_id = 0}; /* as insert_all */
-		return write_centroids(s, db, t, cent, &rows, err);
-	}
+	if (x->order == CFG_ORDER_BULK)
+		return load_all(r, s, db, t, cent, err);
 	if (x->order == CFG_ORDER_CENTROIDS_FIRST) {
 		if ((rc = write_centroids(s, db, t, cent, NULL, err)) < 0)
 			return rc;

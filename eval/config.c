@@ -677,13 +677,6 @@ static int check_filter(parse *p, size_t xi)
 		return perr(p, l_over,
 		            "filter_oversample applies to filter_column = aux or join, not %s",
 		            flt_mode_name((flt_mode)x->filter_mode));
-	if (x->type_ivf && x->order != CFG_ORDER_CENTROIDS_FIRST)
-		return perr(p,
-		            seen[key_index(S_INDEX, "order")] ? seen[key_index(S_INDEX, "order")]
-		                                              : x->line,
-		            "[%s] order = %s: a filtered run builds IVF tables centroids-first "
-		            "(its rows arrive with their labels through vec0's insert)",
-		            x->name, cfg_order_name(x->order));
 	if (x->db[0])
 		return perr(
 		    p, seen[key_index(S_INDEX, "db")],

@@ -4,8 +4,10 @@
 #
 # A 2,000-row Fashion-MNIST cut with tags at 10% and 1% and its filtered ground
 # truth; one run measures flat vec0 with a metadata column and with a partition
-# key, and IVF post-filtering through an aux column and through a join, with
-# nprobe = nlist so that vec0's answer is the exact top k x oversample: numpy then
+# key, and IVF post-filtering through an aux column and through a join (tables
+# built centroids-first, by ivftrain --load's bulk write, and inserted untrained
+# then trained), with nprobe = nlist so that vec0's answer is the exact top
+# k x oversample: numpy then
 # predicts each point's under-k count and recall independently. The peers filter
 # their own way: faiss flat and faiss IVF (on the join section's centroids) with
 # an ID selector per tag, exact at nprobe = nlist. The constraint probe's
@@ -56,6 +58,29 @@ filter_oversample = 1,20
 type = ivf
 nlist = 8
 nprobe = 8
+filter_column = join
+filter_oversample = 1,20
+
+[ivf-aux-bulk]
+type = ivf
+nlist = 8
+nprobe = 8
+order = bulk
+filter_oversample = 1,20
+
+[ivf-join-bulk]
+type = ivf
+nlist = 8
+nprobe = 8
+order = bulk
+filter_column = join
+filter_oversample = 1,20
+
+[ivf-join-itt]
+type = ivf
+nlist = 8
+nprobe = 8
+order = insert-then-train
 filter_column = join
 filter_oversample = 1,20
 
@@ -139,8 +164,8 @@ test_ivf_post_filtering_under_k_matches_numpy() {
 	local aux
 	aux=$("$PY" -c 'import json, sys; s = {x["name"]: x for x in json.load(open(sys.argv[1]))["sections"]}; print(s["ivf-aux"]["status"])' "$RES/results.json")
 	if [ "$aux" = ok ]; then
-		py "$UNDERK" "$RES/results.json" "$FM" ivf-aux ivf-join
-		expect_match "$OUT" '^ok$' "aux and join post-filtering vs numpy"
+		py "$UNDERK" "$RES/results.json" "$FM" ivf-aux ivf-join ivf-aux-bulk ivf-join-bulk ivf-join-itt
+		expect_match "$OUT" '^ok$' "aux and join post-filtering vs numpy, each build order"
 		# the same rows through an aux column or a join
 		py '
 s = {x["name"]: x for x in json.load(open(sys.argv[1]))["sections"]}
@@ -150,8 +175,8 @@ print("ok")' "$RES/results.json"
 		expect_match "$OUT" '^ok$' "aux = join"
 	else
 		# a build whose IVF tables reject auxiliary columns: skipped with vec0's reason
-		py "$UNDERK" "$RES/results.json" "$FM" ivf-join
-		expect_match "$OUT" '^ok$' "join post-filtering vs numpy"
+		py "$UNDERK" "$RES/results.json" "$FM" ivf-join ivf-join-bulk ivf-join-itt
+		expect_match "$OUT" '^ok$' "join post-filtering vs numpy, each build order"
 		expect_match "$(grep -A0 ivf-aux "$TMP/run.out")" 'skipped: vec0 refuses filter_column = aux on IVF tables' "aux skipped"
 	fi
 }
@@ -245,11 +270,8 @@ test_bad_filtered_configs_exit_2() {
 		"[f]" "type = flat"
 	expect_match "$ERR" "no 'train_nope' dataset" "unknown filter"
 	bad_cfg "[dataset]" "path = $FM" "filter = tags" "[run]" "results = $TMP/badres" \
-		"[i]" "type = ivf" "nlist = 8" "order = bulk"
-	expect_match "$ERR" 'order = bulk: a filtered run builds IVF tables centroids-first' "bulk"
-	bad_cfg "[dataset]" "path = $FM" "filter = tags" "[run]" "results = $TMP/badres" \
 		"[p]" "type = faiss-flat" "filter_oversample = 4"
-	expect_match "$ERR" 'bad7.ini:8: filter_oversample does not apply to \[p\] \(type = faiss-flat\)' "vec0's filter key on a peer"
+	expect_match "$ERR" 'bad6.ini:8: filter_oversample does not apply to \[p\] \(type = faiss-flat\)' "vec0's filter key on a peer"
 }
 
 run_tests
