@@ -306,7 +306,9 @@ static int label_values(sqlite3 *db, const vtab *t, const int32_t *labels, size_
 	           : err_set(err, ERR_NOMEM, "out of memory for %zu labels", n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		sqlite3_bind_int(st, 1, labels[i]);
-		if (sqlite3_step(st) != SQLITE_ROW || !(v[i] = sqlite3_value_dup(sqlite3_column_value(st, 0))))
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v[i] = sqlite3_value_dup(sqlite3_column_value(st, 0));
+		if (!v[i])
 			rc = err_set(err, ERR_NOMEM, "out of memory for %zu labels", n);
 		sqlite3_reset(st);
 	}
