@@ -77,8 +77,10 @@ typedef struct bench_build {
 	int km_niter;
 	double km_inertia, km_imbalance;
 	int64_t rows, file_bytes, ncentroids, unassigned;
-	int64_t free_bytes;   /* free pages left in the file (moved rows), until a VACUUM */
-	char engine[ERR_LEN]; /* a peer's version and settings, for the report; or "" */
+	int64_t free_bytes;     /* free pages left in the file (moved rows), until a VACUUM */
+	char engine[ERR_LEN];   /* a peer's version and settings, for the report; or "" */
+	char plan[2 * ERR_LEN]; /* a peer's query plan as it ran (a filtered run: and the
+	                         planner's choice for a rare filter value); or "" */
 } bench_build;
 
 typedef struct bench_section {

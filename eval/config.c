@@ -114,6 +114,12 @@ static const char *const order_names[] = {
 };
 static const char *const quant_names[] = {"none", "int8", "binary", NULL};
 static const char *const storage_names[] = {"vector", "halfvec", NULL};
+static const char *const iter_names[] = {
+    [CFG_ITER_OFF] = "off",
+    [CFG_ITER_RELAXED] = "relaxed_order",
+    [CFG_ITER_STRICT] = "strict_order",
+    NULL,
+};
 /* assign = after insert-then-train: moving rows vec0's way (reinsert) or
  * sqlite-vec's (native) is what such a section measures */
 #define ASSIGN_CHOICES (1u << IVF_ASSIGN_REINSERT | 1u << IVF_ASSIGN_NATIVE)
@@ -144,7 +150,7 @@ static void set_metric(void *dst, int v)
 	*(vtab_metric *)dst = (vtab_metric)v;
 }
 
-/* storage: cfg_index.halfvec, 1 for halfvec */
+/* storage: cfg_index.halfvec, 1 for halfvec; iterative_scan: a cfg_iter */
 static void set_int(void *dst, int v)
 {
 	*(int *)dst = v;
@@ -160,7 +166,7 @@ static const struct enum_key {
     {type_names, set_type, 0},          {trainer_names, set_trainer, 0},
     {order_names, set_order, 0},        {ivf_assign_names, set_assign, ASSIGN_CHOICES},
     {vtab_metric_names, set_metric, 0}, {storage_names, set_int, 0},
-    {flt_mode_names, set_int, 0},
+    {flt_mode_names, set_int, 0},       {iter_names, set_int, 0},
 };
 
 /* The enum_keys entry of names; quant_names (V_ENUMSTR) has none. */
@@ -220,6 +226,12 @@ static const key_def keys[] = {
      T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "ef_search", V_NPROBE, I(nprobe), 1, 1000, NULL, A_ANY, T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "storage", V_ENUM, I(halfvec), 0, 0, storage_names, A_ANY, T_PGV},
+    {S_INDEX, "iterative_scan", V_ENUM, I(iterative_scan), 0, 0, iter_names, A_ANY, T_PGV},
+    {S_INDEX, "max_scan_tuples", V_INT, I(max_scan_tuples), 1, INT_MAX, NULL, A_ANY,
+     T(CFG_TYPE_PGV_HNSW)},
+    {S_INDEX, "scan_mem_multiplier", V_DOUBLE, I(scan_mem_multiplier), 1, 1000, NULL, A_ANY,
+     T(CFG_TYPE_PGV_HNSW)},
+    {S_INDEX, "max_probes", V_INT, I(max_probes), 1, 32768, NULL, A_ANY, T(CFG_TYPE_PGV_IVFFLAT)},
     {S_INDEX, "filter_column", V_ENUM, I(filter_mode), 0, 0, flt_mode_names, A_ANY, T_VEC0},
     {S_INDEX, "filter_oversample", V_OVERSAMPLE, I(post_over), 1, 100000, NULL, A_ANY, T_VEC0},
 };
@@ -293,6 +305,10 @@ static void index_defaults(cfg_index *x, const char *name, int line)
 	/* pgvector's own defaults, so a section states only what it changes */
 	x->m = 16;
 	x->ef_construction = 64;
+	x->iterative_scan = -1; /* relaxed_order in a filtered run, else off */
+	x->max_scan_tuples = 20000;
+	x->scan_mem_multiplier = 1;
+	x->max_probes = 32768;
 	x->filter_mode = -1; /* the type's default, once the section is read */
 	x->post_over[0] = 1;
 	x->npost_over = 1;
@@ -596,6 +612,41 @@ static int check_centroids(parse *p, size_t xi)
 	return 0;
 }
 
+/* A pgvector section's iterative scan keys: a filtered run's (without a
+ * filter every row matches and the first pass already has k rows), relaxed_order
+ * unless given, strict_order on hnsw only (pgvector's ivfflat has none), the
+ * limits only with a scan to limit. */
+static int check_iterative(parse *p, size_t xi)
+{
+	cfg_index *x = &p->c->idx[xi];
+	const int *seen = p->seen_idx[xi];
+	static const char *const limits[] = {"max_scan_tuples", "scan_mem_multiplier",
+	                                     "max_probes"};
+	int l_iter = seen[key_index(S_INDEX, "iterative_scan")], l_limit = 0;
+	const char *limit = NULL;
+	for (size_t i = 0; i < sizeof limits / sizeof *limits && !l_limit; i++)
+		if ((l_limit = seen[key_index(S_INDEX, limits[i])]))
+			limit = limits[i];
+	if (!p->c->filter[0]) {
+		if (l_iter || l_limit)
+			return perr(p, l_iter ? l_iter : l_limit,
+			            "%s applies to a filtered run only ([dataset] filter = NAME)",
+			            l_iter ? "iterative_scan" : limit);
+		x->iterative_scan = CFG_ITER_OFF;
+		return 0;
+	}
+	if (!l_iter)
+		x->iterative_scan = CFG_ITER_RELAXED;
+	if (x->type == CFG_TYPE_PGV_IVFFLAT && x->iterative_scan == CFG_ITER_STRICT)
+		return perr(p, l_iter,
+		            "iterative_scan = strict_order: pgvector's ivfflat scans off or "
+		            "relaxed_order only");
+	if (l_limit && x->iterative_scan == CFG_ITER_OFF)
+		return perr(p, l_limit, "%s applies with iterative_scan on, not off (line %d)",
+		            limit, l_iter);
+	return 0;
+}
+
 /* A pgvector section: pgvector's defaults for what it leaves out (lists 100,
  * probes 1, ef_search 40) and its rules (probes <= lists, ef_construction >=
  * 2 m), refused here rather than by the server mid-run. */
@@ -604,6 +655,8 @@ static int check_pgvector(parse *p, size_t xi)
 	cfg_index *x = &p->c->idx[xi];
 	const int *seen = p->seen_idx[xi];
 	int ivf = x->type == CFG_TYPE_PGV_IVFFLAT;
+	if (check_iterative(p, xi) < 0)
+		return -1;
 	int l_sweep = seen[key_index(S_INDEX, ivf ? "probes" : "ef_search")];
 	if (!l_sweep) {
 		x->nprobe[0] = ivf ? 1 : 40;
@@ -900,4 +953,9 @@ const char *cfg_trainer_name(cfg_trainer t)
 const char *cfg_order_name(cfg_order o)
 {
 	return order_names[o];
+}
+
+const char *cfg_iter_name(cfg_iter m)
+{
+	return iter_names[m];
 }

@@ -21,8 +21,11 @@
  *              filtered run: filter_column (metadata | partition | aux | join;
  *              ivf: aux or join), filter_oversample (a list, aux and join);
  *              a peer in a filtered run: an engine that filters (peer.h), and
- *              neither filter key. Each key names the types it applies to; any
- *              other type refuses it with its line.
+ *              neither filter key; pgvector there: iterative_scan (off |
+ *              relaxed_order | strict_order, hnsw only), with it hnsw:
+ *              max_scan_tuples, scan_mem_multiplier; ivfflat: max_probes. Each
+ *              key names the types it applies to; any other type refuses it with
+ *              its line.
  *
  * Parsed with libinih. Every problem is ERR_INPUT with "file:line: message":
  * unknown sections or keys, bad values, keys given twice, keys that do not apply
@@ -61,6 +64,8 @@ typedef enum {
 } cfg_type;
 
 typedef enum { CFG_TRAINER_IVFTRAIN = 0, CFG_TRAINER_BUILTIN = 1 } cfg_trainer;
+/* pgvector's iterative index scans (0.8), named as its settings name them. */
+typedef enum { CFG_ITER_OFF = 0, CFG_ITER_RELAXED, CFG_ITER_STRICT } cfg_iter;
 typedef enum {
 	CFG_ORDER_CENTROIDS_FIRST = 0,
 	CFG_ORDER_INSERT_THEN_TRAIN = 1,
@@ -93,6 +98,11 @@ typedef struct cfg_index {
 	char centroids[CFG_NAME]; /* faiss-ivf: the ivf section whose centroids it uses */
 	int m, ef_construction;   /* pgvector-hnsw (pgvector's defaults 16, 64) */
 	int halfvec;              /* pgvector: storage = halfvec (else vector) */
+	/* pgvector in a filtered run: its iterative index scans */
+	int iterative_scan;         /* cfg_iter: relaxed_order unless given */
+	int max_scan_tuples;        /* hnsw (pgvector's default 20000) */
+	double scan_mem_multiplier; /* hnsw, x work_mem (pgvector's default 1) */
+	int max_probes;             /* ivfflat (pgvector's default: every list) */
 	/* filtered runs ([dataset] filter), filter.h */
 	int filter_mode;               /* flt_mode: metadata (flat), aux (ivf) */
 	int filter_mode_line;          /* 0 = the default */
@@ -156,5 +166,6 @@ const char *cfg_type_name(cfg_type t);
 const char *cfg_engine_name(cfg_type t);
 const char *cfg_trainer_name(cfg_trainer t);
 const char *cfg_order_name(cfg_order o);
+const char *cfg_iter_name(cfg_iter m);
 
 #endif

@@ -182,6 +182,15 @@ static cJSON *params_json(const bench_run *r, const bench_section *s)
 	}
 	if (x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW)
 		cJSON_AddStringToObject(o, "storage", x->halfvec ? "halfvec" : "vector");
+	if ((x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW) && r->filtered) {
+		cJSON_AddStringToObject(o, "iterative_scan", cfg_iter_name(x->iterative_scan));
+		if (x->type == CFG_TYPE_PGV_IVFFLAT) {
+			cJSON_AddNumberToObject(o, "max_probes", x->max_probes);
+		} else {
+			cJSON_AddNumberToObject(o, "max_scan_tuples", x->max_scan_tuples);
+			cJSON_AddNumberToObject(o, "scan_mem_multiplier", x->scan_mem_multiplier);
+		}
+	}
 	if (x->peer)
 		return o;
 	cJSON_AddStringToObject(o, "db", x->db);
@@ -218,6 +227,8 @@ static cJSON *build_json(const bench_section *s)
 	cJSON_AddNumberToObject(o, "free_bytes", (double)b->free_bytes);
 	if (b->engine[0])
 		cJSON_AddStringToObject(o, "engine", b->engine);
+	if (b->plan[0])
+		cJSON_AddStringToObject(o, "plan", b->plan);
 	if (s->cx->type_ivf || b->ncentroids) {
 		cJSON_AddNumberToObject(o, "centroids", (double)b->ncentroids);
 		cJSON_AddNumberToObject(o, "unassigned", (double)b->unassigned);
@@ -605,6 +616,8 @@ static void md_checks(FILE *f, const bench_run *r)
 		} else if (!x->type_ivf) {
 			if (s->build.engine[0])
 				fprintf(f, "- %s: %s.\n", x->name, s->build.engine);
+			if (s->build.plan[0])
+				fprintf(f, "- %s plan: %s.\n", x->name, s->build.plan);
 			if (x->centroids[0])
 				fprintf(
 				    f,

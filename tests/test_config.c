@@ -315,6 +315,44 @@ static void test_config__filtered_peer_needs_an_engine_that_filters(void **state
 	free(c);
 }
 
+/* pgvector's iterative scans: relaxed_order by default in a filtered run, with
+ * pgvector's own limits; what a section sets is read back; off outside one. */
+static void test_config__pgvector_iterative_scan(void **state)
+{
+	const char *p =
+	    write_file("iter.ini", "[dataset]\npath = d.hdf5\nfilter = tags\n"
+	                           "[h]\ntype = pgvector-hnsw\n"
+	                           "[hs]\ntype = pgvector-hnsw\niterative_scan = strict_order\n"
+	                           "max_scan_tuples = 50000\nscan_mem_multiplier = 2.5\n"
+	                           "[i]\ntype = pgvector-ivfflat\nmax_probes = 40\n"
+	                           "[io]\ntype = pgvector-ivfflat\niterative_scan = off\n");
+	cfg *c = malloc(sizeof *c);
+	char err[ERR_LEN];
+	cfg_defaults(c);
+	if (cfg_load(p, c, err))
+		fail_msg("%s", err);
+	const cfg_index *x = cfg_find(c, "h");
+	assert_int_equal(x->iterative_scan, CFG_ITER_RELAXED);
+	assert_int_equal(x->max_scan_tuples, 20000);
+	assert_true(x->scan_mem_multiplier == 1);
+	x = cfg_find(c, "hs");
+	assert_int_equal(x->iterative_scan, CFG_ITER_STRICT);
+	assert_int_equal(x->max_scan_tuples, 50000);
+	assert_true(x->scan_mem_multiplier == 2.5);
+	x = cfg_find(c, "i");
+	assert_int_equal(x->iterative_scan, CFG_ITER_RELAXED);
+	assert_int_equal(x->max_probes, 40);
+	assert_int_equal(cfg_find(c, "io")->iterative_scan, CFG_ITER_OFF);
+	assert_int_equal(cfg_find(c, "io")->max_probes, 32768);
+	assert_string_equal(cfg_iter_name(CFG_ITER_RELAXED), "relaxed_order");
+	p = write_file("iter2.ini", "[dataset]\npath = d.hdf5\n[h]\ntype = pgvector-hnsw\n");
+	cfg_defaults(c);
+	if (cfg_load(p, c, err))
+		fail_msg("%s", err);
+	assert_int_equal(cfg_find(c, "h")->iterative_scan, CFG_ITER_OFF);
+	free(c);
+}
+
 static void test_config__errors_name_file_and_line(void **state)
 {
 	cfg *c = malloc(sizeof *c);
@@ -406,6 +444,8 @@ static void test_config__bundled_configs_parse(void **state)
 	assert_int_equal(cfg_find(c, "flat-partition")->filter_mode, FLT_PARTITION);
 	assert_int_equal(cfg_find(c, "faiss-ivf")->nlist, cfg_find(c, "ivf-postfilter")->nlist);
 	assert_int_equal(cfg_find(c, "faiss-flat")->type, CFG_TYPE_FAISS_FLAT);
+	assert_int_equal(cfg_find(c, "pgvector-hnsw")->iterative_scan, CFG_ITER_RELAXED);
+	assert_int_equal(cfg_find(c, "pgvector-hnsw-off")->iterative_scan, CFG_ITER_OFF);
 	free(c);
 }
 
@@ -416,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_config__defaults),
 	    cmocka_unit_test(test_config__filtered_defaults),
 	    cmocka_unit_test(test_config__filtered_peer_needs_an_engine_that_filters),
+	    cmocka_unit_test(test_config__pgvector_iterative_scan),
 	    cmocka_unit_test(test_config__errors_name_file_and_line),
 	    cmocka_unit_test(test_config__long_line_refused),
 	    cmocka_unit_test(test_config__missing_file),

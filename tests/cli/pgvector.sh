@@ -26,6 +26,11 @@ FM_RC=$?
 FMC=$TMP/fmc/fm.hdf5
 mkdir -p "$TMP/fmc" && cp "$FM" "$FMC" 2>/dev/null &&
 	"$VD" groundtruth "$FMC" --metric angular >/dev/null 2>>"$TMP/fm.err" || FM_RC=1
+# a tagged copy for filtered runs: tags on 10% and 1% of the rows (200, 20)
+FMT=$TMP/fmt/fm.hdf5
+mkdir -p "$TMP/fmt" && cp "$FM" "$FMT" 2>/dev/null &&
+	"$VD" tags "$FMT" --selectivity 0.1,0.01 >/dev/null 2>>"$TMP/fm.err" &&
+	"$VD" groundtruth "$FMT" --filter tags --k 10 >/dev/null 2>>"$TMP/fm.err" || FM_RC=1
 HAS_PG=0
 [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ] &&
 	[ -f "$("$PG_BIN/pg_config" --sharedir 2>/dev/null)/extension/vector.control" ] && HAS_PG=1
@@ -40,9 +45,10 @@ need_pg() {
 	[ "$HAS_PG" = 1 ] || skip_test "no PostgreSQL 15 with pgvector in $PG_BIN (scripts/install-deps --bench)"
 }
 
-# head_ini DATASET [WARMUP]: [dataset], [vec0] and [run] of a config.
+# head_ini DATASET [WARMUP] [KEYS]: [dataset] (with KEYS, printf %b), [vec0]
+# and [run] of a config.
 head_ini() {
-	printf '[dataset]\npath = %s\n' "$1"
+	printf '[dataset]\npath = %s\n%b' "$1" "${3:-}"
 	[ -z "${VEC0_PATH:-}" ] || printf '[vec0]\npath = %s\n' "$VEC0_PATH"
 	printf '[run]\nwarmup = %s\n' "${2:-0}"
 }
@@ -60,11 +66,11 @@ left_behind() {
 	pgrep -af "$WD/"
 }
 
-# run_pg NAME DATASET SECTIONS: vecbench run on head_ini DATASET + SECTIONS
-# (printf %b) as $TMP/NAME.ini, results in $TMP/res/fm/NAME.
+# run_pg NAME DATASET SECTIONS [DATASET_KEYS]: vecbench run on head_ini
+# DATASET + SECTIONS (printf %b) as $TMP/NAME.ini, results in $TMP/res/fm/NAME.
 run_pg() {
 	{
-		head_ini "$2"
+		head_ini "$2" 0 "${4:-}"
 		printf '%b' "$3"
 	} >"$TMP/$1.ini"
 	TMPDIR=$WD "$VB" run "$TMP/$1.ini" --results "$TMP/res" --name "$1" >"$TMP/$1.out" 2>&1 ||
@@ -129,6 +135,69 @@ print("ok")
 PY
 )
 	expect_match "$py_out" '^ok$' "pgvector-hnsw figures"
+	[ -z "$(left_behind)" ] || fail "left behind: $(left_behind)"
+}
+
+# A filtered run (WHERE label = $2): with pgvector's iterative scan (relaxed
+# order by default, re-sorted in a materialized CTE; strict on hnsw) every query
+# gets its rows, and hnsw with a high ef_search is near exact; without it, the
+# 40 candidates of hnsw hold ~0.4 rows of a 1% tag and ivfflat's one list of 16
+# ~1.25: under-k shows and is counted, per class and in total. The plan the
+# queries ran scans the vector index, and is recorded with the planner's own
+# choice for a literal query at the rarest tag.
+test_pgvector_filtered_iterative_scans() {
+	need_pg
+	local s='[hnsw]\ntype = pgvector-hnsw\nef_search = 10,200\n'
+	s+='[hnsw-strict]\ntype = pgvector-hnsw\nef_search = 40\niterative_scan = strict_order\n'
+	s+='[hnsw-off]\ntype = pgvector-hnsw\nef_search = 40\niterative_scan = off\n'
+	s+='[ivf]\ntype = pgvector-ivfflat\nlists = 16\nprobes = 1\n'
+	s+='[ivf-off]\ntype = pgvector-ivfflat\nlists = 16\nprobes = 1\niterative_scan = off\n'
+	run_pg filtered "$FMT" "$s" 'filter = tags\n' || return
+	py_out=$("$PY" - "$TMP/res/fm/filtered/results.json" <<'PY' 2>&1
+import sys, json
+r = json.load(open(sys.argv[1]))
+s = {x["name"]: x for x in r["sections"]}
+def pts(name):
+    x = s[name]
+    assert x["status"] == "ok", x
+    return {p["nprobe"]: p for p in x["points"]}
+def cls(p):
+    f = p["filtered"]
+    c = {c["selectivity_class"]: c for c in f["classes"]}
+    assert sorted(c) == ["1%", "10%"] and c["1%"]["queries"] == 25, c
+    assert sum(x["under_k"] for x in c.values()) == f["under_k"], f
+    assert abs(f["under_k_rate"] - f["under_k"] / 50) < 1e-12, f
+    return f, c
+# iterative scans: no query short, hnsw near exact
+for name, sweep in (("hnsw", 10), ("hnsw", 200), ("hnsw-strict", 40), ("ivf", 1)):
+    f, c = cls(pts(name)[sweep])
+    assert f["under_k"] == 0, (name, sweep, f)
+p = pts("hnsw")[200]
+assert p["recall"] >= 0.99 and min(x["recall"] for x in cls(p)[1].values()) >= 0.98, p
+assert pts("hnsw-strict")[40]["recall"] >= 0.95, pts("hnsw-strict")
+# without: most 1% queries come back short, and their recall with them
+for name, sweep in (("hnsw-off", 40), ("ivf-off", 1)):
+    f, c = cls(pts(name)[sweep])
+    assert c["1%"]["under_k"] >= 15 and c["1%"]["recall"] < 0.5, (name, c["1%"])
+    assert f["under_k"] >= c["1%"]["under_k"], f
+assert cls(pts("hnsw-off")[40])[1]["10%"]["under_k"] >= 20, pts("hnsw-off")
+par = {n: s[n]["params"] for n in s}
+assert par["hnsw"]["iterative_scan"] == "relaxed_order" and par["hnsw"]["max_scan_tuples"] == 20000, par["hnsw"]
+assert par["hnsw"]["scan_mem_multiplier"] == 1 and par["hnsw-off"]["iterative_scan"] == "off", par
+assert par["ivf"]["iterative_scan"] == "relaxed_order" and par["ivf"]["max_probes"] == 32768, par["ivf"]
+b = s["hnsw"]["build"]
+assert "WHERE label = $2 with a b-tree on label, hnsw.iterative_scan = relaxed_order, hnsw.max_scan_tuples = 20000" in b["engine"], b["engine"]
+# 2,000 rows: the planner would sort what the b-tree finds, for any tag
+own = "Sort > CTE r > Limit > Sort > Bitmap Heap Scan on vecbench_hnsw > Bitmap Index Scan on vecbench_hnsw_label_idx > CTE Scan on r"
+assert b["plan"] == "Sort > CTE r > Limit > Index Scan using vecbench_hnsw_emb_idx on vecbench_hnsw > CTE Scan on r, with enable_sort = off: the planner's own choice was " + own + "; a literal query for the rarest label (20 rows, 1%) is planned through the b-tree on label, then a sort: exact (" + own + ")", b["plan"]
+assert b["index_s"] > 0, b
+assert s["hnsw-off"]["build"]["plan"].startswith('Limit > Index Scan using "vecbench_hnsw-off_emb_idx"'), s["hnsw-off"]["build"]["plan"]
+assert "ivfflat.iterative_scan = off, ivfflat.max_probes = 32768" in s["ivf-off"]["build"]["engine"], s["ivf-off"]["build"]
+print("ok")
+PY
+)
+	expect_match "$py_out" '^ok$' "filtered pgvector figures"
+	expect_match "$(cat "$TMP/res/fm/filtered/results.md")" '^- ivf plan: Sort > CTE r > Limit > Index Scan using vecbench_ivf_emb_idx' "plan note"
 	[ -z "$(left_behind)" ] || fail "left behind: $(left_behind)"
 }
 
@@ -289,6 +358,21 @@ test_pgvector_bad_keys_file_line_exit_2() {
 		"[pgvector]\ndsn = host=/x\nshared_buffers = 2GB\n[p]\ntype = pgvector-hnsw\n|:5: shared_buffers applies to the server vecbench starts, not to dsn = \(line 4\)"
 	)
 	expect_bad_configs "$head" "${cases[@]}"
+	# the iterative scan keys: a filtered run's, each as pgvector takes it
+	cases=(
+		"[p]\ntype = pgvector-hnsw\niterative_scan = off\n|:5: iterative_scan applies to a filtered run only"
+		"[p]\ntype = pgvector-ivfflat\nmax_probes = 4\n|:5: max_probes applies to a filtered run only"
+	)
+	expect_bad_configs "$head" "${cases[@]}"
+	cases=(
+		"[p]\ntype = pgvector-ivfflat\niterative_scan = strict_order\n|:6: iterative_scan = strict_order: pgvector's ivfflat scans off or relaxed_order only"
+		"[p]\ntype = pgvector-hnsw\niterative_scan = off\nmax_scan_tuples = 100\n|:7: max_scan_tuples applies with iterative_scan on, not off \(line 6\)"
+		"[p]\ntype = pgvector-hnsw\nmax_probes = 4\n|:6: max_probes does not apply to \[p\] \(type = pgvector-hnsw\)"
+		"[p]\ntype = pgvector-ivfflat\nmax_scan_tuples = 4\n|:6: max_scan_tuples does not apply to \[p\] \(type = pgvector-ivfflat\)"
+		"[p]\ntype = pgvector-hnsw\niterative_scan = sometimes\n|:6: iterative_scan: \"sometimes\" is not one of off . relaxed_order . strict_order"
+		"[p]\ntype = pgvector-hnsw\nscan_mem_multiplier = 0.5\n|:6: scan_mem_multiplier: \"0.5\" is not a number in \[1, 1000\]"
+	)
+	expect_bad_configs "[dataset]\npath = $FMT\nfilter = tags\n" "${cases[@]}"
 }
 
 run_tests
