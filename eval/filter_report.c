@@ -10,7 +10,8 @@
 #define FREP_WAY 48
 
 /* How section s filters: "flat + partition key", "ivf + aux post-filter", a
- * peer's index and its engine's filter ("faiss IVF + ID selector"). */
+ * peer's index and its engine's filter ("faiss IVF + ID selector", "pgvector
+ * HNSW + WHERE, iterative relaxed"). */
 static const char *frep_way(const bench_section *s, char *buf, size_t len)
 {
 	static const char *const how[FLT_NMODES] = {"metadata", "partition key", "aux post-filter",
@@ -21,8 +22,16 @@ static const char *frep_way(const bench_section *s, char *buf, size_t len)
 	    [CFG_TYPE_PGV_IVFFLAT] = "pgvector IVFFlat + WHERE",
 	    [CFG_TYPE_PGV_HNSW] = "pgvector HNSW + WHERE",
 	};
+	/* pgvector: with or without its iterative scan are different searches */
+	static const char *const iter[] = {
+	    [CFG_ITER_OFF] = ", no iterative scan",
+	    [CFG_ITER_RELAXED] = ", iterative relaxed",
+	    [CFG_ITER_STRICT] = ", iterative strict",
+	};
+	int pgv = s->cx->type == CFG_TYPE_PGV_IVFFLAT || s->cx->type == CFG_TYPE_PGV_HNSW;
 	if (s->cx->peer)
-		snprintf(buf, len, "%s", peer_way[s->cx->type]);
+		snprintf(buf, len, "%s%s", peer_way[s->cx->type],
+		         pgv ? iter[s->cx->iterative_scan] : "");
 	else
 		snprintf(buf, len, "%s + %s", cfg_type_name(s->cx->type), how[s->cx->filter_mode]);
 	return buf;
@@ -32,7 +41,7 @@ static void frep_label(char *buf, size_t len, const bench_section *s, const benc
 {
 	int n = snprintf(buf, len, "%s", s->cx->name);
 	if (p->nprobe)
-		n += snprintf(buf + n, len - n, " nprobe=%d", p->nprobe);
+		n += snprintf(buf + n, len - n, " %s=%d", cfg_sweep_name(s->cx->type), p->nprobe);
 	if (p->oversample)
 		snprintf(buf + n, len - n, " oversample=%d", p->oversample);
 }

@@ -457,12 +457,14 @@ static int check_plan(pgv *p, const peer_input *in, bench_build *b, char *err)
 }
 
 /* The section's iterative scan settings, "name = value" each (pgvector's
- * names), into set[]; their count. */
+ * names), into set[]; their count. The limits only bound a scan that is on. */
 static int scan_settings(const cfg_index *x, char set[][64])
 {
 	const char *am = x->type == CFG_TYPE_PGV_IVFFLAT ? "ivfflat" : "hnsw";
 	snprintf(set[0], 64, "%s.iterative_scan = %s", am,
 	         cfg_iter_name((cfg_iter)x->iterative_scan));
+	if (x->iterative_scan == CFG_ITER_OFF)
+		return 1;
 	if (x->type == CFG_TYPE_PGV_IVFFLAT) {
 		snprintf(set[1], 64, "ivfflat.max_probes = %d", x->max_probes);
 		return 2;

@@ -184,7 +184,9 @@ static cJSON *params_json(const bench_run *r, const bench_section *s)
 		cJSON_AddStringToObject(o, "storage", x->halfvec ? "halfvec" : "vector");
 	if ((x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW) && r->filtered) {
 		cJSON_AddStringToObject(o, "iterative_scan", cfg_iter_name(x->iterative_scan));
-		if (x->type == CFG_TYPE_PGV_IVFFLAT) {
+		if (x->iterative_scan == CFG_ITER_OFF) {
+			/* no scan for the limits to bound */
+		} else if (x->type == CFG_TYPE_PGV_IVFFLAT) {
 			cJSON_AddNumberToObject(o, "max_probes", x->max_probes);
 		} else {
 			cJSON_AddNumberToObject(o, "max_scan_tuples", x->max_scan_tuples);

@@ -192,12 +192,18 @@ own = "Sort > CTE r > Limit > Sort > Bitmap Heap Scan on vecbench_hnsw > Bitmap 
 assert b["plan"] == "Sort > CTE r > Limit > Index Scan using vecbench_hnsw_emb_idx on vecbench_hnsw > CTE Scan on r, with enable_sort = off: the planner's own choice was " + own + "; a literal query for the rarest label (20 rows, 1%) is planned through the b-tree on label, then a sort: exact (" + own + ")", b["plan"]
 assert b["index_s"] > 0, b
 assert s["hnsw-off"]["build"]["plan"].startswith('Limit > Index Scan using "vecbench_hnsw-off_emb_idx"'), s["hnsw-off"]["build"]["plan"]
-assert "ivfflat.iterative_scan = off, ivfflat.max_probes = 32768" in s["ivf-off"]["build"]["engine"], s["ivf-off"]["build"]
+assert s["ivf-off"]["build"]["engine"].endswith("WHERE label = $2 with a b-tree on label, ivfflat.iterative_scan = off"), s["ivf-off"]["build"]
+assert s["ivf"]["build"]["engine"].endswith("ivfflat.iterative_scan = relaxed_order, ivfflat.max_probes = 32768"), s["ivf"]["build"]
 print("ok")
 PY
 )
 	expect_match "$py_out" '^ok$' "filtered pgvector figures"
-	expect_match "$(cat "$TMP/res/fm/filtered/results.md")" '^- ivf plan: Sort > CTE r > Limit > Index Scan using vecbench_ivf_emb_idx' "plan note"
+	local md
+	md=$(cat "$TMP/res/fm/filtered/results.md")
+	expect_match "$md" '^- ivf plan: Sort > CTE r > Limit > Index Scan using vecbench_ivf_emb_idx' "plan note"
+	expect_match "$md" '^\| hnsw-off ef_search=40 \| pgvector HNSW \+ WHERE, no iterative scan \| [0-9.]+ \| [0-9.]+ \| 0\.[0-9]+ \| [0-9.]+% \|$' "per-class row"
+	expect_match "$md" '^\| 10% \| pgvector HNSW \+ WHERE, iterative relaxed \| hnsw ef_search=(10|200) \|' "fastest table"
+	expect_match "$md" '^\| 1% \| pgvector HNSW \+ WHERE, iterative strict \| hnsw-strict ef_search=40 \|' "fastest table"
 	[ -z "$(left_behind)" ] || fail "left behind: $(left_behind)"
 }
 
