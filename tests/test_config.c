@@ -237,9 +237,6 @@ static const struct bad_case {
     {"[dataset]\npath = d.hdf5\nfilter = tags\n[f]\ntype = flat\nfilter_oversample = 4\n", 6,
      "filter_oversample applies to filter_column = aux or join, not metadata"},
     {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
-     "order = insert-then-train\n",
-     7, "a filtered run builds IVF tables centroids-first"},
-    {"[dataset]\npath = d.hdf5\nfilter = tags\n[i]\ntype = ivf\nnlist = 8\n"
      "nprobe = 1,2,3,4,5,6,7,8\nfilter_oversample = 1,2,3,4,5\n",
      8, "gives 40 points, more than 32"},
     {"[dataset]\npath = d.hdf5\nfilter = tags\n[f]\ntype = flat\ndb = x.sqlite\n", 6,
