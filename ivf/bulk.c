@@ -422,7 +422,9 @@ static int nearest(bulk *b)
 	bulk_plan *p = b->plan;
 	size_t at = b->seen;
 	b->seen += b->m;
-	if (p && at + b->m <= p->n && !memcmp(p->rowid + at, b->ids, b->m * sizeof *b->ids)) {
+	/* a load's plan is by row (its rows cannot change); a table's by rowid */
+	if (p && at + b->m <= p->n &&
+	    (p->rowid ? !memcmp(p->rowid + at, b->ids, b->m * sizeof *b->ids) : b->from != NULL)) {
 		memcpy(b->near, p->cid + at, b->m * sizeof *b->near);
 		p->used += b->m;
 		return 0;
@@ -699,6 +701,39 @@ int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 	return rc;
 }
 
+int bulk_plan_rows(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch,
+                   const float *x, size_t n, bulk_plan *p, prog_t *prog, char *err)
+{
+	bulk_stats s;
+	bulk b = {
+	    .db = db, .t = t, .k = k, .c = c, .batch = batch, .unlocked = 1, .s = &s, .err = err};
+	memset(p, 0, sizeof *p);
+	int rc = setup(&b, t);
+	if (!rc && !(p->cid = malloc((n ? n : 1) * sizeof *p->cid)))
+		rc = err_set(err, ERR_NOMEM, "out of memory for the centroids of %zu rows", n);
+	double t0 = tm_now();
+	prog_begin(prog, "nearest centroids", (uint64_t)n);
+	while (!rc && p->n < n) {
+		b.m = n - p->n < batch ? n - p->n : batch;
+		memcpy(b.x, x + p->n * b.d, b.m * b.fs);
+		if (b.q != QUANT_NONE)
+			quant_encode(b.q, b.x, b.m, b.d, b.xq);
+		if (!(rc = assign_rows(&b))) {
+			memcpy(p->cid + p->n, b.near, b.m * sizeof *b.near);
+			p->n += b.m;
+		}
+		prog_update(prog, (uint64_t)p->n);
+		if (!rc && intr_pending())
+			rc = err_set(err, ERR_INTR, "interrupted while assigning the rows to load");
+	}
+	prog_end(prog);
+	p->assign_s = tm_now() - t0;
+	bulk_free(&b);
+	if (rc)
+		bulk_plan_free(p);
+	return rc;
+}
+
 void bulk_plan_free(bulk_plan *p)
 {
 	free(p->rowid);
@@ -746,10 +781,11 @@ int bulk_rowid_order(const int64_t *rowid, size_t n, size_t **order, char *err)
 }
 
 int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
-              size_t n, const int64_t *rowid, check_rows *src, bulk_stats *s, prog_t *prog,
-              char *err)
+              size_t n, const int64_t *rowid, check_rows *src, bulk_plan *plan, bulk_stats *s,
+              prog_t *prog, char *err)
 {
 	bulk b = {.db = db,
+	          .plan = plan,
 	          .t = t,
 	          .k = k,
 	          .c = c,

@@ -41,7 +41,8 @@
 
 /* Each row's centroid, worked out before the write lock is taken (bulk_plan),
  * in the order bulk_assign will read the rows. rowid[i] is checked against the
- * row read: any difference and the rest is assigned under the lock as usual. */
+ * row read: any difference and the rest is assigned under the lock as usual.
+ * A load's plan (bulk_plan_rows) has no rowids: its rows are given, by index. */
 typedef struct bulk_plan {
 	int64_t *rowid;
 	int32_t *cid;
@@ -97,6 +98,10 @@ int bulk_assign(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t bat
  * data_version), else pass no plan. bulk_plan_free releases p. */
 int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, int64_t rows,
                    bulk_plan *p, prog_t *prog, char *err);
+/* The same for a load's rows x (n x d), which need no read: p->cid[i] is row
+ * i's centroid, p->rowid NULL. */
+int bulk_plan_rows(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch,
+                   const float *x, size_t n, bulk_plan *p, prog_t *prog, char *err);
 void bulk_plan_free(bulk_plan *p);
 
 /* The same writer fed from rows in memory instead of the table's cells, for a
@@ -109,10 +114,10 @@ void bulk_plan_free(bulk_plan *p);
  * cell write took 12.1 and 10.3 s with them, 9.1 and 7.4 s in rowid order).
  * Rowids given out of order are sorted first (bulk_rowid_order); ascending
  * ones, the usual case, cost one pass. src (may be NULL) receives each row's
- * hash as given. */
+ * hash as given; plan (may be NULL) is bulk_plan_rows' for these rows. */
 int bulk_load(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t batch, const float *x,
-              size_t n, const int64_t *rowid, check_rows *src, bulk_stats *s, prog_t *prog,
-              char *err);
+              size_t n, const int64_t *rowid, check_rows *src, bulk_plan *plan, bulk_stats *s,
+              prog_t *prog, char *err);
 
 /* The indexes of rowid[0..n-1] in ascending rowid order (allocated: caller
  * frees); *order NULL when they already ascend. */

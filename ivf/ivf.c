@@ -694,7 +694,8 @@ static int set_centroids(sqlite3 *db, const vtab *t, const float *c, size_t k, i
  * cells, then the base tables, the whole index (every row's hash against the
  * source row's) and the self-queries verified. */
 static int load_locked(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
-                       const ivf_write_opts *o, ivf_write_stats *s, prog_t *prog, char *err)
+                       const ivf_write_opts *o, bulk_plan *plan, ivf_write_stats *s, prog_t *prog,
+                       char *err)
 {
 	vtab_ids ids = {0};
 	check_rows src = {0};
@@ -721,8 +722,9 @@ static int load_locked(sqlite3 *db, const vtab *t, const float *c, size_t k, con
 		rc = load_base(db, t, rows, rowid, err);
 	s->base_s = tm_now() - t0;
 	if (!rc)
-		rc = bulk_load(db, t, c, k, o->bulk_batch, rows->x, rows->n, rowid, &src, &b, prog,
-		               err);
+		rc = bulk_load(db, t, c, k, o->bulk_batch, rows->x, rows->n, rowid, &src, plan, &b,
+		               prog, err);
+	s->planned_rows = plan ? (int64_t)plan->used : 0;
 	s->rows_moved = b.rows;
 	s->bulk_nearest_s = b.assign_s;
 	s->bulk_write_s = b.write_s;
@@ -991,6 +993,16 @@ static void plan_rows(sqlite3 *db, const vtab *t, const float *c, size_t k, cons
 	s->plan_s = tm_now() - t0;
 }
 
+/* A load's plan: its rows are in memory, so only the GEMM moves out of the lock. */
+static void plan_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
+                      const ivf_write_opts *o, bulk_plan *p, ivf_write_stats *s, prog_t *prog)
+{
+	char ignore[ERR_LEN];
+	double t0 = tm_now();
+	if (bulk_plan_rows(db, t, c, k, o->bulk_batch, rows->x, rows->n, p, prog, ignore) == 0)
+		s->plan_s = tm_now() - t0;
+}
+
 /* BEGIN IMMEDIATE .. COMMIT, or ROLLBACK. */
 static int write_txn(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_rows *rows,
                      const ivf_write_opts *o, bulk_plan *plan, ivf_write_stats *s,
@@ -1008,7 +1020,7 @@ static int write_txn(sqlite3 *db, const vtab *t, const float *c, size_t k, const
 		plan = NULL; /* another connection wrote since: assign under the lock */
 	int rc = ivf_syntax(db, t, &s->syntax, err);
 	if (rc == 0)
-		rc = rows ? load_locked(db, t, c, k, rows, o, s, prog, err)
+		rc = rows ? load_locked(db, t, c, k, rows, o, plan, s, prog, err)
 		          : write_locked(db, t, c, k, o, plan, s, prog, err);
 	vtab_release(db, t);
 	if (rc == 0)
@@ -1089,6 +1101,8 @@ static int transaction(sqlite3 *db, const vtab *t, const float *c, size_t k, con
 	bulk_plan plan = {0};
 	if (!rows)
 		plan_rows(db, t, c, k, opts, &plan, &s, prog);
+	else
+		plan_load(db, t, c, k, rows, opts, &plan, &s, prog);
 	int rc = write_txn(db, t, c, k, rows, opts, &plan, &s, &budget, &committing, prog, err);
 	bulk_plan_free(&plan);
 	sqlite3_commit_hook(db, NULL, NULL);

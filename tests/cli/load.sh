@@ -367,6 +367,9 @@ test_load_trains_on_a_sample_and_reports_json() {
 	expect_status 0 ivftrain --load "$TMP/fm.hdf5" --ntrain 1000 --niter 4 --json "$DB"
 	[ "$(json 'd["load"].endswith("fm.hdf5"), d["params"]["ntrain"], d["params"]["nlist"], d["assigned"], d["index"]["rows_moved"], d["index"]["unassigned"], d["free_pages"]' <<<"$OUT")" = \
 		"(True, 1000, $NLIST, 'bulk', $N, 0, 0)" ] || fail "json: $OUT"
+	# every row's centroid was worked out before the lock: none under it
+	[ "$(json 'd["bulk"]["planned_rows"], d["bulk"]["plan_s"] > 0' <<<"$OUT")" = "($N, True)" ] ||
+		fail "plan: $OUT"
 	expect_status 0 ivftrain --check "$DB"
 	expect_match "$OUT" "verdict +clean" "--check after --load"
 }
