@@ -114,6 +114,7 @@ static const char *const order_names[] = {
 };
 static const char *const quant_names[] = {"none", "int8", "binary", NULL};
 static const char *const storage_names[] = {"vector", "halfvec", NULL};
+static const char *const plan_names[] = {"index", "planner", NULL};
 static const char *const iter_names[] = {
     [CFG_ITER_OFF] = "off",
     [CFG_ITER_RELAXED] = "relaxed_order",
@@ -150,7 +151,8 @@ static void set_metric(void *dst, int v)
 	*(vtab_metric *)dst = (vtab_metric)v;
 }
 
-/* storage: cfg_index.halfvec, 1 for halfvec; iterative_scan: a cfg_iter */
+/* storage: cfg_index.halfvec, 1 for halfvec; iterative_scan: a cfg_iter;
+ * filter_plan: cfg_index.planner, 1 for planner */
 static void set_int(void *dst, int v)
 {
 	*(int *)dst = v;
@@ -167,6 +169,7 @@ static const struct enum_key {
     {order_names, set_order, 0},        {ivf_assign_names, set_assign, ASSIGN_CHOICES},
     {vtab_metric_names, set_metric, 0}, {storage_names, set_int, 0},
     {flt_mode_names, set_int, 0},       {iter_names, set_int, 0},
+    {plan_names, set_int, 0},
 };
 
 /* The enum_keys entry of names; quant_names (V_ENUMSTR) has none. */
@@ -227,6 +230,7 @@ static const key_def keys[] = {
     {S_INDEX, "ef_search", V_NPROBE, I(nprobe), 1, 1000, NULL, A_ANY, T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "storage", V_ENUM, I(halfvec), 0, 0, storage_names, A_ANY, T_PGV},
     {S_INDEX, "iterative_scan", V_ENUM, I(iterative_scan), 0, 0, iter_names, A_ANY, T_PGV},
+    {S_INDEX, "filter_plan", V_ENUM, I(planner), 0, 0, plan_names, A_ANY, T_PGV},
     {S_INDEX, "max_scan_tuples", V_INT, I(max_scan_tuples), 1, INT_MAX, NULL, A_ANY,
      T(CFG_TYPE_PGV_HNSW)},
     {S_INDEX, "scan_mem_multiplier", V_DOUBLE, I(scan_mem_multiplier), 1, 1000, NULL, A_ANY,
@@ -612,26 +616,33 @@ static int check_centroids(parse *p, size_t xi)
 	return 0;
 }
 
-/* A pgvector section's iterative scan keys: a filtered run's (without a
- * filter every row matches and the first pass already has k rows), relaxed_order
- * unless given, strict_order on hnsw only (pgvector's ivfflat has none), the
- * limits only with a scan to limit. */
+/* A pgvector section's filtered-run keys: a filtered run's only (without a
+ * filter every row matches and the first pass already has k rows);
+ * iterative_scan relaxed_order unless given, strict_order on hnsw only
+ * (pgvector's ivfflat has none), the limits only with a scan to limit. */
 static int check_iterative(parse *p, size_t xi)
 {
 	cfg_index *x = &p->c->idx[xi];
 	const int *seen = p->seen_idx[xi];
-	static const char *const limits[] = {"max_scan_tuples", "scan_mem_multiplier",
-	                                     "max_probes"};
-	int l_iter = seen[key_index(S_INDEX, "iterative_scan")], l_limit = 0;
-	const char *limit = NULL;
-	for (size_t i = 0; i < sizeof limits / sizeof *limits && !l_limit; i++)
-		if ((l_limit = seen[key_index(S_INDEX, limits[i])]))
-			limit = limits[i];
+	/* the limits from [PGV_LIMITS] on */
+	static const char *const keys_f[] = {"iterative_scan", "filter_plan", "max_scan_tuples",
+	                                     "scan_mem_multiplier", "max_probes"};
+	enum { PGV_LIMITS = 2, PGV_NKEYS = sizeof keys_f / sizeof *keys_f };
+	int l_any = 0, l_limit = 0;
+	const char *any = NULL, *limit = NULL;
+	for (size_t i = PGV_NKEYS; i-- > 0;) {
+		int l = seen[key_index(S_INDEX, keys_f[i])];
+		if (l && i >= PGV_LIMITS)
+			l_limit = l, limit = keys_f[i];
+		if (l)
+			l_any = l, any = keys_f[i];
+	}
+	int l_iter = seen[key_index(S_INDEX, "iterative_scan")];
 	if (!p->c->filter[0]) {
-		if (l_iter || l_limit)
-			return perr(p, l_iter ? l_iter : l_limit,
+		if (l_any)
+			return perr(p, l_any,
 			            "%s applies to a filtered run only ([dataset] filter = NAME)",
-			            l_iter ? "iterative_scan" : limit);
+			            any);
 		x->iterative_scan = CFG_ITER_OFF;
 		return 0;
 	}

@@ -23,7 +23,8 @@
  *              a peer in a filtered run: an engine that filters (peer.h), and
  *              neither filter key; pgvector there: iterative_scan (off |
  *              relaxed_order | strict_order, hnsw only), with it hnsw:
- *              max_scan_tuples, scan_mem_multiplier; ivfflat: max_probes. Each
+ *              max_scan_tuples, scan_mem_multiplier; ivfflat: max_probes;
+ *              filter_plan = index | planner. Each
  *              key names the types it applies to; any other type refuses it with
  *              its line.
  *
@@ -103,6 +104,8 @@ typedef struct cfg_index {
 	int max_scan_tuples;        /* hnsw (pgvector's default 20000) */
 	double scan_mem_multiplier; /* hnsw, x work_mem (pgvector's default 1) */
 	int max_probes;             /* ivfflat (pgvector's default: every list) */
+	int planner;                /* filter_plan = planner: PostgreSQL plans each query (else the
+	                               vector index's scan, always) */
 	/* filtered runs ([dataset] filter), filter.h */
 	int filter_mode;               /* flt_mode: metadata (flat), aux (ivf) */
 	int filter_mode_line;          /* 0 = the default */

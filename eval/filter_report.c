@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define FREP_WAY 48
+#define FREP_WAY 64
 
 /* How section s filters: "flat + partition key", "ivf + aux post-filter", a
  * peer's index and its engine's filter ("faiss IVF + ID selector", "pgvector
@@ -30,7 +30,8 @@ static const char *frep_way(const bench_section *s, char *buf, size_t len)
 	};
 	int pgv = s->cx->type == CFG_TYPE_PGV_IVFFLAT || s->cx->type == CFG_TYPE_PGV_HNSW;
 	if (s->cx->peer)
-		snprintf(buf, len, "%s%s", peer_way[s->cx->type],
+		snprintf(buf, len, "%s%s%s", peer_way[s->cx->type],
+		         pgv && s->cx->planner ? ", planner's plan" : "",
 		         pgv ? iter[s->cx->iterative_scan] : "");
 	else
 		snprintf(buf, len, "%s + %s", cfg_type_name(s->cx->type), how[s->cx->filter_mode]);

@@ -23,7 +23,8 @@
  * the b-tree (a small table, a rare value): the prepared query is then planned
  * with enable_sort = off, so that what is measured is pgvector's search, and the
  * recorded plan says so, with what the planner makes of a literal query at the
- * rarest label.
+ * rarest label. A section with filter_plan = planner measures that instead: each
+ * query planned for its own label and vector, whatever PostgreSQL picks.
  */
 #include "peer.h"
 
@@ -402,28 +403,48 @@ static int prepare(pgv *p, char *err)
 	return ok ? 0 : fail(p, "preparing the query", err);
 }
 
-/* The generic plan the queries run must scan the vector index: a plan that
- * sorts the table, or the rows the b-tree finds, would measure something else
- * (an exact search, not pgvector's). In a filtered run the planner may prefer
- * the b-tree (a small table, a rare value): then the session plans with
- * enable_sort = off, which leaves the vector index's ordered scan as the one
- * plan without a sort of the rows, and says so. b->plan records the plan that
- * runs, and in a filtered run the plan PostgreSQL makes for a literal query at
- * the rarest label (a custom plan, with its default settings). */
+/* How a plan finds the rows, for the report. */
+static const char *plan_way(const plan_info *pi)
+{
+	return pi->ann     ? "through the vector index"
+	       : pi->btree ? "through the b-tree on label, then a sort: exact"
+	                   : "as a sort of the matching rows: exact";
+}
+
+/* With filter_plan = index (the default) the generic plan the queries run must
+ * scan the vector index: a plan that sorts the table, or the rows the b-tree
+ * finds, would measure something else (an exact search, not pgvector's). In a
+ * filtered run the planner may prefer the b-tree (a small table, a rare value):
+ * then the session plans with enable_sort = off, which leaves the vector
+ * index's ordered scan as the one plan without a sort of the rows, and says so.
+ * With filter_plan = planner every query is planned for its own label and
+ * vector (custom plans), as a literal query is: whatever PostgreSQL picks.
+ * b->plan records the plan that runs and, in a filtered run, the custom plan
+ * for the rarest label. */
 static int check_plan(pgv *p, const peer_input *in, bench_build *b, char *err)
 {
 	int32_t rare = 0;
 	size_t nrare = 0;
 	plan_info gen, lit, own = {.ann = 1};
-	int rc = p->filtered ? rarest_label(in->labels, in->n, &rare, &nrare, err) : 0;
-	if (rc == 0)
-		rc = explain(p, in->x, rare, &gen, err);
-	if (rc == 0 && p->filtered &&
-	    (rc = exec(p, "planning a literal query", "SET plan_cache_mode = force_custom_plan",
-	               err)) == 0 &&
-	    (rc = explain(p, in->x, rare, &lit, err)) == 0)
+	int rc = 0, n = 0;
+	if (p->filtered && ((rc = rarest_label(in->labels, in->n, &rare, &nrare, err)) < 0 ||
+	                    (rc = exec(p, "planning a literal query",
+	                               "SET plan_cache_mode = force_custom_plan", err)) < 0 ||
+	                    (rc = explain(p, in->x, rare, &lit, err)) < 0))
+		return rc;
+	if (p->filtered && p->cx->planner) {
+		snprintf(
+		    b->plan, sizeof b->plan,
+		    "each query planned by PostgreSQL for its own label (custom plans); at the "
+		    "rarest label (%zu rows, %.2g%%) %s (%.200s)",
+		    nrare, 100.0 * (double)nrare / (double)in->n, plan_way(&lit), lit.nodes);
+		return 0;
+	}
+	if (p->filtered)
 		rc = exec(p, "planning a literal query", "SET plan_cache_mode = force_generic_plan",
 		          err);
+	if (rc == 0)
+		rc = explain(p, in->x, rare, &gen, err);
 	if (rc == 0 && p->filtered && !gen.ann) {
 		own = gen;
 		if ((rc = exec(p, "steering the plan", "DEALLOCATE q; SET enable_sort = off",
@@ -439,7 +460,7 @@ static int check_plan(pgv *p, const peer_input *in, bench_build *b, char *err)
 		               "index (%.200s)",
 		               p->cx->name, p->cx->type == CFG_TYPE_PGV_HNSW ? "hnsw" : "ivfflat",
 		               gen.nodes);
-	int n = snprintf(b->plan, sizeof b->plan, "%.200s", gen.nodes);
+	n = snprintf(b->plan, sizeof b->plan, "%.200s", gen.nodes);
 	if (!own.ann)
 		n += snprintf(b->plan + n, sizeof b->plan - (size_t)n,
 		              ", with enable_sort = off: the planner's own choice was %.200s",
@@ -448,11 +469,7 @@ static int check_plan(pgv *p, const peer_input *in, bench_build *b, char *err)
 		snprintf(b->plan + n, sizeof b->plan - (size_t)n,
 		         "; a literal query for the rarest label (%zu rows, %.2g%%) is planned "
 		         "%s (%.200s)",
-		         nrare, 100.0 * (double)nrare / (double)in->n,
-		         lit.ann     ? "through the vector index"
-		         : lit.btree ? "through the b-tree on label, then a sort: exact"
-		                     : "as a sort of the matching rows: exact",
-		         lit.nodes);
+		         nrare, 100.0 * (double)nrare / (double)in->n, plan_way(&lit), lit.nodes);
 	return 0;
 }
 

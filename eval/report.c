@@ -184,6 +184,7 @@ static cJSON *params_json(const bench_run *r, const bench_section *s)
 		cJSON_AddStringToObject(o, "storage", x->halfvec ? "halfvec" : "vector");
 	if ((x->type == CFG_TYPE_PGV_IVFFLAT || x->type == CFG_TYPE_PGV_HNSW) && r->filtered) {
 		cJSON_AddStringToObject(o, "iterative_scan", cfg_iter_name(x->iterative_scan));
+		cJSON_AddStringToObject(o, "filter_plan", x->planner ? "planner" : "index");
 		if (x->iterative_scan == CFG_ITER_OFF) {
 			/* no scan for the limits to bound */
 		} else if (x->type == CFG_TYPE_PGV_IVFFLAT) {

@@ -321,7 +321,7 @@ static void test_config__pgvector_iterative_scan(void **state)
 	                           "[h]\ntype = pgvector-hnsw\n"
 	                           "[hs]\ntype = pgvector-hnsw\niterative_scan = strict_order\n"
 	                           "max_scan_tuples = 50000\nscan_mem_multiplier = 2.5\n"
-	                           "[i]\ntype = pgvector-ivfflat\nmax_probes = 40\n"
+	                           "[i]\ntype = pgvector-ivfflat\nmax_probes = 40\nfilter_plan = planner\n"
 	                           "[io]\ntype = pgvector-ivfflat\niterative_scan = off\n");
 	cfg *c = malloc(sizeof *c);
 	char err[ERR_LEN];
@@ -339,6 +339,8 @@ static void test_config__pgvector_iterative_scan(void **state)
 	x = cfg_find(c, "i");
 	assert_int_equal(x->iterative_scan, CFG_ITER_RELAXED);
 	assert_int_equal(x->max_probes, 40);
+	assert_int_equal(x->planner, 1);
+	assert_int_equal(cfg_find(c, "h")->planner, 0);
 	assert_int_equal(cfg_find(c, "io")->iterative_scan, CFG_ITER_OFF);
 	assert_int_equal(cfg_find(c, "io")->max_probes, 32768);
 	assert_string_equal(cfg_iter_name(CFG_ITER_RELAXED), "relaxed_order");

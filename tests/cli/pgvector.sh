@@ -152,6 +152,7 @@ test_pgvector_filtered_iterative_scans() {
 	s+='[hnsw-off]\ntype = pgvector-hnsw\nef_search = 40\niterative_scan = off\n'
 	s+='[ivf]\ntype = pgvector-ivfflat\nlists = 16\nprobes = 1\n'
 	s+='[ivf-off]\ntype = pgvector-ivfflat\nlists = 16\nprobes = 1\niterative_scan = off\n'
+	s+='[ivf-planner]\ntype = pgvector-ivfflat\nlists = 16\nprobes = 1\nfilter_plan = planner\n'
 	run_pg filtered "$FMT" "$s" 'filter = tags\n' || return
 	py_out=$("$PY" - "$TMP/res/fm/filtered/results.json" <<'PY' 2>&1
 import sys, json
@@ -191,6 +192,11 @@ assert "WHERE label = $2 with a b-tree on label, hnsw.iterative_scan = relaxed_o
 own = "Sort > CTE r > Limit > Sort > Bitmap Heap Scan on vecbench_hnsw > Bitmap Index Scan on vecbench_hnsw_label_idx > CTE Scan on r"
 assert b["plan"] == "Sort > CTE r > Limit > Index Scan using vecbench_hnsw_emb_idx on vecbench_hnsw > CTE Scan on r, with enable_sort = off: the planner's own choice was " + own + "; a literal query for the rarest label (20 rows, 1%) is planned through the b-tree on label, then a sort: exact (" + own + ")", b["plan"]
 assert b["index_s"] > 0, b
+# the planner's own plan on 2,000 rows: the b-tree and a sort, exact for every tag
+f, c = cls(pts("ivf-planner")[1])
+assert f["under_k"] == 0 and pts("ivf-planner")[1]["recall"] == 1.0, f
+assert par["ivf-planner"]["filter_plan"] == "planner" and par["ivf"]["filter_plan"] == "index", par
+assert s["ivf-planner"]["build"]["plan"].startswith("each query planned by PostgreSQL for its own label (custom plans); at the rarest label (20 rows, 1%) through the b-tree on label, then a sort: exact ("), s["ivf-planner"]["build"]["plan"]
 assert s["hnsw-off"]["build"]["plan"].startswith('Limit > Index Scan using "vecbench_hnsw-off_emb_idx"'), s["hnsw-off"]["build"]["plan"]
 assert s["ivf-off"]["build"]["engine"].endswith("WHERE label = $2 with a b-tree on label, ivfflat.iterative_scan = off"), s["ivf-off"]["build"]
 assert s["ivf"]["build"]["engine"].endswith("ivfflat.iterative_scan = relaxed_order, ivfflat.max_probes = 32768"), s["ivf"]["build"]
@@ -204,6 +210,7 @@ PY
 	expect_match "$md" '^\| hnsw-off ef_search=40 \| pgvector HNSW \+ WHERE, no iterative scan \| [0-9.]+ \| [0-9.]+ \| 0\.[0-9]+ \| [0-9.]+% \|$' "per-class row"
 	expect_match "$md" '^\| 10% \| pgvector HNSW \+ WHERE, iterative relaxed \| hnsw ef_search=(10|200) \|' "fastest table"
 	expect_match "$md" '^\| 1% \| pgvector HNSW \+ WHERE, iterative strict \| hnsw-strict ef_search=40 \|' "fastest table"
+	expect_match "$md" "^\\| 1% \\| pgvector IVFFlat \\+ WHERE, planner's plan, iterative relaxed \\| ivf-planner probes=1 \\| [0-9.]+ \\| [0-9.]+ \\| 1\\.0000 \\| 0\\.0% \\|$" "fastest table"
 	[ -z "$(left_behind)" ] || fail "left behind: $(left_behind)"
 }
 
@@ -368,6 +375,7 @@ test_pgvector_bad_keys_file_line_exit_2() {
 	cases=(
 		"[p]\ntype = pgvector-hnsw\niterative_scan = off\n|:5: iterative_scan applies to a filtered run only"
 		"[p]\ntype = pgvector-ivfflat\nmax_probes = 4\n|:5: max_probes applies to a filtered run only"
+		"[p]\ntype = pgvector-hnsw\nfilter_plan = planner\n|:5: filter_plan applies to a filtered run only"
 	)
 	expect_bad_configs "$head" "${cases[@]}"
 	cases=(
@@ -376,6 +384,8 @@ test_pgvector_bad_keys_file_line_exit_2() {
 		"[p]\ntype = pgvector-hnsw\nmax_probes = 4\n|:6: max_probes does not apply to \[p\] \(type = pgvector-hnsw\)"
 		"[p]\ntype = pgvector-ivfflat\nmax_scan_tuples = 4\n|:6: max_scan_tuples does not apply to \[p\] \(type = pgvector-ivfflat\)"
 		"[p]\ntype = pgvector-hnsw\niterative_scan = sometimes\n|:6: iterative_scan: \"sometimes\" is not one of off . relaxed_order . strict_order"
+		"[p]\ntype = pgvector-hnsw\nfilter_plan = maybe\n|:6: filter_plan: \"maybe\" is not one of index . planner"
+		"[p]\ntype = flat\nfilter_plan = planner\n|:6: filter_plan does not apply to \[p\] \(type = flat\)"
 		"[p]\ntype = pgvector-hnsw\nscan_mem_multiplier = 0.5\n|:6: scan_mem_multiplier: \"0.5\" is not a number in \[1, 1000\]"
 	)
 	expect_bad_configs "[dataset]\npath = $FMT\nfilter = tags\n" "${cases[@]}"
