@@ -6,7 +6,7 @@
 #                    then a short run of every fuzz target (FUZZ_SHORT seconds each)
 #   make fuzz        every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS seconds each
 #   make run         the main job: build the Fashion-MNIST file if absent, then
-#                    vecbench run configs/fashion-mnist.ini: IVF vs flat, about 3 minutes
+#                    vecbench run configs/fashion-mnist.ini: IVF vs flat, about 7 minutes
 #   make run-full    the full comparison, configs/fashion-mnist-full.ini (builtin trainer,
 #                    assign-vectors, int8; about 15 minutes)
 #   make bench       every benchmark on full Fashion-MNIST; results go to results/
