@@ -407,11 +407,11 @@ static int take_rows(bulk *b, int *done)
 	return 0;
 }
 
-/* b->near for the batch's rows (quantized tables: b->xq, by vec0's own rule). */
-static int assign_rows(bulk *b)
+/* b->near for the batch's m rows x (quantized tables: b->xq, by vec0's own rule). */
+static int assign_rows(bulk *b, const float *x)
 {
 	return b->q == QUANT_NONE
-	           ? km_assign(b->x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)
+	           ? km_assign(x, b->m, b->d, b->c, b->k, b->near, NULL, b->err)
 	           : quant_nearest(b->q, b->xq, b->m, b->cq, b->k, b->d, b->near, b->err);
 }
 
@@ -430,7 +430,7 @@ static int nearest(bulk *b)
 		return 0;
 	}
 	b->plan = NULL;
-	return assign_rows(b);
+	return assign_rows(b, b->x);
 }
 
 /* Assigns the batch's m rows (b->x, b->ids), appends them to their centroids'
@@ -684,7 +684,7 @@ int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 		if (!rc && b.m && b.q != QUANT_NONE)
 			quant_encode(b.q, b.x, b.m, b.d, b.xq);
 		if (!rc && b.m)
-			rc = assign_rows(&b);
+			rc = assign_rows(&b, b.x);
 		p->read_s += t1 - t0;
 		p->assign_s += tm_now() - t1;
 		if (!rc && b.m)
@@ -714,11 +714,11 @@ int bulk_plan_rows(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 	double t0 = tm_now();
 	prog_begin(prog, "nearest centroids", (uint64_t)n);
 	while (!rc && p->n < n) {
+		const float *rows = x + p->n * b.d; /* in place: the plan needs no copy */
 		b.m = n - p->n < batch ? n - p->n : batch;
-		memcpy(b.x, x + p->n * b.d, b.m * b.fs);
 		if (b.q != QUANT_NONE)
-			quant_encode(b.q, b.x, b.m, b.d, b.xq);
-		if (!(rc = assign_rows(&b))) {
+			quant_encode(b.q, rows, b.m, b.d, b.xq);
+		if (!(rc = assign_rows(&b, rows))) {
 			memcpy(p->cid + p->n, b.near, b.m * sizeof *b.near);
 			p->n += b.m;
 		}
