@@ -21,6 +21,7 @@
 #include "bulk.h"
 #include "check.h"
 #include "err.h"
+#include "gathervfs.h"
 #include "imbalance.h"
 #include "intr.h"
 #include "load.h"
@@ -215,8 +216,10 @@ static int index_imbalance(sqlite3 *db, const vtab *t, size_t k, double *out, ch
 	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t c = sqlite3_column_int64(st, 0);
 		if (c >= (int64_t)k)
-			rc = err_set(err, ERR_FAIL, "table %s: a cell of centroid %lld, past the %zu "
-			             "centroids", t->name, (long long)c, k);
+			rc = err_set(err, ERR_FAIL,
+			             "table %s: a cell of centroid %lld, past the %zu "
+			             "centroids",
+			             t->name, (long long)c, k);
 		else
 			size[c] = (size_t)sqlite3_column_int64(st, 1);
 	}
@@ -1132,7 +1135,12 @@ int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_row
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)
 {
 	double t0 = tm_now();
-	if (sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+	/* VACUUM writes straight through: on a full disk its rollback through
+	 * gathered writes left the journal behind (its next open played it back) */
+	gathervfs_enable(0);
+	int r = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL);
+	gathervfs_enable(1);
+	if (r != SQLITE_OK)
 		return err_set(err, ERR_FAIL, "%sVACUUM failed: %s; the file keeps its free pages",
 		               (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ? "disk full: "
 		                                                                    : "",

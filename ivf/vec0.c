@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "gathervfs.h"
 
 #define VEC0_ENTRY "sqlite3_vec_init"
 #define VEC0_NPM_REL ".deps/npm/node_modules/sqlite-vec-linux-x64/vec0.so"
@@ -164,14 +165,15 @@ out:
 
 /* Opens the file and makes sure it is an SQLite database we can read: a missing
  * file is reported as such instead of being created (unless flags say so). */
-static int vec0_open_db(const char *dbpath, int flags, int busy_ms, sqlite3 **out, char *err)
+static int vec0_open_db(const char *dbpath, int flags, const char *vfs, int busy_ms, sqlite3 **out,
+                        char *err)
 {
 	struct stat st;
 	sqlite3 *db = NULL;
 	if (!(flags & SQLITE_OPEN_CREATE) && strcmp(dbpath, ":memory:") != 0 &&
 	    stat(dbpath, &st) != 0)
 		return err_set(err, ERR_INPUT, "database %s: %s", dbpath, strerror(errno));
-	int rc = sqlite3_open_v2(dbpath, &db, flags, NULL);
+	int rc = sqlite3_open_v2(dbpath, &db, flags, vfs);
 	if (rc != SQLITE_OK) {
 		rc = err_set(err, ERR_INPUT, "cannot open database %s: %s", dbpath,
 		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -196,7 +198,8 @@ fail:
 	return rc;
 }
 
-int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err)
+static int vec0_open_vfs(const char *dbpath, int flags, const char *vfs, int busy_ms, vec0_ext *ext,
+                         sqlite3 **db, char *err)
 {
 	sqlite3 *h = NULL;
 	int rc;
@@ -213,7 +216,7 @@ int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3
 	snprintf(ext->version, sizeof ext->version, "%s", vec0_loaded.version);
 	ext->has_ivf = vec0_loaded.has_ivf;
 	ext->probed = 1;
-	if ((rc = vec0_open_db(dbpath, flags, busy_ms, &h, err)) < 0)
+	if ((rc = vec0_open_db(dbpath, flags, vfs, busy_ms, &h, err)) < 0)
 		return rc;
 	if ((rc = vec0_load(h, ext, err)) < 0) {
 		sqlite3_close(h);
@@ -221,6 +224,17 @@ int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3
 	}
 	*db = h;
 	return 0;
+}
+
+int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err)
+{
+	return vec0_open_vfs(dbpath, flags, NULL, busy_ms, ext, db, err);
+}
+
+int vec0_open_writer(const char *dbpath, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err)
+{
+	return vec0_open_vfs(dbpath, SQLITE_OPEN_READWRITE, gathervfs_name(), busy_ms, ext, db,
+	                     err);
 }
 
 void vec0_describe(const vec0_ext *ext, char *buf, size_t len)

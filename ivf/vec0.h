@@ -39,6 +39,10 @@ int vec0_find(const char *explicit_path, vec0_ext *ext, char *err);
  * timeout of busy_ms, loads the extension and probes it on first use. On error
  * *db is NULL and nothing was created. */
 int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err);
+/* vec0_open for a bulk write (read-write, no create): through gathervfs, which
+ * turns a write transaction's many small writes into few large ones. Tools
+ * that measure vec0 as users run it open with vec0_open. */
+int vec0_open_writer(const char *dbpath, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err);
 
 /* "vec0 v0.1.10-alpha.3 from /usr/local/lib/vec0.so (VEC0_PATH), IVF: yes" */
 void vec0_describe(const vec0_ext *ext, char *buf, size_t len);

@@ -411,9 +411,10 @@ static int open_table(const opts *o, run *r, char *err)
 {
 	int rc = vec0_find(o->vec0, &r->ext, err);
 	int ro = o->dry_run || o->check || o->export_faiss;
-	int flags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (!rc)
-		rc = vec0_open(o->db, flags, o->b.write.busy_ms, &r->ext, &r->db, err);
+		rc = ro ? vec0_open(o->db, SQLITE_OPEN_READONLY, o->b.write.busy_ms, &r->ext,
+		                    &r->db, err)
+		        : vec0_open_writer(o->db, o->b.write.busy_ms, &r->ext, &r->db, err);
 	if (rc)
 		return rc;
 	if (!r->ext.has_ivf)

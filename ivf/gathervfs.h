@@ -1,0 +1,19 @@
+/*
+ * gathervfs.h - an SQLite VFS that gathers a write transaction's small writes
+ * (journal records, COMMIT's pages) into few large ones, keeping SQLite's
+ * atomicity: see gathervfs.c for the rules it keeps.
+ */
+#ifndef IVFKIT_GATHERVFS_H
+#define IVFKIT_GATHERVFS_H
+
+#include <sqlite3.h>
+
+/* The VFS's name for sqlite3_open_v2, registered (not as the default) on the
+ * first call; NULL when the default VFS cannot carry it, and the caller opens
+ * with the default. */
+const char *gathervfs_name(void);
+/* Whether files of this VFS gather writes (the default) or write each straight
+ * through, process-wide, from their next write on. */
+void gathervfs_enable(int on);
+
+#endif
