@@ -1135,8 +1135,10 @@ int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_row
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)
 {
 	double t0 = tm_now();
-	/* VACUUM writes straight through: on a full disk its rollback through
-	 * gathered writes left the journal behind (its next open played it back) */
+	/* VACUUM writes straight through. Gathered, a journal write that a full
+	 * disk fails is reported by the database write after it, and SQLite then
+	 * leaves the journal for the next reader to play back instead of rolling
+	 * back at once (the write transaction's own failure path reads right away) */
 	gathervfs_enable(0);
 	int r = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL);
 	gathervfs_enable(1);
