@@ -1,6 +1,7 @@
 /*
  * gathervfs.c - an SQLite VFS over the default one that gathers a write
- * transaction's small writes into few large ones.
+ * transaction's small writes into few large ones, and reads a database file
+ * ahead where SQLite reads it page after page.
  *
  * A rollback journal takes three write() calls per page it keeps (page number,
  * page, checksum) and COMMIT one per page it writes to the database: a bulk
@@ -27,6 +28,13 @@
  * database pages whose journal still exists to restore them. A failed
  * write-out (disk full) is returned by the call that made it (see gv_flush).
  *
+ * Reads: SQLite reads a cell's overflow pages one system call each. A read
+ * that starts where the last one ended reads the 64 KiB around it into a
+ * window the next reads are served from. The window is valid only while the
+ * file is locked (in rollback mode no other process writes a file it holds
+ * locked): it is dropped when the lock goes, on truncation and for good with
+ * WAL shared memory, and every write through this VFS updates it.
+ *
  * Public API: gathervfs_name (registers the VFS once; pass the name to
  * sqlite3_open_v2), gathervfs_enable.
  */
@@ -39,20 +47,28 @@
 /* The most the default (unix) VFS writes in one call: it keeps 17 bits of a
  * write's length. 31 journal records or 32 pages of 4 KiB. */
 #define GV_BUF_BYTES 0x1ffffu
+/* A sequential read of a database file reads this much at once: a cell's
+ * overflow pages follow one another, and SQLite reads them one 4 KiB page per
+ * call. */
+#define GV_RA_BYTES (64u << 10)
 
 typedef struct gv_file {
-	sqlite3_file base;    /* methods of this VFS; must be first */
-	sqlite3_file *real;   /* the default VFS's file, allocated behind this one */
-	int journal;          /* a rollback journal (else a database or other file) */
-	int main_db;          /* a main or attached database file */
-	int lock;             /* the lock held, SQLITE_LOCK_* (database files) */
-	int shm;              /* maps WAL shared memory: never gathers */
-	const char *name;     /* SQLite's, valid until xClose; NULL for temporary files */
-	int failed;           /* a journal's write-out failed with this: its bytes stay */
-	unsigned char *buf;   /* gathered bytes, GV_BUF_BYTES, allocated on first use */
-	size_t len;           /* bytes gathered */
-	sqlite3_int64 off;    /* file offset of buf[0] */
-	struct gv_file *next; /* every open file, for the write-outs across files */
+	sqlite3_file base;     /* methods of this VFS; must be first */
+	sqlite3_file *real;    /* the default VFS's file, allocated behind this one */
+	int journal;           /* a rollback journal (else a database or other file) */
+	int main_db;           /* a main or attached database file */
+	int lock;              /* the lock held, SQLITE_LOCK_* (database files) */
+	int shm;               /* maps WAL shared memory: never gathers */
+	const char *name;      /* SQLite's, valid until xClose; NULL for temporary files */
+	int failed;            /* a journal's write-out failed with this: its bytes stay */
+	unsigned char *ra;     /* a database file's read-ahead window, GV_RA_BYTES */
+	sqlite3_int64 ra_off;  /* its file offset */
+	size_t ra_len;         /* its valid bytes; 0: none */
+	sqlite3_int64 ra_next; /* where the last read ended: a read there is sequential */
+	unsigned char *buf;    /* gathered bytes, GV_BUF_BYTES, allocated on first use */
+	size_t len;            /* bytes gathered */
+	sqlite3_int64 off;     /* file offset of buf[0] */
+	struct gv_file *next;  /* every open file, for the write-outs across files */
 } gv_file;
 
 static sqlite3_vfs gv_vfs;
@@ -124,16 +140,65 @@ static int gv_close(sqlite3_file *pf)
 	pthread_mutex_unlock(&gv_files_mu);
 	int rc2 = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
 	free(f->buf);
+	free(f->ra);
 	f->buf = NULL;
+	f->ra = NULL;
 	return rc != SQLITE_OK ? rc : rc2;
+}
+
+/* Copies into out what the read-ahead window holds of [off, off + amt); whether
+ * it held all of it. */
+static int gv_ra_hit(const gv_file *f, void *out, int amt, sqlite3_int64 off)
+{
+	if (!f->ra_len || off < f->ra_off || off + amt > f->ra_off + (sqlite3_int64)f->ra_len)
+		return 0;
+	memcpy(out, f->ra + (off - f->ra_off), (size_t)amt);
+	return 1;
+}
+
+/* Reads the window holding off. Only under a lock (no other process writes the
+ * file then, and every write of this one passes gv_write), never with WAL
+ * shared memory (a checkpoint writes the file while others read), never at
+ * the end of the file (a short read). */
+static int gv_ra_fill(gv_file *f, sqlite3_int64 off)
+{
+	f->ra_len = 0;
+	if (!f->ra && !(f->ra = malloc(GV_RA_BYTES)))
+		return SQLITE_OK;
+	sqlite3_int64 start = off - off % GV_RA_BYTES;
+	if (f->len && start < f->off + (sqlite3_int64)f->len &&
+	    start + (sqlite3_int64)GV_RA_BYTES > f->off) {
+		int rc = gv_flush(f);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	int rc = f->real->pMethods->xRead(f->real, f->ra, (int)GV_RA_BYTES, start);
+	if (rc == SQLITE_OK) {
+		f->ra_off = start;
+		f->ra_len = GV_RA_BYTES;
+	}
+	return rc == SQLITE_IOERR_SHORT_READ ? SQLITE_OK : rc;
 }
 
 static int gv_read(sqlite3_file *pf, void *out, int amt, sqlite3_int64 off)
 {
 	gv_file *f = (gv_file *)pf;
 	sqlite3_int64 end = f->off + (sqlite3_int64)f->len;
-	if (!f->len || off >= end || off + amt <= f->off)
+	int sequential = off == f->ra_next;
+	f->ra_next = off + amt;
+	if (!f->len || off >= end || off + amt <= f->off) {
+		if (gv_ra_hit(f, out, amt, off))
+			return SQLITE_OK;
+		if (sequential && f->main_db && f->lock >= SQLITE_LOCK_SHARED && !f->shm &&
+		    (size_t)amt <= GV_RA_BYTES) {
+			int rc = gv_ra_fill(f, off);
+			if (rc != SQLITE_OK)
+				return rc;
+			if (gv_ra_hit(f, out, amt, off))
+				return SQLITE_OK;
+		}
 		return f->real->pMethods->xRead(f->real, out, amt, off);
+	}
 	if (off >= f->off && off + amt <= end) {
 		memcpy(out, f->buf + (off - f->off), (size_t)amt);
 		return SQLITE_OK;
@@ -155,6 +220,15 @@ static int gv_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 o
 	int rc;
 	if (f->main_db && (rc = gv_flush_all(NULL)) != SQLITE_OK)
 		return rc;
+	/* the window keeps what SQLite wrote, as the file will */
+	if (f->ra_len && off < f->ra_off + (sqlite3_int64)f->ra_len && off + amt > f->ra_off) {
+		sqlite3_int64 lo = off > f->ra_off ? off : f->ra_off;
+		sqlite3_int64 hi = off + amt < f->ra_off + (sqlite3_int64)f->ra_len
+		                       ? off + amt
+		                       : f->ra_off + (sqlite3_int64)f->ra_len;
+		memcpy(f->ra + (lo - f->ra_off), (const char *)data + (lo - off),
+		       (size_t)(hi - lo));
+	}
 	/* a journal's header is rewritten where a transaction ends (persist mode) */
 	if (f->journal && off == 0 && (rc = gv_flush_all(f->name)) != SQLITE_OK)
 		return rc;
@@ -179,6 +253,7 @@ static int gv_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 o
 static int gv_truncate(sqlite3_file *pf, sqlite3_int64 size)
 {
 	gv_file *f = (gv_file *)pf;
+	f->ra_len = 0;
 	if (size <= f->off)
 		f->len = 0, f->failed = 0;
 	else if (size < f->off + (sqlite3_int64)f->len)
@@ -228,6 +303,8 @@ static int gv_unlock(sqlite3_file *pf, int level)
 	rc = f->real->pMethods->xUnlock(f->real, level);
 	if (rc == SQLITE_OK)
 		f->lock = level;
+	if (level == SQLITE_LOCK_NONE)
+		f->ra_len = 0; /* others may write the file from now on */
 	return rc;
 }
 
@@ -266,6 +343,7 @@ static int gv_shm_map(sqlite3_file *pf, int region, int size, int extend, void v
 	gv_file *f = (gv_file *)pf;
 	int rc = gv_flush(f);
 	f->shm = 1;
+	f->ra_len = 0;
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xShmMap(f->real, region, size, extend, pp);
 }
 

@@ -1,7 +1,8 @@
 /*
  * gathervfs.h - an SQLite VFS that gathers a write transaction's small writes
- * (journal records, COMMIT's pages) into few large ones, keeping SQLite's
- * atomicity: see gathervfs.c for the rules it keeps.
+ * (journal records, COMMIT's pages) into few large ones and reads sequential
+ * pages ahead, keeping SQLite's atomicity: see gathervfs.c for the rules it
+ * keeps.
  */
 #ifndef IVFKIT_GATHERVFS_H
 #define IVFKIT_GATHERVFS_H

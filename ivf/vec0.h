@@ -40,8 +40,9 @@ int vec0_find(const char *explicit_path, vec0_ext *ext, char *err);
  * *db is NULL and nothing was created. */
 int vec0_open(const char *dbpath, int flags, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err);
 /* vec0_open for a bulk write (read-write, no create): through gathervfs, which
- * turns a write transaction's many small writes into few large ones. Tools
- * that measure vec0 as users run it open with vec0_open. */
+ * turns a write transaction's many small writes into few large ones and reads
+ * sequential pages ahead. Tools that measure vec0 as users run it open with
+ * vec0_open. */
 int vec0_open_writer(const char *dbpath, int busy_ms, vec0_ext *ext, sqlite3 **db, char *err);
 
 /* "vec0 v0.1.10-alpha.3 from /usr/local/lib/vec0.so (VEC0_PATH), IVF: yes" */

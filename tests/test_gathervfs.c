@@ -1,6 +1,7 @@
 /*
  * test_gathervfs.c - gathervfs against real SQLite files: a write transaction
- * through it reads back through the default VFS; a ROLLBACK after the cache
+ * through it reads back, through it and through the default VFS; a reader
+ * through it sees what another connection commits; a ROLLBACK after the cache
  * spilled pages into the file restores them; and kill -9 right after 24 of a
  * transaction's writes, from its first to COMMIT's last, with PRAGMA
  * synchronous FULL and OFF, leaves the database intact and wholly old.
@@ -160,9 +161,32 @@ static void test_commit_reads_back(void **state)
 	exec(db, "PRAGMA cache_size = -1024");
 	exec(db, "BEGIN IMMEDIATE");
 	write_gen(db, 1);
+	assert_true(is_gen(db, 1)); /* read back through the windows the writes passed */
 	exec(db, "COMMIT");
+	assert_true(is_gen(db, 1));
 	sqlite3_close(db);
 	assert_int_equal(read_gen(p), 1);
+}
+
+/* A connection through gathervfs reads ahead; what another connection commits
+ * between its transactions must show in its next one. */
+static void test_reads_see_other_commits(void **state)
+{
+	(void)state;
+	const char *p = tu_path(dir, "readers.db");
+	sqlite3 *db = open_db(p, NULL);
+	write_gen(db, 0);
+	sqlite3_close(db);
+	sqlite3 *reader = open_db(p, gathervfs_name());
+	exec(reader, "PRAGMA cache_size = -256"); /* pages come from the file, not the cache */
+	assert_true(is_gen(reader, 0));
+	sqlite3 *writer = open_db(p, NULL);
+	exec(writer, "BEGIN IMMEDIATE");
+	write_gen(writer, 1);
+	exec(writer, "COMMIT");
+	sqlite3_close(writer);
+	assert_true(is_gen(reader, 1));
+	sqlite3_close(reader);
 }
 
 /* A ROLLBACK reads the journal back over pages the cache already spilled into
@@ -314,6 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commit_reads_back),
+	    cmocka_unit_test(test_reads_see_other_commits),
 	    cmocka_unit_test(test_rollback_after_spill_restores),
 	    cmocka_unit_test(test_kill_9_full),
 	    cmocka_unit_test(test_kill_9_sync_off),
