@@ -134,6 +134,17 @@ static int read_gen(const char *path)
 	return gen;
 }
 
+/* A new database in the test folder holding generation 0; its path (tu_path's
+ * buffer). */
+static const char *new_gen0(const char *name)
+{
+	const char *p = tu_path(dir, name);
+	sqlite3 *db = open_db(p, NULL);
+	write_gen(db, 0);
+	sqlite3_close(db);
+	return p;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -148,18 +159,28 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A write transaction begun on path through gathervfs, with a page cache of
+ * cache_kib KiB (small enough that pages spill into the file before COMMIT)
+ * and PRAGMA synchronous = sync. */
+static sqlite3 *begin_gathered(const char *path, int cache_kib, const char *sync)
+{
+	char sql[64];
+	sqlite3 *db = open_db(path, gathervfs_name());
+	snprintf(sql, sizeof sql, "PRAGMA synchronous = %s", sync);
+	exec(db, sql);
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", cache_kib);
+	exec(db, sql);
+	exec(db, "BEGIN IMMEDIATE");
+	return db;
+}
+
 /* gen 0 through the default VFS; the next through gathervfs with a 1 MiB cache,
  * so journal records, spills and COMMIT's pages are all gathered. */
 static void test_commit_reads_back(void **state)
 {
 	(void)state;
-	const char *p = tu_path(dir, "commit.db");
-	sqlite3 *db = open_db(p, NULL);
-	write_gen(db, 0);
-	sqlite3_close(db);
-	db = open_db(p, gathervfs_name());
-	exec(db, "PRAGMA cache_size = -1024");
-	exec(db, "BEGIN IMMEDIATE");
+	const char *p = new_gen0("commit.db");
+	sqlite3 *db = begin_gathered(p, 1024, "FULL");
 	write_gen(db, 1);
 	assert_true(is_gen(db, 1)); /* read back through the windows the writes passed */
 	exec(db, "COMMIT");
@@ -173,10 +194,7 @@ static void test_commit_reads_back(void **state)
 static void test_reads_see_other_commits(void **state)
 {
 	(void)state;
-	const char *p = tu_path(dir, "readers.db");
-	sqlite3 *db = open_db(p, NULL);
-	write_gen(db, 0);
-	sqlite3_close(db);
+	const char *p = new_gen0("readers.db");
 	sqlite3 *reader = open_db(p, gathervfs_name());
 	exec(reader, "PRAGMA cache_size = -256"); /* pages come from the file, not the cache */
 	assert_true(is_gen(reader, 0));
@@ -195,13 +213,8 @@ static void test_reads_see_other_commits(void **state)
 static void test_rollback_after_spill_restores(void **state)
 {
 	(void)state;
-	const char *p = tu_path(dir, "rollback.db");
-	sqlite3 *db = open_db(p, NULL);
-	write_gen(db, 0);
-	sqlite3_close(db);
-	db = open_db(p, gathervfs_name());
-	exec(db, "PRAGMA cache_size = -256");
-	exec(db, "BEGIN IMMEDIATE");
+	const char *p = new_gen0("rollback.db");
+	sqlite3 *db = begin_gathered(p, 256, "FULL");
 	write_gen(db, 1);
 	exec(db, "ROLLBACK");
 	sqlite3_close(db);
@@ -261,12 +274,7 @@ static long run_child(const char *path, const char *sync, long after)
 		close(fds[0]);
 		hook_pwrite();
 		kill_after = after;
-		sqlite3 *db = open_db(path, gathervfs_name());
-		char sql[64];
-		snprintf(sql, sizeof sql, "PRAGMA synchronous = %s", sync);
-		exec(db, sql);
-		exec(db, "PRAGMA cache_size = -512");
-		exec(db, "BEGIN IMMEDIATE");
+		sqlite3 *db = begin_gathered(path, 512, sync);
 		write_gen(db, 1);
 		exec(db, "COMMIT");
 		sqlite3_close(db);
@@ -292,11 +300,9 @@ static void kill_points(const char *sync, int rows)
 {
 	nrows = rows;
 	char orig[4096], p[4096], cmd[3 * 4096 + 64];
-	snprintf(orig, sizeof orig, "%s/orig-%s-%d.db", dir, sync, rows);
+	snprintf(p, sizeof p, "orig-%s-%d.db", sync, rows);
+	snprintf(orig, sizeof orig, "%s", new_gen0(p));
 	snprintf(p, sizeof p, "%s/kill-%s-%d.db", dir, sync, rows);
-	sqlite3 *db = open_db(orig, NULL);
-	write_gen(db, 0);
-	sqlite3_close(db);
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && rm -f '%s-journal'", orig, p, p);
 	assert_int_equal(system(cmd), 0);
 	long total = run_child(p, sync, 0);
