@@ -18,11 +18,14 @@
 #include "gathervfs.h"
 
 #define NROWS 2500 /* rows of the large write: its pages spill from a 512 KiB cache */
-#define NSMALL 8   /* rows of the small one: its journal fits one gathered write */
+#define NSMALL 8   /* rows of the small one: its journal fits one gathered write... */
+#define NAPPEND 48 /* ...and the rows it adds take more: COMMIT writes pages out first */
 #define BLOB 6000  /* two pages of 4 KiB a row: overflow chains, as vec0's cells */
 #define NKILL 24   /* kill points of the large write */
 
 static int nrows = NROWS; /* rows of the table the test writes */
+static int nappend;       /* rows generation 1 adds to it, ids from APPEND_ID */
+#define APPEND_ID 1000000
 
 static char *dir;
 
@@ -61,7 +64,7 @@ static int row_id(int i, int gen)
 
 /* Writes generation gen (0: the table; 1: odd rows rewritten, even rows
  * deleted and inserted again under a new id, so pages are freed and reused, as
- * in the bulk write). */
+ * in the bulk write, and nappend rows added). */
 static void write_gen(sqlite3 *db, int gen)
 {
 	unsigned char b[BLOB];
@@ -88,13 +91,20 @@ static void write_gen(sqlite3 *db, int gen)
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 	}
+	for (int j = 0; gen == 1 && j < nappend; j++) {
+		fill(b, APPEND_ID + j, gen);
+		sqlite3_bind_int(ins, 1, APPEND_ID + j);
+		sqlite3_bind_blob(ins, 2, b, BLOB, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
 	sqlite3_finalize(up);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
 }
 
-/* Whether the table is generation gen exactly: NROWS rows, each with its id and
- * bytes. */
+/* Whether the table is generation gen exactly: nrows rows, each with its id and
+ * bytes, and generation 1's nappend more. */
 static int is_gen(sqlite3 *db, int gen)
 {
 	sqlite3_stmt *st = NULL;
@@ -115,7 +125,7 @@ static int is_gen(sqlite3 *db, int gen)
 	sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL);
 	int count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	sqlite3_finalize(st);
-	return n == nrows && count == nrows;
+	return n == nrows && count == nrows + (gen == 1 ? nappend : 0);
 }
 
 /* The generation the file holds through the default VFS (a hot journal is
@@ -294,11 +304,12 @@ static long run_child(const char *path, const char *sync, long after)
 }
 
 /* Kills at up to NKILL writes spread from the first to the last (COMMIT's), on
- * a table of rows rows: each leaves the old table, since the journal still
- * exists at every one. */
-static void kill_points(const char *sync, int rows)
+ * a table of rows rows to which the write adds append: each leaves the old
+ * table, since the journal still exists at every one. */
+static void kill_points(const char *sync, int rows, int append)
 {
 	nrows = rows;
+	nappend = append;
 	char orig[4096], p[4096], cmd[3 * 4096 + 64];
 	snprintf(p, sizeof p, "orig-%s-%d.db", sync, rows);
 	snprintf(orig, sizeof orig, "%s", new_gen0(p));
@@ -318,26 +329,28 @@ static void kill_points(const char *sync, int rows)
 			         "the old one",
 			         sync, after, total);
 	}
-	print_message("  synchronous=%s, %d rows: %ld kills at writes 1 .. %ld of %ld, each left "
-	              "the old table\n",
-	              sync, rows, npoints, total, total);
+	print_message("  synchronous=%s, %d rows (+%d): %ld kills at writes 1 .. %ld of %ld, each "
+	              "left the old table\n",
+	              sync, rows, append, npoints, total, total);
+	nappend = 0;
 }
 
 static void test_kill_9_full(void **state)
 {
 	(void)state;
-	kill_points("FULL", NROWS);
-	kill_points("FULL", NSMALL);
+	kill_points("FULL", NROWS, 0);
+	kill_points("FULL", NSMALL, NAPPEND);
 }
 
 /* With synchronous OFF SQLite syncs nothing, so only the order of the writes
  * keeps a killed process safe: every journal record before its page. The
- * small write's records are all still gathered when COMMIT writes its pages. */
+ * small write's records are all still gathered when COMMIT's first pages go
+ * out (the added rows' pages fill the database's buffer). */
 static void test_kill_9_sync_off(void **state)
 {
 	(void)state;
-	kill_points("OFF", NROWS);
-	kill_points("OFF", NSMALL);
+	kill_points("OFF", NROWS, 0);
+	kill_points("OFF", NSMALL, NAPPEND);
 }
 
 int main(void)
