@@ -36,7 +36,7 @@
  * WAL shared memory, and every write through this VFS updates it.
  *
  * Public API: gathervfs_name (registers the VFS once; pass the name to
- * sqlite3_open_v2), gathervfs_enable.
+ * sqlite3_open_v2).
  */
 #include "gathervfs.h"
 
@@ -118,13 +118,9 @@ static int gv_flush_all(const char *journal)
 	pthread_mutex_unlock(&gv_files_mu);
 	return rc;
 }
-/* Set by gathervfs_enable(0): every write goes straight through. */
-static volatile int gv_off;
-
 static int gv_gathers(const gv_file *f)
 {
-	return !gv_off &&
-	       (f->journal || (f->main_db && f->lock == SQLITE_LOCK_EXCLUSIVE && !f->shm));
+	return f->journal || (f->main_db && f->lock == SQLITE_LOCK_EXCLUSIVE && !f->shm);
 }
 
 static int gv_close(sqlite3_file *pf)
@@ -535,11 +531,6 @@ static void gv_register(void)
 	    .xCurrentTimeInt64 = gv_current_time_int64,
 	};
 	gv_registered = sqlite3_vfs_register(&gv_vfs, 0) == SQLITE_OK;
-}
-
-void gathervfs_enable(int on)
-{
-	gv_off = !on;
 }
 
 const char *gathervfs_name(void)

@@ -13,8 +13,5 @@
  * first call; NULL when the default VFS cannot carry it, and the caller opens
  * with the default. */
 const char *gathervfs_name(void);
-/* Whether files of this VFS gather writes (the default) or write each straight
- * through, process-wide, from their next write on. */
-void gathervfs_enable(int on);
 
 #endif

@@ -21,7 +21,6 @@
 #include "bulk.h"
 #include "check.h"
 #include "err.h"
-#include "gathervfs.h"
 #include "imbalance.h"
 #include "intr.h"
 #include "load.h"
@@ -919,11 +918,16 @@ static int out_of_disk(sqlite3 *db, const char *err, int ended, const ivf_space 
 	       sp->free_bytes < 2 * sp->file_bytes;
 }
 
+/* After an I/O error (disk full, file too large) SQLite can leave the journal
+ * of a failed write for later: a read right after makes it play the journal
+ * back now, while this process still holds the file. SQLITE_OK once it is. */
+static int play_back(sqlite3 *db)
+{
+	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+}
+
 /* Ends a failed transaction; the message says the database is unchanged, or
- * why that cannot be promised, and names a full disk as such. After an I/O error
- * (disk full, file too large) SQLite leaves the journal for later: a read right
- * after the ROLLBACK makes it play the journal back now, while this process
- * still holds the file. */
+ * why that cannot be promised, and names a full disk as such. */
 static int roll_back(sqlite3 *db, int rc, const ivf_space *sp, char *err)
 {
 	char why[ERR_LEN], io[96] = "";
@@ -940,7 +944,7 @@ static int roll_back(sqlite3 *db, int rc, const ivf_space *sp, char *err)
 	if (!ended && sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		return err_set(err, ERR_FAIL, "%s%s; ROLLBACK failed too: %s", why, io,
 		               sqlite3_errmsg(db));
-	if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+	if (play_back(db) != SQLITE_OK)
 		return err_set(err, ERR_FAIL,
 		               "%s%s; rolled back, but the journal is not played back "
 		               "yet (%s): the next open of the database will restore it",
@@ -1135,18 +1139,20 @@ int ivf_load(sqlite3 *db, const vtab *t, const float *c, size_t k, const ivf_row
 int ivf_vacuum(sqlite3 *db, ivf_write_stats *stats, char *err)
 {
 	double t0 = tm_now();
-	/* VACUUM writes straight through. Gathered, a journal write that a full
-	 * disk fails is reported by the database write after it, and SQLite then
-	 * leaves the journal for the next reader to play back instead of rolling
-	 * back at once (the write transaction's own failure path reads right away) */
-	gathervfs_enable(0);
-	int r = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL);
-	gathervfs_enable(1);
-	if (r != SQLITE_OK)
+	if (sqlite3_exec(db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK) {
+		int full = (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL;
+		char why[ERR_LEN];
+		snprintf(why, sizeof why, "%s", sqlite3_errmsg(db));
+		/* a failed VACUUM, like a failed write, may leave its journal */
+		if (play_back(db) != SQLITE_OK)
+			return err_set(
+			    err, ERR_FAIL,
+			    "%sVACUUM failed: %s; its journal is not played back yet (%s): "
+			    "the next open of the database will restore it",
+			    full ? "disk full: " : "", why, sqlite3_errmsg(db));
 		return err_set(err, ERR_FAIL, "%sVACUUM failed: %s; the file keeps its free pages",
-		               (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL ? "disk full: "
-		                                                                    : "",
-		               sqlite3_errmsg(db));
+		               full ? "disk full: " : "", why);
+	}
 	stats->vacuum_s = tm_now() - t0;
 	return file_stats(db, stats, err);
 }
