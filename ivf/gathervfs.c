@@ -142,6 +142,20 @@ static int gv_close(sqlite3_file *pf)
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
+/* Copies the part of src (src_len bytes at file offset src_off) that falls in
+ * dst (dst_len bytes at dst_off) into dst. */
+static void gv_overlay(void *dst, sqlite3_int64 dst_off, size_t dst_len, const void *src,
+                       sqlite3_int64 src_off, size_t src_len)
+{
+	sqlite3_int64 lo = dst_off > src_off ? dst_off : src_off;
+	sqlite3_int64 dst_end = dst_off + (sqlite3_int64)dst_len;
+	sqlite3_int64 src_end = src_off + (sqlite3_int64)src_len;
+	sqlite3_int64 hi = dst_end < src_end ? dst_end : src_end;
+	if (lo < hi)
+		memcpy((char *)dst + (lo - dst_off), (const char *)src + (lo - src_off),
+		       (size_t)(hi - lo));
+}
+
 /* Copies into out what the read-ahead window holds of [off, off + amt); whether
  * it held all of it. */
 static int gv_ra_hit(const gv_file *f, void *out, int amt, sqlite3_int64 off)
@@ -205,9 +219,8 @@ static int gv_read(sqlite3_file *pf, void *out, int amt, sqlite3_int64 off)
 	}
 	/* the file's bytes, then the ones a failed write-out kept over them */
 	int rc = f->real->pMethods->xRead(f->real, out, amt, off);
-	sqlite3_int64 lo = off > f->off ? off : f->off, hi = off + amt < end ? off + amt : end;
-	memcpy((char *)out + (lo - off), f->buf + (lo - f->off), (size_t)(hi - lo));
-	return rc == SQLITE_IOERR_SHORT_READ && hi == off + amt ? SQLITE_OK : rc;
+	gv_overlay(out, off, (size_t)amt, f->buf, f->off, f->len);
+	return rc == SQLITE_IOERR_SHORT_READ && off + amt <= end ? SQLITE_OK : rc;
 }
 
 static int gv_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 off)
@@ -217,14 +230,7 @@ static int gv_write(sqlite3_file *pf, const void *data, int amt, sqlite3_int64 o
 	if (f->main_db && (rc = gv_flush_all(NULL)) != SQLITE_OK)
 		return rc;
 	/* the window keeps what SQLite wrote, as the file will */
-	if (f->ra_len && off < f->ra_off + (sqlite3_int64)f->ra_len && off + amt > f->ra_off) {
-		sqlite3_int64 lo = off > f->ra_off ? off : f->ra_off;
-		sqlite3_int64 hi = off + amt < f->ra_off + (sqlite3_int64)f->ra_len
-		                       ? off + amt
-		                       : f->ra_off + (sqlite3_int64)f->ra_len;
-		memcpy(f->ra + (lo - f->ra_off), (const char *)data + (lo - off),
-		       (size_t)(hi - lo));
-	}
+	gv_overlay(f->ra, f->ra_off, f->ra_len, data, off, (size_t)amt);
 	/* a journal's header is rewritten where a transaction ends (persist mode) */
 	if (f->journal && off == 0 && (rc = gv_flush_all(f->name)) != SQLITE_OK)
 		return rc;
@@ -425,7 +431,6 @@ static int gv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
 	return SQLITE_OK;
 }
 
-/* Everything but opening a file is the default VFS's own. */
 /* Deleting a journal ends a transaction (delete mode, the default): its
  * database's pages are written out first. */
 static int gv_delete(sqlite3_vfs *v, const char *name, int sync_dir)
@@ -437,99 +442,22 @@ static int gv_delete(sqlite3_vfs *v, const char *name, int sync_dir)
 	return gv_real_vfs->xDelete(gv_real_vfs, name, sync_dir);
 }
 
-static int gv_access(sqlite3_vfs *v, const char *name, int flags, int *out)
-{
-	(void)v;
-	return gv_real_vfs->xAccess(gv_real_vfs, name, flags, out);
-}
-
-static int gv_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out)
-{
-	(void)v;
-	return gv_real_vfs->xFullPathname(gv_real_vfs, name, n, out);
-}
-
-static void *gv_dlopen(sqlite3_vfs *v, const char *path)
-{
-	(void)v;
-	return gv_real_vfs->xDlOpen(gv_real_vfs, path);
-}
-
-static void gv_dlerror(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	gv_real_vfs->xDlError(gv_real_vfs, n, out);
-}
-
-static void (*gv_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
-{
-	(void)v;
-	return gv_real_vfs->xDlSym(gv_real_vfs, h, sym);
-}
-
-static void gv_dlclose(sqlite3_vfs *v, void *h)
-{
-	(void)v;
-	gv_real_vfs->xDlClose(gv_real_vfs, h);
-}
-
-static int gv_randomness(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	return gv_real_vfs->xRandomness(gv_real_vfs, n, out);
-}
-
-static int gv_sleep(sqlite3_vfs *v, int us)
-{
-	(void)v;
-	return gv_real_vfs->xSleep(gv_real_vfs, us);
-}
-
-static int gv_current_time(sqlite3_vfs *v, double *out)
-{
-	(void)v;
-	return gv_real_vfs->xCurrentTime(gv_real_vfs, out);
-}
-
-static int gv_get_last_error(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	return gv_real_vfs->xGetLastError(gv_real_vfs, n, out);
-}
-
-static int gv_current_time_int64(sqlite3_vfs *v, sqlite3_int64 *out)
-{
-	(void)v;
-	return gv_real_vfs->xCurrentTimeInt64(gv_real_vfs, out);
-}
-
 static pthread_once_t gv_once = PTHREAD_ONCE_INIT;
 static int gv_registered;
 
 static void gv_register(void)
 {
 	gv_real_vfs = sqlite3_vfs_find(NULL);
-	if (!gv_real_vfs || gv_real_vfs->iVersion < 2)
+	if (!gv_real_vfs)
 		return;
-	gv_vfs = (sqlite3_vfs){
-	    .iVersion = 2,
-	    .szOsFile = (int)sizeof(gv_file) + gv_real_vfs->szOsFile,
-	    .mxPathname = gv_real_vfs->mxPathname,
-	    .zName = "ivfkit-gather",
-	    .xOpen = gv_open,
-	    .xDelete = gv_delete,
-	    .xAccess = gv_access,
-	    .xFullPathname = gv_full_pathname,
-	    .xDlOpen = gv_dlopen,
-	    .xDlError = gv_dlerror,
-	    .xDlSym = gv_dlsym,
-	    .xDlClose = gv_dlclose,
-	    .xRandomness = gv_randomness,
-	    .xSleep = gv_sleep,
-	    .xCurrentTime = gv_current_time,
-	    .xGetLastError = gv_get_last_error,
-	    .xCurrentTimeInt64 = gv_current_time_int64,
-	};
+	/* every call but opening and deleting a file is the default VFS's own, its
+	 * pAppData included, so its functions work when handed this struct */
+	gv_vfs = *gv_real_vfs;
+	gv_vfs.pNext = NULL;
+	gv_vfs.szOsFile = (int)sizeof(gv_file) + gv_real_vfs->szOsFile;
+	gv_vfs.zName = "ivfkit-gather";
+	gv_vfs.xOpen = gv_open;
+	gv_vfs.xDelete = gv_delete;
 	gv_registered = sqlite3_vfs_register(&gv_vfs, 0) == SQLITE_OK;
 }
 
