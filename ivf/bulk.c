@@ -415,6 +415,15 @@ static int assign_rows(bulk *b, const float *x)
 	           : quant_nearest(b->q, b->xq, b->m, b->cq, b->k, b->d, b->near, b->err);
 }
 
+/* A plan's step: the nearest centroids of the batch's m rows x, quantized
+ * first on a quantized table (the write quantizes its own batch for the cells). */
+static int plan_batch(bulk *b, const float *x)
+{
+	if (b->q != QUANT_NONE)
+		quant_encode(b->q, x, b->m, b->d, b->xq);
+	return assign_rows(b, x);
+}
+
 /* b->near for the batch: from the plan while its rows are the ones read, else
  * (and from the first difference on) by GEMM. */
 static int nearest(bulk *b)
@@ -681,10 +690,8 @@ int bulk_plan_make(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 		double t0 = tm_now();
 		rc = read_batch(&b, &last, maxsrc, &done);
 		double t1 = tm_now();
-		if (!rc && b.m && b.q != QUANT_NONE)
-			quant_encode(b.q, b.x, b.m, b.d, b.xq);
 		if (!rc && b.m)
-			rc = assign_rows(&b, b.x);
+			rc = plan_batch(&b, b.x);
 		p->read_s += t1 - t0;
 		p->assign_s += tm_now() - t1;
 		if (!rc && b.m)
@@ -716,9 +723,7 @@ int bulk_plan_rows(sqlite3 *db, const vtab *t, const float *c, size_t k, size_t 
 	while (!rc && p->n < n) {
 		const float *rows = x + p->n * b.d; /* in place: the plan needs no copy */
 		b.m = n - p->n < batch ? n - p->n : batch;
-		if (b.q != QUANT_NONE)
-			quant_encode(b.q, rows, b.m, b.d, b.xq);
-		if (!(rc = assign_rows(&b, rows))) {
+		if (!(rc = plan_batch(&b, rows))) {
 			memcpy(p->cid + p->n, b.near, b.m * sizeof *b.near);
 			p->n += b.m;
 		}
